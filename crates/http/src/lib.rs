@@ -1,0 +1,1 @@
+//! The HTTP policy of edge-session, pure and natively testable.

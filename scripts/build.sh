@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds the Worker into build/index.js (+ wasm) with worker-build, pointing it
+# at local binaries so that nothing is downloaded from GitHub.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+[ "${EDGE_SESSION_SETUP_DONE:-}" = 1 ] || bash scripts/setup.sh
+export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
+export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
+export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
+worker-build --release

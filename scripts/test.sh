@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test layer: native `cargo test` (the core against the in-memory KV),
+# wasm-bindgen-test on wasm32 under Node (code that touches JS types), and
+# `node --test` driving the built Worker in Miniflare. Fails when a layer fails
+# or runs no test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+bash scripts/setup.sh
+export EDGE_SESSION_SETUP_DONE=1
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+total_pass=0 total_fail=0
+
+# Sums "N passed; M failed" over cargo's and wasm-bindgen-test-runner's result lines.
+cargo_counts() {
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+       END { printf "%d %d\n", p, f }' "$1"
+}
+
+layer() { # name, log, passed, failed, status
+  printf '\n[test] %s: %d passed, %d failed\n' "$1" "$3" "$4"
+  total_pass=$((total_pass + $3)); total_fail=$((total_fail + $4))
+  if [ "$5" -ne 0 ]; then echo "[test] $1 failed (exit $5)"; exit 1; fi
+  if [ "$3" -eq 0 ]; then echo "[test] $1 ran no test"; exit 1; fi
+}
+
+echo "[test] layer 1: native cargo test"
+status=0; cargo test --workspace 2>&1 | tee "$logs/native.log" || status=$?
+read -r p f < <(cargo_counts "$logs/native.log"); layer native "$logs/native.log" "$p" "$f" "$status"
+
+echo "[test] layer 2: wasm-bindgen-test on wasm32-unknown-unknown (Node)"
+status=0
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p edge-session --target wasm32-unknown-unknown 2>&1 | tee "$logs/wasm.log" || status=$?
+read -r p f < <(cargo_counts "$logs/wasm.log"); layer wasm "$logs/wasm.log" "$p" "$f" "$status"
+
+echo "[test] layer 3: build the Worker, then node --test in Miniflare"
+bash scripts/build.sh
+status=0; node --test --test-concurrency=4 tests/*.test.mjs 2>&1 | tee "$logs/node.log" || status=$?
+p=$(awk '/^# pass /{print $3}' "$logs/node.log" | tail -1); f=$(awk '/^# fail /{print $3}' "$logs/node.log" | tail -1)
+layer node "$logs/node.log" "${p:-0}" "${f:-0}" "$status"
+
+echo
+echo "all: ${total_pass} passed, ${total_fail} failed"

@@ -4,7 +4,9 @@
 //! [`MemoryKv`], which enforces the same limits so that what KV would reject
 //! fails here too. Futures need not be `Send` (wasm is single-threaded).
 
+mod memory;
 
+pub use memory::{KvOp, KvOpCounts, MemoryKv, StoredEntry};
 
 use serde_json::Value;
 

@@ -1,0 +1,177 @@
+//! The KV key layout. No other module builds or parses key names.
+//!
+//! With `p` the optional `KEY_PREFIX`:
+//! - `{p}s:{id}`: the session record (JSON value), one per session;
+//! - `{p}u:{user}:{id}`: the user index entry, one per (user, session), empty
+//!   value, the session's summary in its metadata. `{user}` is the userId's
+//!   UTF-8 bytes in base64url without padding, whose alphabet has no `:`, so
+//!   `{p}u:{user}:` is a prefix of exactly one user's entries (user `a` never
+//!   lists user `a:b`'s sessions) and an admin listing of `{p}u:` gets every
+//!   user's entries with the userId decodable from the name;
+//! - `{p}m:cleanup`: the cron cleanup's resume cursor.
+//!
+//! `{id}` is the 22-char session id. The longest key is the index key of a
+//! 256-byte userId: 64 + 2 + 342 + 1 + 22 = 431 bytes, under KV's 512.
+//!
+//! Apps sharing a namespace should use prefixes where none is a prefix of
+//! another's keys (e.g. `app1/` and `app2/`); keys this layout cannot parse
+//! are skipped when listing.
+
+use crate::session::{validate_user_id, ValidationError};
+use crate::token::SessionId;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+/// Longest `KEY_PREFIX`, in bytes.
+pub const MAX_PREFIX_BYTES: usize = 64;
+
+/// Builds and parses every KV key name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyLayout {
+    prefix: String,
+}
+
+impl KeyLayout {
+    /// Validates `KEY_PREFIX`: at most 64 bytes of printable ASCII (space to `~`).
+    /// The error is a reason suitable for a configuration message.
+    pub fn new(prefix: &str) -> Result<Self, String> {
+        if prefix.len() > MAX_PREFIX_BYTES {
+            return Err(format!("must be at most {MAX_PREFIX_BYTES} bytes"));
+        }
+        if !prefix.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+            return Err("must be printable ASCII".into());
+        }
+        Ok(Self {
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Key of the session record.
+    pub fn session_key(&self, id: &SessionId) -> String {
+        format!("{}s:{id}", self.prefix)
+    }
+
+    /// Key of the index entry of session `id` of `user_id`.
+    pub fn index_key(&self, user_id: &str, id: &SessionId) -> String {
+        format!("{}{id}", self.user_index_prefix(user_id))
+    }
+
+    /// List prefix of one user's index entries.
+    pub fn user_index_prefix(&self, user_id: &str) -> String {
+        format!("{}u:{}:", self.prefix, URL_SAFE_NO_PAD.encode(user_id))
+    }
+
+    /// List prefix of every user's index entries.
+    pub fn all_index_prefix(&self) -> String {
+        format!("{}u:", self.prefix)
+    }
+
+    /// Key holding the cleanup job's resume cursor.
+    pub fn cleanup_cursor_key(&self) -> String {
+        format!("{}m:cleanup", self.prefix)
+    }
+
+    /// The (userId, session id) of an index key name; `None` when the name
+    /// is not a well-formed index key of this layout.
+    pub fn parse_index_key(&self, name: &str) -> Option<(String, SessionId)> {
+        let rest = name.strip_prefix(&self.prefix)?.strip_prefix("u:")?;
+        let (user, id) = rest.split_once(':')?;
+        let id = SessionId::parse(id)?;
+        let user = String::from_utf8(URL_SAFE_NO_PAD.decode(user).ok()?).ok()?;
+        validate_user_id(&user).ok()?;
+        Some((user, id))
+    }
+
+    /// Checks a userId and returns its list prefix.
+    pub fn checked_user_index_prefix(&self, user_id: &str) -> Result<String, ValidationError> {
+        validate_user_id(user_id)?;
+        Ok(self.user_index_prefix(user_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::SeededRandom;
+    use crate::store::MAX_KEY_BYTES;
+
+    fn id(seed: u64) -> SessionId {
+        SessionId::generate(&SeededRandom::new(seed)).unwrap()
+    }
+
+    #[test]
+    fn prefix_rules() {
+        assert!(KeyLayout::new("").is_ok());
+        assert!(KeyLayout::new("app 1/~").is_ok());
+        assert!(KeyLayout::new(&"p".repeat(64)).is_ok());
+        assert!(KeyLayout::new(&"p".repeat(65)).unwrap_err().contains("64"));
+        assert!(KeyLayout::new("a\nb").unwrap_err().contains("printable"));
+        assert!(KeyLayout::new("a\u{7f}").is_err());
+        assert!(KeyLayout::new("é").is_err());
+    }
+
+    #[test]
+    fn keys_round_trip_and_fit_kv() {
+        let layout = KeyLayout::new(&"p".repeat(64)).unwrap();
+        let sid = id(1);
+        let longest_user = "\u{10348}".repeat(64);
+        assert_eq!(longest_user.len(), 256);
+        for user in ["a", "a:b", "a/b%2F", "ü:/%", longest_user.as_str(), "\0"] {
+            let key = layout.index_key(user, &sid);
+            assert!(key.len() <= MAX_KEY_BYTES, "{} bytes", key.len());
+            assert!(key.starts_with(&layout.user_index_prefix(user)));
+            assert!(key.starts_with(&layout.all_index_prefix()));
+            assert_eq!(
+                layout.parse_index_key(&key),
+                Some((user.to_string(), sid.clone()))
+            );
+        }
+        assert_eq!(layout.index_key(&longest_user, &sid).len(), 431);
+        assert_eq!(
+            layout.session_key(&sid),
+            format!("{}s:{sid}", "p".repeat(64))
+        );
+    }
+
+    #[test]
+    fn no_user_prefix_covers_another_users_keys() {
+        let layout = KeyLayout::default();
+        let users = [
+            "a", "a:b", "a:", "ab", "a/b", "a%3Ab", "b", "YQ", "a\u{0}", "é", "e\u{301}",
+        ];
+        for u in users {
+            for v in users {
+                if u != v {
+                    let key = layout.index_key(v, &id(2));
+                    assert!(
+                        !key.starts_with(&layout.user_index_prefix(u)),
+                        "{u:?} covers {v:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn foreign_names_do_not_parse() {
+        let layout = KeyLayout::new("app/").unwrap();
+        let sid = id(3);
+        for name in [
+            layout.session_key(&sid),
+            layout.cleanup_cursor_key(),
+            format!("app/u:YQ:{}x", sid),
+            format!("app/u:Y!:{sid}"),
+            format!("app/u::{sid}"),
+            format!("other/u:YQ:{sid}"),
+            format!("app/u:{}:{sid}", URL_SAFE_NO_PAD.encode([0xff, 0xfe])),
+            format!("app/u:{}:{sid}", URL_SAFE_NO_PAD.encode("x".repeat(257))),
+        ] {
+            assert_eq!(layout.parse_index_key(&name), None, "{name}");
+        }
+        assert!(layout.parse_index_key(&format!("app/u:YQ:{sid}")).is_some());
+    }
+}

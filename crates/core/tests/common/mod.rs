@@ -1,0 +1,129 @@
+//! Shared test fixtures: a service over MemoryKv with a ManualClock, and a
+//! tiny executor helper to poll several futures concurrently.
+#![allow(dead_code)]
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use session_core::{KeyLayout, KeyRing, ManualClock, MemoryKv, SeededRandom, SessionService};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// 2023-11-14T22:13:20Z.
+pub const T0: i64 = 1_700_000_000_000;
+
+pub type Service = SessionService<MemoryKv, ManualClock, SeededRandom>;
+
+pub struct Env {
+    pub clock: ManualClock,
+    pub kv: MemoryKv,
+    pub service: Service,
+}
+
+/// `kid:base64(32 bytes of `byte`)`.
+pub fn key_entry(kid: &str, byte: u8) -> String {
+    format!("{kid}:{}", STANDARD.encode([byte; 32]))
+}
+
+pub fn env() -> Env {
+    env_with(&key_entry("k1", 1), "")
+}
+
+pub fn env_with(token_keys: &str, prefix: &str) -> Env {
+    let clock = ManualClock::new(T0);
+    let kv = MemoryKv::new(clock.clone());
+    let service = service_over(&kv, &clock, token_keys, prefix, 42);
+    Env { clock, kv, service }
+}
+
+/// Another service over the same store and clock (e.g. after a key rotation).
+pub fn service_over(
+    kv: &MemoryKv,
+    clock: &ManualClock,
+    token_keys: &str,
+    prefix: &str,
+    seed: u64,
+) -> Service {
+    SessionService::new(
+        kv.clone(),
+        clock.clone(),
+        SeededRandom::new(seed),
+        KeyRing::parse(token_keys).expect("test keys"),
+        KeyLayout::new(prefix).expect("test prefix"),
+    )
+}
+
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    pollster::block_on(f)
+}
+
+/// Polls every future in turn until all are done (no spawning, no threads):
+/// with `MemoryKv::set_yield_each_op(true)` their KV calls interleave.
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(move |cx: &mut Context<'_>| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(
+                outputs
+                    .iter_mut()
+                    .map(|o| o.take().expect("polled to completion"))
+                    .collect(),
+            )
+        }
+    })
+    .await
+}
+
+/// Polls two futures of different types concurrently.
+pub async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (Box::pin(a), Box::pin(b));
+    let (mut out_a, mut out_b) = (None, None);
+    std::future::poll_fn(move |cx: &mut Context<'_>| {
+        if out_a.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                out_a = Some(v);
+            }
+        }
+        if out_b.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                out_b = Some(v);
+            }
+        }
+        match (out_a.take(), out_b.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                out_a = x;
+                out_b = y;
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+/// Returns `Pending` `n` times (waking itself each time), then `Ready`.
+pub async fn yield_times(n: usize) {
+    let mut left = n;
+    std::future::poll_fn(move |cx: &mut Context<'_>| {
+        if left == 0 {
+            Poll::Ready(())
+        } else {
+            left -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
+}

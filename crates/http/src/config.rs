@@ -1,0 +1,880 @@
+//! The Worker's configuration (contract section 1), read from its vars and
+//! secrets through a lookup function so it can be tested without a Worker.
+//!
+//! Rules that apply to every var:
+//! - A value that is empty or only whitespace counts as **unset** (the
+//!   default applies, or the optional feature is off).
+//! - Surrounding whitespace is trimmed, for numbers too (`" 3600 "` is 3600).
+//!   Numbers are plain decimal digits: no sign, no fraction, no unit.
+//! - A bad value is a [`ConfigError`] naming the var, never a silent default.
+//!   Its message never contains the value of a secret (`ADMIN_KEY`,
+//!   `TOKEN_KEYS`), and `Config`'s `Debug` redacts them.
+//!
+//! `TOKEN_KEYS` is kept raw and not validated here: the contract wants an
+//! invalid key ring to answer 503 `misconfigured` on session routes while
+//! public paths keep working, so the key ring's parser reports that.
+
+use std::fmt;
+
+use url::Url;
+
+use crate::cookie::is_cookie_name;
+use crate::csrf::normalize_origin;
+use crate::identity::encode_user;
+use crate::rules::{quote, Rules};
+
+pub const DEFAULT_IDLE_TTL: u64 = 604_800;
+pub const DEFAULT_ABSOLUTE_TTL: u64 = 2_592_000;
+/// Smallest TTL, in seconds (also KV's smallest expiration TTL).
+pub const MIN_TTL: u64 = 60;
+/// Largest TTL, in seconds (365 days).
+pub const MAX_TTL: u64 = 31_536_000;
+pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
+pub const DEFAULT_API_PREFIX: &str = "/auth";
+/// Longest `KEY_PREFIX`, in bytes.
+pub const MAX_KEY_PREFIX_BYTES: usize = 64;
+/// Shortest `ADMIN_KEY`, in bytes.
+pub const MIN_ADMIN_KEY_BYTES: usize = 16;
+/// Longest `ADMIN_KEY`, in bytes.
+pub const MAX_ADMIN_KEY_BYTES: usize = 1024;
+/// Most entries in `ALLOWED_ORIGINS`.
+pub const MAX_ALLOWED_ORIGINS: usize = 64;
+/// Longest `LOGIN_URL`, `ORIGIN_URL` or `API_PREFIX`, in bytes.
+pub const MAX_URL_BYTES: usize = 2048;
+/// Longest `next` value put in a login redirect, in bytes.
+pub const MAX_NEXT_BYTES: usize = 2048;
+
+/// Every var [`Config::from_vars`] reads.
+pub const VARS: [&str; 11] = [
+    "ADMIN_KEY",
+    "TOKEN_KEYS",
+    "ORIGIN_URL",
+    "GUARD_RULES",
+    "SESSION_IDLE_TTL",
+    "SESSION_ABSOLUTE_TTL",
+    "COOKIE_NAME",
+    "ALLOWED_ORIGINS",
+    "LOGIN_URL",
+    "API_PREFIX",
+    "KEY_PREFIX",
+];
+
+/// A var with a bad value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The var's name, e.g. `"SESSION_IDLE_TTL"`.
+    pub var: &'static str,
+    /// What is wrong; never the value of a secret.
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, reason: impl Into<String>) -> ConfigError {
+        ConfigError {
+            var,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    /// `VAR: reason`; `GUARD_RULES` reasons already start with
+    /// `GUARD_RULES[i].field` and are shown as they are.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.reason.starts_with(self.var) {
+            f.write_str(&self.reason)
+        } else {
+            write!(f, "{}: {}", self.var, self.reason)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The parsed configuration.
+#[derive(Clone, PartialEq)]
+pub struct Config {
+    /// `SESSION_IDLE_TTL`, seconds.
+    pub idle_ttl: u64,
+    /// `SESSION_ABSOLUTE_TTL`, seconds, `>= idle_ttl`.
+    pub absolute_ttl: u64,
+    /// `COOKIE_NAME`, a valid cookie name.
+    pub cookie_name: String,
+    /// `ALLOWED_ORIGINS`, each the ASCII serialization of an http(s) origin
+    /// (`https://app.example.com`), deduplicated, in the given order.
+    pub allowed_origins: Vec<String>,
+    /// `LOGIN_URL`: an absolute http(s) URL or a path starting with one `/`.
+    pub login_url: Option<String>,
+    /// `API_PREFIX`: starts with `/`, no trailing `/`, e.g. `/auth`.
+    pub api_prefix: String,
+    /// `KEY_PREFIX`, visible ASCII, possibly empty.
+    pub key_prefix: String,
+    /// `ORIGIN_URL`: an http(s) URL without query, fragment or credentials;
+    /// its path, if any, is a prefix (see [`Config::upstream_url`]).
+    pub origin_url: Option<Url>,
+    /// `GUARD_RULES`.
+    pub rules: Rules,
+    /// `ADMIN_KEY`; `None`: admin API disabled (503 `admin_disabled`).
+    pub admin_key: Option<String>,
+    /// `TOKEN_KEYS`, raw (see the module docs).
+    pub token_keys: Option<String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redact = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Config")
+            .field("idle_ttl", &self.idle_ttl)
+            .field("absolute_ttl", &self.absolute_ttl)
+            .field("cookie_name", &self.cookie_name)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("login_url", &self.login_url)
+            .field("api_prefix", &self.api_prefix)
+            .field("key_prefix", &self.key_prefix)
+            .field("origin_url", &self.origin_url.as_ref().map(Url::as_str))
+            .field("rules", &self.rules.len())
+            .field("admin_key", &redact(&self.admin_key))
+            .field("token_keys", &redact(&self.token_keys))
+            .finish()
+    }
+}
+
+impl Default for Config {
+    /// The configuration with nothing set.
+    fn default() -> Config {
+        Config {
+            idle_ttl: DEFAULT_IDLE_TTL,
+            absolute_ttl: DEFAULT_ABSOLUTE_TTL,
+            cookie_name: DEFAULT_COOKIE_NAME.to_owned(),
+            allowed_origins: Vec::new(),
+            login_url: None,
+            api_prefix: DEFAULT_API_PREFIX.to_owned(),
+            key_prefix: String::new(),
+            origin_url: None,
+            rules: Rules::default(),
+            admin_key: None,
+            token_keys: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads every var through `get` (`None` = unset). The first bad var, in
+    /// the order of the contract's table, is reported.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let var = |name: &str| -> Option<String> {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut c = Config::default();
+
+        if let Some(v) = var("ADMIN_KEY") {
+            c.admin_key = Some(parse_admin_key(&v)?);
+        }
+        c.token_keys = var("TOKEN_KEYS");
+        if let Some(v) = var("ORIGIN_URL") {
+            c.origin_url = Some(parse_origin_url(&v)?);
+        }
+        if let Some(v) = var("GUARD_RULES") {
+            c.rules = Rules::parse(&v).map_err(|e| ConfigError::new("GUARD_RULES", e))?;
+        }
+        if let Some(v) = var("SESSION_IDLE_TTL") {
+            c.idle_ttl = parse_ttl("SESSION_IDLE_TTL", &v)?;
+        }
+        if let Some(v) = var("SESSION_ABSOLUTE_TTL") {
+            c.absolute_ttl = parse_ttl("SESSION_ABSOLUTE_TTL", &v)?;
+        }
+        if c.absolute_ttl < c.idle_ttl {
+            return Err(ConfigError::new(
+                "SESSION_ABSOLUTE_TTL",
+                format!(
+                    "{} is less than SESSION_IDLE_TTL ({}); it must be at least as long",
+                    c.absolute_ttl, c.idle_ttl
+                ),
+            ));
+        }
+        if let Some(v) = var("COOKIE_NAME") {
+            if !is_cookie_name(&v) {
+                return Err(ConfigError::new(
+                    "COOKIE_NAME",
+                    format!(
+                        "{} is not a cookie name (1..128 visible ASCII characters, none of ()<>@,;:\\\"/[]?={{}})",
+                        quote(&v)
+                    ),
+                ));
+            }
+            c.cookie_name = v;
+        }
+        if let Some(v) = var("ALLOWED_ORIGINS") {
+            c.allowed_origins = parse_allowed_origins(&v)?;
+        }
+        if let Some(v) = var("LOGIN_URL") {
+            c.login_url = Some(parse_login_url(&v)?);
+        }
+        if let Some(v) = var("API_PREFIX") {
+            c.api_prefix = parse_api_prefix(&v)?;
+        }
+        if let Some(v) = var("KEY_PREFIX") {
+            if v.len() > MAX_KEY_PREFIX_BYTES || !v.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ConfigError::new(
+                    "KEY_PREFIX",
+                    format!(
+                        "{} must be at most {MAX_KEY_PREFIX_BYTES} visible ASCII characters without spaces",
+                        quote(&v)
+                    ),
+                ));
+            }
+            c.key_prefix = v;
+        }
+        Ok(c)
+    }
+
+    /// The part of `path` after `{API_PREFIX}` when `path` is under
+    /// `{API_PREFIX}/` (`/auth/session` → `Some("/session")`), else `None`:
+    /// the path is guarded. `{API_PREFIX}` itself, without the slash, is
+    /// guarded too. Compared exactly, on the raw path: API paths are never
+    /// forwarded, so no reading of them can reach the origin.
+    pub fn api_subpath<'a>(&self, path: &'a str) -> Option<&'a str> {
+        let rest = path.strip_prefix(self.api_prefix.as_str())?;
+        rest.starts_with('/').then_some(rest)
+    }
+
+    /// Where a browser navigation without a session is sent: `LOGIN_URL`
+    /// with `next=<path and query>` added to its query (encoded as by
+    /// `encodeURIComponent`, before any fragment). `None` without
+    /// `LOGIN_URL`.
+    ///
+    /// `next` is always a local path: leading slashes and backslashes
+    /// collapse to one `/` so `//evil.example` cannot become a
+    /// protocol-relative URL at a naive login page; longer than
+    /// [`MAX_NEXT_BYTES`] it loses its query, then falls back to `/`.
+    pub fn login_redirect(&self, path_and_query: &str) -> Option<String> {
+        let login = self.login_url.as_deref()?;
+        let next = safe_next(path_and_query);
+        let (base, fragment) = match login.split_once('#') {
+            Some((b, f)) => (b, Some(f)),
+            None => (login, None),
+        };
+        let sep = match base.find('?') {
+            None => "?",
+            Some(_) if base.ends_with('?') || base.ends_with('&') => "",
+            Some(_) => "&",
+        };
+        let mut out = format!("{base}{sep}next={}", encode_user(&next));
+        if let Some(f) = fragment {
+            out.push('#');
+            out.push_str(f);
+        }
+        Some(out)
+    }
+
+    /// The URL a guarded request is forwarded to when `ORIGIN_URL` is set:
+    /// its scheme, host and port, its path (without trailing `/`) as a
+    /// prefix, then the request's path and query. `None` without
+    /// `ORIGIN_URL`: forward the request as it is.
+    ///
+    /// `https://origin.example/app` + `https://w.example/a/b?c=1` →
+    /// `https://origin.example/app/a/b?c=1`.
+    pub fn upstream_url(&self, request: &Url) -> Option<Url> {
+        let base = self.origin_url.as_ref()?;
+        let mut url = base.clone();
+        let prefix = base.path().trim_end_matches('/');
+        url.set_path(&format!("{prefix}{}", request.path()));
+        url.set_query(request.query());
+        url.set_fragment(None);
+        Some(url)
+    }
+}
+
+fn safe_next(path_and_query: &str) -> String {
+    let trimmed = path_and_query.trim_start_matches(['/', '\\']);
+    let mut next = format!("/{trimmed}");
+    if next.len() > MAX_NEXT_BYTES {
+        next = next.split('?').next().unwrap_or("/").to_owned();
+    }
+    if next.len() > MAX_NEXT_BYTES {
+        next = "/".to_owned();
+    }
+    next
+}
+
+fn parse_ttl(var: &'static str, v: &str) -> Result<u64, ConfigError> {
+    let n = if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        None
+    } else {
+        v.parse::<u64>().ok()
+    };
+    let Some(n) = n else {
+        return Err(ConfigError::new(
+            var,
+            format!("{} is not a whole number of seconds", quote(v)),
+        ));
+    };
+    if n < MIN_TTL {
+        return Err(ConfigError::new(
+            var,
+            format!("{n} is below the minimum of {MIN_TTL} seconds"),
+        ));
+    }
+    if n > MAX_TTL {
+        return Err(ConfigError::new(
+            var,
+            format!("{n} is above the maximum of {MAX_TTL} seconds (365 days)"),
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_admin_key(v: &str) -> Result<String, ConfigError> {
+    // Never quote the value: it is a secret.
+    if v.len() < MIN_ADMIN_KEY_BYTES {
+        return Err(ConfigError::new(
+            "ADMIN_KEY",
+            format!("too short: at least {MIN_ADMIN_KEY_BYTES} characters are required (unset it to disable the admin API)"),
+        ));
+    }
+    if v.len() > MAX_ADMIN_KEY_BYTES {
+        return Err(ConfigError::new(
+            "ADMIN_KEY",
+            format!("too long: at most {MAX_ADMIN_KEY_BYTES} characters"),
+        ));
+    }
+    if !v.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::new(
+            "ADMIN_KEY",
+            "must be visible ASCII without spaces, to be sent as `Authorization: Bearer <key>`",
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+fn has_bad_chars(v: &str) -> bool {
+    v.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn parse_origin_url(v: &str) -> Result<Url, ConfigError> {
+    let err = |why: &str| ConfigError::new("ORIGIN_URL", format!("{} {why}", quote(v)));
+    if v.len() > MAX_URL_BYTES {
+        return Err(err(&format!("is longer than {MAX_URL_BYTES} bytes")));
+    }
+    if has_bad_chars(v) {
+        return Err(err("must not contain spaces or control characters"));
+    }
+    let url = Url::parse(v).map_err(|_| err("is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(err("must be an http or https URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(err("must not contain credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(err(
+            "must not have a query or fragment (the request's path and query are appended)",
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_allowed_origins(v: &str) -> Result<Vec<String>, ConfigError> {
+    let mut out: Vec<String> = Vec::new();
+    for entry in v.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        if entry == "*" {
+            return Err(ConfigError::new(
+                "ALLOWED_ORIGINS",
+                "\"*\" is not allowed: credentialed CORS needs each origin listed",
+            ));
+        }
+        let Some(origin) = normalize_origin(entry) else {
+            return Err(ConfigError::new(
+                "ALLOWED_ORIGINS",
+                format!(
+                    "{} is not an http(s) origin like https://app.example.com[:port] (no path)",
+                    quote(entry)
+                ),
+            ));
+        };
+        if !out.contains(&origin) {
+            out.push(origin);
+        }
+        if out.len() > MAX_ALLOWED_ORIGINS {
+            return Err(ConfigError::new(
+                "ALLOWED_ORIGINS",
+                format!("at most {MAX_ALLOWED_ORIGINS} origins"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn parse_login_url(v: &str) -> Result<String, ConfigError> {
+    let err = |why: &str| ConfigError::new("LOGIN_URL", format!("{} {why}", quote(v)));
+    if v.len() > MAX_URL_BYTES {
+        return Err(err(&format!("is longer than {MAX_URL_BYTES} bytes")));
+    }
+    if has_bad_chars(v) {
+        return Err(err("must not contain spaces or control characters"));
+    }
+    if v.starts_with('/') {
+        if v.starts_with("//") || v.starts_with("/\\") {
+            return Err(err(
+                "must be a path starting with a single \"/\" or an absolute http(s) URL",
+            ));
+        }
+        return Ok(v.to_owned());
+    }
+    match Url::parse(v) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(v.to_owned()),
+        _ => Err(err(
+            "must be an absolute http(s) URL or a path starting with \"/\"",
+        )),
+    }
+}
+
+fn parse_api_prefix(v: &str) -> Result<String, ConfigError> {
+    let err = |why: &str| ConfigError::new("API_PREFIX", format!("{} {why}", quote(v)));
+    if v.len() > MAX_URL_BYTES {
+        return Err(err(&format!("is longer than {MAX_URL_BYTES} bytes")));
+    }
+    if !v.starts_with('/') || v == "/" {
+        return Err(err(
+            "must start with \"/\" and name at least one segment, like /auth",
+        ));
+    }
+    if v.ends_with('/') {
+        return Err(err("must not end with \"/\""));
+    }
+    if !v.bytes().all(|b| b.is_ascii_graphic()) || v.contains(['*', '?', '#', '\\', '%', ';']) {
+        return Err(err(
+            "must be visible ASCII without *, ?, #, \\, %, ; or spaces",
+        ));
+    }
+    if v[1..]
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(err("must not contain empty, \".\" or \"..\" segments"));
+    }
+    Ok(v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Access;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(|k| map.get(k).cloned())
+    }
+
+    fn ok(vars: &[(&str, &str)]) -> Config {
+        load(vars).unwrap_or_else(|e| panic!("{vars:?}: {e}"))
+    }
+
+    fn bad(vars: &[(&str, &str)]) -> ConfigError {
+        load(vars).expect_err("should be rejected")
+    }
+
+    #[test]
+    fn defaults() {
+        let c = ok(&[]);
+        assert_eq!(c, Config::default());
+        assert_eq!(c.idle_ttl, 604_800);
+        assert_eq!(c.absolute_ttl, 2_592_000);
+        assert_eq!(c.cookie_name, "__Host-session");
+        assert!(c.allowed_origins.is_empty());
+        assert_eq!(c.login_url, None);
+        assert_eq!(c.api_prefix, "/auth");
+        assert_eq!(c.key_prefix, "");
+        assert_eq!(c.origin_url, None);
+        assert!(c.rules.is_empty());
+        assert_eq!(c.admin_key, None);
+        assert_eq!(c.token_keys, None);
+    }
+
+    #[test]
+    fn empty_and_blank_values_are_unset() {
+        let vars: Vec<(&str, &str)> = VARS.iter().map(|v| (*v, " \t")).collect();
+        assert_eq!(ok(&vars), Config::default());
+        let vars: Vec<(&str, &str)> = VARS.iter().map(|v| (*v, "")).collect();
+        assert_eq!(ok(&vars), Config::default());
+    }
+
+    #[test]
+    fn reads_every_var() {
+        let c = ok(&[
+            ("ADMIN_KEY", "0123456789abcdef0123"),
+            ("TOKEN_KEYS", " k1:AAAA,k0:BBBB "),
+            ("ORIGIN_URL", "https://origin.example.com/app/"),
+            ("GUARD_RULES", r#"[{"path":"/assets/*","access":"public"}]"#),
+            ("SESSION_IDLE_TTL", "3600"),
+            ("SESSION_ABSOLUTE_TTL", "86400"),
+            ("COOKIE_NAME", "sid"),
+            (
+                "ALLOWED_ORIGINS",
+                " https://App.example.com , http://localhost:3000/,,https://app.example.com:443",
+            ),
+            ("LOGIN_URL", "/login"),
+            ("API_PREFIX", "/api/session"),
+            ("KEY_PREFIX", "app1:"),
+        ]);
+        assert_eq!(c.admin_key.as_deref(), Some("0123456789abcdef0123"));
+        assert_eq!(c.token_keys.as_deref(), Some("k1:AAAA,k0:BBBB"));
+        assert_eq!(
+            c.origin_url.as_ref().map(Url::as_str),
+            Some("https://origin.example.com/app/")
+        );
+        assert_eq!(
+            c.rules.access_for("GET", "/assets/a.js"),
+            Ok(&Access::Public)
+        );
+        assert_eq!(c.idle_ttl, 3600);
+        assert_eq!(c.absolute_ttl, 86400);
+        assert_eq!(c.cookie_name, "sid");
+        assert_eq!(
+            c.allowed_origins,
+            ["https://app.example.com", "http://localhost:3000"]
+        );
+        assert_eq!(c.login_url.as_deref(), Some("/login"));
+        assert_eq!(c.api_prefix, "/api/session");
+        assert_eq!(c.key_prefix, "app1:");
+    }
+
+    #[test]
+    fn ttls() {
+        assert_eq!(ok(&[("SESSION_IDLE_TTL", " 60 ")]).idle_ttl, 60);
+        assert_eq!(ok(&[("SESSION_IDLE_TTL", "0600")]).idle_ttl, 600);
+        let c = ok(&[
+            ("SESSION_IDLE_TTL", "31536000"),
+            ("SESSION_ABSOLUTE_TTL", "31536000"),
+        ]);
+        assert_eq!((c.idle_ttl, c.absolute_ttl), (MAX_TTL, MAX_TTL));
+        let c = ok(&[("SESSION_IDLE_TTL", "60"), ("SESSION_ABSOLUTE_TTL", "60")]);
+        assert_eq!((c.idle_ttl, c.absolute_ttl), (60, 60));
+        for bad_value in [
+            "abc",
+            "-60",
+            "+60",
+            "60.0",
+            "60s",
+            "1e3",
+            "6 0",
+            "0x40",
+            "99999999999999999999999",
+        ] {
+            let e = bad(&[("SESSION_IDLE_TTL", bad_value)]);
+            assert_eq!(e.var, "SESSION_IDLE_TTL");
+            assert!(e.reason.contains("not a whole number"), "{bad_value}: {e}");
+            let e = bad(&[("SESSION_ABSOLUTE_TTL", bad_value)]);
+            assert_eq!(e.var, "SESSION_ABSOLUTE_TTL");
+        }
+        let e = bad(&[("SESSION_IDLE_TTL", "59")]);
+        assert_eq!(
+            e.to_string(),
+            "SESSION_IDLE_TTL: 59 is below the minimum of 60 seconds"
+        );
+        let e = bad(&[("SESSION_ABSOLUTE_TTL", "0")]);
+        assert_eq!(e.var, "SESSION_ABSOLUTE_TTL");
+        let e = bad(&[("SESSION_ABSOLUTE_TTL", "31536001")]);
+        assert!(e
+            .to_string()
+            .starts_with("SESSION_ABSOLUTE_TTL: 31536001 is above the maximum"));
+    }
+
+    #[test]
+    fn absolute_ttl_must_cover_idle_ttl() {
+        let e = bad(&[
+            ("SESSION_IDLE_TTL", "7200"),
+            ("SESSION_ABSOLUTE_TTL", "3600"),
+        ]);
+        assert_eq!(e.var, "SESSION_ABSOLUTE_TTL");
+        assert!(
+            e.reason
+                .contains("3600 is less than SESSION_IDLE_TTL (7200)"),
+            "{e}"
+        );
+        // An idle TTL above the default absolute TTL needs an explicit one.
+        let e = bad(&[("SESSION_IDLE_TTL", "2592001")]);
+        assert_eq!(e.var, "SESSION_ABSOLUTE_TTL");
+        let e = bad(&[("SESSION_ABSOLUTE_TTL", "600")]);
+        assert_eq!(e.var, "SESSION_ABSOLUTE_TTL");
+    }
+
+    #[test]
+    fn cookie_name() {
+        assert_eq!(
+            ok(&[("COOKIE_NAME", "__Secure-sid")]).cookie_name,
+            "__Secure-sid"
+        );
+        for v in ["a b", "a;b", "a=b", "sé", "a,b", "\"a\""] {
+            let e = bad(&[("COOKIE_NAME", v)]);
+            assert_eq!(e.var, "COOKIE_NAME", "{v}");
+            assert!(e.to_string().starts_with("COOKIE_NAME: "));
+        }
+    }
+
+    #[test]
+    fn allowed_origins() {
+        let c = ok(&[(
+            "ALLOWED_ORIGINS",
+            "https://bücher.example,HTTP://LOCALHOST:80",
+        )]);
+        assert_eq!(
+            c.allowed_origins,
+            ["https://xn--bcher-kva.example", "http://localhost"]
+        );
+        assert!(ok(&[("ALLOWED_ORIGINS", ",,")]).allowed_origins.is_empty());
+        for v in [
+            "*",
+            "https://a.example/path",
+            "a.example",
+            "https://a.example, null",
+            "ftp://a.example",
+            "https://a.example?x",
+        ] {
+            let e = bad(&[("ALLOWED_ORIGINS", v)]);
+            assert_eq!(e.var, "ALLOWED_ORIGINS", "{v}");
+        }
+        let e = bad(&[("ALLOWED_ORIGINS", "https://ok.example, https://a.example/x")]);
+        assert!(e.reason.contains("\"https://a.example/x\""), "{e}");
+        let many: Vec<String> = (0..65).map(|i| format!("https://a{i}.example")).collect();
+        assert_eq!(
+            bad(&[("ALLOWED_ORIGINS", &many.join(","))]).var,
+            "ALLOWED_ORIGINS"
+        );
+        let ok64: Vec<String> = (0..64).map(|i| format!("https://a{i}.example")).collect();
+        assert_eq!(
+            ok(&[("ALLOWED_ORIGINS", &ok64.join(","))])
+                .allowed_origins
+                .len(),
+            64
+        );
+    }
+
+    #[test]
+    fn login_url() {
+        for v in [
+            "/login",
+            "/login?x=1",
+            "https://id.example.com/login",
+            "http://localhost:3000/l",
+        ] {
+            assert_eq!(ok(&[("LOGIN_URL", v)]).login_url.as_deref(), Some(v));
+        }
+        for v in [
+            "login",
+            "//evil.example/login",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "ftp://x.example/",
+            "/log in",
+            "https://",
+        ] {
+            assert_eq!(bad(&[("LOGIN_URL", v)]).var, "LOGIN_URL", "{v}");
+        }
+    }
+
+    #[test]
+    fn login_redirect() {
+        let c = |url: &str| ok(&[("LOGIN_URL", url)]);
+        assert_eq!(ok(&[]).login_redirect("/x"), None);
+        assert_eq!(
+            c("/login").login_redirect("/app/page?tab=2&x=é").as_deref(),
+            Some("/login?next=%2Fapp%2Fpage%3Ftab%3D2%26x%3D%C3%A9")
+        );
+        assert_eq!(
+            c("https://id.example/login?client=web")
+                .login_redirect("/a")
+                .as_deref(),
+            Some("https://id.example/login?client=web&next=%2Fa")
+        );
+        assert_eq!(
+            c("/login?").login_redirect("/a").as_deref(),
+            Some("/login?next=%2Fa")
+        );
+        assert_eq!(
+            c("/login#top").login_redirect("/a").as_deref(),
+            Some("/login?next=%2Fa#top")
+        );
+        // `next` never becomes protocol-relative.
+        assert_eq!(
+            c("/login").login_redirect("//evil.example/x").as_deref(),
+            Some("/login?next=%2Fevil.example%2Fx")
+        );
+        assert_eq!(
+            c("/login").login_redirect("/\\evil.example").as_deref(),
+            Some("/login?next=%2Fevil.example")
+        );
+        assert_eq!(
+            c("/login").login_redirect("").as_deref(),
+            Some("/login?next=%2F")
+        );
+        // Overlong: the query goes, then everything.
+        let long_q = format!("/p?{}", "q".repeat(MAX_NEXT_BYTES));
+        assert_eq!(
+            c("/login").login_redirect(&long_q).as_deref(),
+            Some("/login?next=%2Fp")
+        );
+        let long_p = format!("/{}", "p".repeat(MAX_NEXT_BYTES));
+        assert_eq!(
+            c("/login").login_redirect(&long_p).as_deref(),
+            Some("/login?next=%2F")
+        );
+    }
+
+    #[test]
+    fn origin_url_and_upstream() {
+        for v in [
+            "ftp://o.example",
+            "o.example",
+            "/path",
+            "https://u:p@o.example",
+            "https://o.example/?x=1",
+            "https://o.example/#f",
+            "https://o .example",
+        ] {
+            assert_eq!(bad(&[("ORIGIN_URL", v)]).var, "ORIGIN_URL", "{v}");
+        }
+        let req = Url::parse("https://worker.example/a/b%2Fc?q=1&r=%20#frag").unwrap();
+        assert_eq!(ok(&[]).upstream_url(&req), None);
+        let up = |base: &str| {
+            ok(&[("ORIGIN_URL", base)])
+                .upstream_url(&req)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            up("https://origin.example"),
+            "https://origin.example/a/b%2Fc?q=1&r=%20"
+        );
+        assert_eq!(
+            up("http://origin.example:8080/"),
+            "http://origin.example:8080/a/b%2Fc?q=1&r=%20"
+        );
+        assert_eq!(
+            up("https://origin.example/app"),
+            "https://origin.example/app/a/b%2Fc?q=1&r=%20"
+        );
+        assert_eq!(
+            up("https://origin.example/app/"),
+            "https://origin.example/app/a/b%2Fc?q=1&r=%20"
+        );
+        let root = Url::parse("https://worker.example/").unwrap();
+        let c = ok(&[("ORIGIN_URL", "https://origin.example/app")]);
+        assert_eq!(
+            c.upstream_url(&root).unwrap().as_str(),
+            "https://origin.example/app/"
+        );
+    }
+
+    #[test]
+    fn api_prefix() {
+        assert_eq!(ok(&[("API_PREFIX", "/v1/auth")]).api_prefix, "/v1/auth");
+        for v in [
+            "auth", "/", "/auth/", "/a*", "/a?b", "/a#b", "/a//b", "/a/../b", "/a/./b", "/a b",
+            "/a%2F", "/a\\b", "/é",
+        ] {
+            assert_eq!(bad(&[("API_PREFIX", v)]).var, "API_PREFIX", "{v}");
+        }
+    }
+
+    #[test]
+    fn api_subpath() {
+        let c = ok(&[]);
+        assert_eq!(c.api_subpath("/auth/session"), Some("/session"));
+        assert_eq!(c.api_subpath("/auth/"), Some("/"));
+        assert_eq!(c.api_subpath("/auth"), None);
+        assert_eq!(c.api_subpath("/authx/session"), None);
+        assert_eq!(c.api_subpath("/AUTH/session"), None);
+        assert_eq!(c.api_subpath("/x/auth/session"), None);
+    }
+
+    #[test]
+    fn key_prefix() {
+        assert_eq!(ok(&[("KEY_PREFIX", "app:")]).key_prefix, "app:");
+        let max = "k".repeat(MAX_KEY_PREFIX_BYTES);
+        assert_eq!(ok(&[("KEY_PREFIX", &max)]).key_prefix, max);
+        for v in ["k".repeat(65), "a b".into(), "é".into(), "a\u{1}".into()] {
+            assert_eq!(bad(&[("KEY_PREFIX", &v)]).var, "KEY_PREFIX", "{v}");
+        }
+    }
+
+    #[test]
+    fn guard_rules_errors_name_the_var_and_rule() {
+        let e = bad(&[("GUARD_RULES", "not json")]);
+        assert_eq!(e.var, "GUARD_RULES");
+        assert!(
+            e.to_string().starts_with("GUARD_RULES: not valid JSON"),
+            "{e}"
+        );
+        let e = bad(&[(
+            "GUARD_RULES",
+            r#"[{"path":"/","access":"public"},{"path":"x","access":"public"}]"#,
+        )]);
+        assert!(e.to_string().starts_with("GUARD_RULES[1].path: "), "{e}");
+    }
+
+    #[test]
+    fn admin_key() {
+        let key = "s3cr3t-admin-key-0123";
+        assert_eq!(ok(&[("ADMIN_KEY", key)]).admin_key.as_deref(), Some(key));
+        assert_eq!(
+            ok(&[("ADMIN_KEY", &format!(" {key}\n"))])
+                .admin_key
+                .as_deref(),
+            Some(key)
+        );
+        for v in [
+            "short-secret",
+            "0123456789abcde",
+            "with space inside secret",
+            "é0123456789abcdef",
+        ] {
+            let e = bad(&[("ADMIN_KEY", v)]);
+            assert_eq!(e.var, "ADMIN_KEY");
+            assert!(!e.to_string().contains(v), "secret echoed: {e}");
+            assert!(!e.to_string().contains("secret i"), "secret echoed: {e}");
+        }
+        let long = "k".repeat(MAX_ADMIN_KEY_BYTES + 1);
+        assert!(!bad(&[("ADMIN_KEY", &long)]).to_string().contains("kkkk"));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let c = ok(&[
+            ("ADMIN_KEY", "very-secret-admin-key"),
+            ("TOKEN_KEYS", "k1:c2VjcmV0LWtleS1ieXRlcw"),
+        ]);
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("very-secret"), "{dbg}");
+        assert!(!dbg.contains("c2VjcmV0"), "{dbg}");
+        assert!(dbg.contains("<redacted>"));
+    }
+
+    #[test]
+    fn token_keys_are_kept_raw() {
+        // Validation belongs to the key ring (invalid keys → 503 on session
+        // routes only), so anything non-blank is kept.
+        assert_eq!(
+            ok(&[("TOKEN_KEYS", "garbage")]).token_keys.as_deref(),
+            Some("garbage")
+        );
+    }
+
+    #[test]
+    fn first_bad_var_in_table_order_is_reported() {
+        let e = bad(&[
+            ("SESSION_IDLE_TTL", "x"),
+            ("COOKIE_NAME", "a b"),
+            ("GUARD_RULES", "["),
+        ]);
+        assert_eq!(e.var, "GUARD_RULES");
+        let e = bad(&[("SESSION_IDLE_TTL", "x"), ("COOKIE_NAME", "a b")]);
+        assert_eq!(e.var, "SESSION_IDLE_TTL");
+    }
+}

@@ -1,0 +1,215 @@
+//! The identity headers the guard adds to forwarded requests, and the handoff
+//! headers origins answer with (contract section 6).
+//!
+//! - `X-Session-User`: the userId percent-encoded exactly as JavaScript's
+//!   `encodeURIComponent` does ([`encode_user`]); an origin reads it back with
+//!   `decodeURIComponent`.
+//! - `X-Session-Meta`: base64url without padding of the meta JSON
+//!   ([`encode_meta`]).
+//! - Every `X-Session-*` header a client sends is removed before forwarding
+//!   ([`strip_session_headers`], [`is_session_header`]); `X-Session-Issue` and
+//!   `X-Session-Revoke` are removed from every origin response after being
+//!   acted on.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use http::{HeaderMap, HeaderName};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Header names as documented (HTTP header names are case-insensitive).
+pub const SESSION_ID: &str = "X-Session-Id";
+pub const SESSION_USER: &str = "X-Session-User";
+pub const SESSION_META: &str = "X-Session-Meta";
+pub const SESSION_ISSUE: &str = "X-Session-Issue";
+pub const SESSION_REVOKE: &str = "X-Session-Revoke";
+
+/// The same names as [`HeaderName`]s (lower-case, as `http` requires).
+pub const SESSION_ID_HEADER: HeaderName = HeaderName::from_static("x-session-id");
+pub const SESSION_USER_HEADER: HeaderName = HeaderName::from_static("x-session-user");
+pub const SESSION_META_HEADER: HeaderName = HeaderName::from_static("x-session-meta");
+pub const SESSION_ISSUE_HEADER: HeaderName = HeaderName::from_static("x-session-issue");
+pub const SESSION_REVOKE_HEADER: HeaderName = HeaderName::from_static("x-session-revoke");
+
+/// The prefix of every header this project owns.
+pub const SESSION_HEADER_PREFIX: &str = "x-session-";
+
+/// Everything `encodeURIComponent` escapes: all but `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// `user_id` percent-encoded as `encodeURIComponent` does: UTF-8 bytes,
+/// upper-case hex. The result is visible ASCII, safe in a header.
+pub fn encode_user(user_id: &str) -> String {
+    utf8_percent_encode(user_id, URI_COMPONENT).to_string()
+}
+
+/// The inverse of [`encode_user`]; `None` when the bytes are not UTF-8.
+pub fn decode_user(encoded: &str) -> Option<String> {
+    percent_decode_str(encoded)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+/// base64url (RFC 4648 §5) without padding of the compact JSON of `meta`.
+pub fn encode_meta(meta: &serde_json::Value) -> String {
+    // Serializing a `Value` cannot fail (its keys are strings).
+    let json = serde_json::to_vec(meta).unwrap_or_else(|_| b"{}".to_vec());
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+/// The inverse of [`encode_meta`]; `None` for bad base64 or JSON.
+pub fn decode_meta(encoded: &str) -> Option<serde_json::Value> {
+    let bytes = URL_SAFE_NO_PAD.decode(encoded).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Whether `name` is one of ours (`X-Session-…`, any case).
+pub fn is_session_header(name: &str) -> bool {
+    name.get(..SESSION_HEADER_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(SESSION_HEADER_PREFIX))
+}
+
+/// Removes every `X-Session-*` header (all values of each).
+pub fn strip_session_headers(headers: &mut HeaderMap) {
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| is_session_header(k.as_str()))
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(&name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use serde_json::json;
+
+    #[test]
+    fn encode_user_matches_encode_uri_component() {
+        // Expected values are what `encodeURIComponent` returns in JS.
+        let cases = [
+            ("alice", "alice"),
+            ("", ""),
+            ("AZaz09-_.!~*'()", "AZaz09-_.!~*'()"),
+            ("a b", "a%20b"),
+            ("user:42", "user%3A42"),
+            ("a/b", "a%2Fb"),
+            ("100%", "100%25"),
+            ("a+b=c&d", "a%2Bb%3Dc%26d"),
+            ("alice@example.com", "alice%40example.com"),
+            (
+                "#?;,$[]{}|\\^`\"<>",
+                "%23%3F%3B%2C%24%5B%5D%7B%7D%7C%5C%5E%60%22%3C%3E",
+            ),
+            ("é", "%C3%A9"),
+            ("日本", "%E6%97%A5%E6%9C%AC"),
+            ("😀", "%F0%9F%98%80"),
+            ("\u{0}\n\r\t", "%00%0A%0D%09"),
+            ("\u{7f}", "%7F"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(encode_user(input), expected, "{input:?}");
+            assert_eq!(decode_user(expected).as_deref(), Some(input));
+        }
+    }
+
+    #[test]
+    fn encoded_user_is_always_a_valid_header_value() {
+        let all: String = (0u32..0x800).filter_map(char::from_u32).collect();
+        let enc = encode_user(&all);
+        assert!(HeaderValue::from_str(&enc).is_ok());
+        assert_eq!(decode_user(&enc).as_deref(), Some(all.as_str()));
+        assert_eq!(decode_user("%FF"), None);
+    }
+
+    #[test]
+    fn encode_meta_is_unpadded_base64url_of_json() {
+        // {"a":1} → eyJhIjoxfQ (base64 "eyJhIjoxfQ==")
+        assert_eq!(encode_meta(&json!({"a": 1})), "eyJhIjoxfQ");
+        assert_eq!(encode_meta(&json!({})), "e30");
+        // No '+', '/' or '=' ever appear.
+        let meta = json!({"roles": ["admin", "ü"], "s": "~~~???>>>", "n": null});
+        let enc = encode_meta(&meta);
+        assert!(!enc.contains(['+', '/', '=']), "{enc}");
+        assert!(HeaderValue::from_str(&enc).is_ok());
+        assert_eq!(decode_meta(&enc), Some(meta));
+        // Standard base64 of this JSON has a '/': "eyJzIjoiPz4/In0=".
+        assert_eq!(encode_meta(&json!({"s": "?>?"})), "eyJzIjoiPz4_In0");
+        assert_eq!(decode_meta("!!"), None);
+        assert_eq!(decode_meta("eyJh"), None);
+    }
+
+    #[test]
+    fn header_names() {
+        assert_eq!(SESSION_ID_HEADER.as_str(), SESSION_ID.to_ascii_lowercase());
+        assert_eq!(
+            SESSION_USER_HEADER.as_str(),
+            SESSION_USER.to_ascii_lowercase()
+        );
+        assert_eq!(
+            SESSION_META_HEADER.as_str(),
+            SESSION_META.to_ascii_lowercase()
+        );
+        assert_eq!(
+            SESSION_ISSUE_HEADER.as_str(),
+            SESSION_ISSUE.to_ascii_lowercase()
+        );
+        assert_eq!(
+            SESSION_REVOKE_HEADER.as_str(),
+            SESSION_REVOKE.to_ascii_lowercase()
+        );
+        for n in [
+            SESSION_ID,
+            SESSION_USER,
+            SESSION_META,
+            SESSION_ISSUE,
+            SESSION_REVOKE,
+        ] {
+            assert!(is_session_header(n));
+        }
+    }
+
+    #[test]
+    fn recognizes_session_headers() {
+        assert!(is_session_header("x-session-id"));
+        assert!(is_session_header("X-SESSION-ANYTHING"));
+        assert!(is_session_header("x-session-"));
+        assert!(!is_session_header("x-session"));
+        assert!(!is_session_header("x-sessions-id"));
+        assert!(!is_session_header("session-id"));
+        assert!(!is_session_header("x-sessión-id"));
+        assert!(!is_session_header(""));
+    }
+
+    #[test]
+    fn strips_every_session_header() {
+        let mut h = HeaderMap::new();
+        h.insert("x-session-id", HeaderValue::from_static("forged"));
+        h.append("x-session-user", HeaderValue::from_static("admin"));
+        h.append("x-session-user", HeaderValue::from_static("admin2"));
+        h.insert("X-Session-Meta", HeaderValue::from_static("e30"));
+        h.insert("x-session-issue", HeaderValue::from_static("{}"));
+        h.insert("x-session-whatever", HeaderValue::from_static("1"));
+        h.insert("x-sessionx", HeaderValue::from_static("keep"));
+        h.insert("content-type", HeaderValue::from_static("text/plain"));
+        h.append("accept", HeaderValue::from_static("a"));
+        h.append("accept", HeaderValue::from_static("b"));
+        strip_session_headers(&mut h);
+        let mut names: Vec<_> = h.keys().map(|k| k.as_str().to_owned()).collect();
+        names.sort();
+        assert_eq!(names, ["accept", "content-type", "x-sessionx"]);
+        assert_eq!(h.get_all("accept").iter().count(), 2);
+    }
+}

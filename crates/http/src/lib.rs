@@ -10,6 +10,8 @@
 //! - [`cors`]: CORS headers and preflights of the session API.
 //! - [`identity`]: `X-Session-*` headers.
 
+pub mod api;
+pub mod app;
 pub mod config;
 pub mod cookie;
 pub mod cors;

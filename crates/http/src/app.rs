@@ -1,0 +1,98 @@
+//! What every request handler works with: the validated settings, cached per
+//! isolate, and the session service built over this request's store.
+
+use http::{HeaderMap, Method};
+use session_core::{
+    keys::KeyLayout, service::Policy, Clock, KeyRing, KvStore, Random, SessionService,
+};
+use session_core::session::ClientInfo;
+use url::Url;
+
+use crate::config::{Config, ConfigError};
+use crate::problem::{ErrorCode, Problem};
+
+/// The configuration and the token key ring, validated once per isolate.
+///
+/// A bad `TOKEN_KEYS` is kept as an error rather than failing the whole
+/// configuration: session routes then answer 503 `misconfigured`, while public
+/// paths are still forwarded (contract §6).
+#[derive(Debug)]
+pub struct Settings {
+    pub config: Config,
+    key_ring: Result<KeyRing, String>,
+    layout: KeyLayout,
+    policy: Policy,
+}
+
+impl Settings {
+    /// Reads every var and secret through `get` (the Worker's env).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let config = Config::from_vars(&get)?;
+        let key_ring = match config.token_keys.as_deref() {
+            None => Err("TOKEN_KEYS: not set".to_owned()),
+            Some(text) => KeyRing::parse(text).map_err(|e| format!("TOKEN_KEYS: {e}")),
+        };
+        let layout = KeyLayout::new(&config.key_prefix)
+            .map_err(|reason| ConfigError { var: "KEY_PREFIX", reason })?;
+        let policy = Policy::new(config.idle_ttl, config.absolute_ttl).map_err(|e| ConfigError {
+            var: if e.field == "SESSION_IDLE_TTL" { "SESSION_IDLE_TTL" } else { "SESSION_ABSOLUTE_TTL" },
+            reason: e.reason,
+        })?;
+        Ok(Settings { config, key_ring, layout, policy })
+    }
+
+    /// The problem every session route answers when the key ring is unusable.
+    pub fn key_ring_problem(&self) -> Option<Problem> {
+        self.key_ring.as_ref().err().map(|why| Problem::new(ErrorCode::Misconfigured, why.clone()))
+    }
+}
+
+/// The head of an incoming request, as the Worker received it.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+    /// `request.cf.country`, when the platform knows it.
+    pub country: Option<String>,
+}
+
+impl RequestHead {
+    /// A header's value as text; `None` when absent or not visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The client facts recorded on sessions created for this request.
+    pub fn client(&self) -> ClientInfo {
+        ClientInfo::new(self.header("user-agent"), self.country.as_deref())
+    }
+}
+
+/// One request's view of the product: settings plus the session service over
+/// this request's store, clock and randomness.
+pub struct App<'s, S, C, R> {
+    pub settings: &'s Settings,
+    sessions: Result<SessionService<S, C, R>, Problem>,
+}
+
+impl<'s, S: KvStore, C: Clock, R: Random> App<'s, S, C, R> {
+    pub fn new(settings: &'s Settings, store: S, clock: C, random: R) -> Self {
+        let sessions = match &settings.key_ring {
+            Ok(ring) => Ok(SessionService::new(store, clock, random, ring.clone(), settings.layout.clone())
+                .with_policy(settings.policy)),
+            Err(why) => Err(Problem::new(ErrorCode::Misconfigured, why.clone())),
+        };
+        App { settings, sessions }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.settings.config
+    }
+
+    /// The session service, or the 503 `misconfigured` problem when
+    /// `TOKEN_KEYS` is missing or invalid.
+    pub fn sessions(&self) -> Result<&SessionService<S, C, R>, Problem> {
+        self.sessions.as_ref().map_err(Clone::clone)
+    }
+}

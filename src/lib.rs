@@ -1,11 +1,146 @@
-//! The Worker entry point: turns requests into calls on the pure core and the
-//! core's answers into responses. Everything with logic lives in `crates/`.
+//! The Worker entry point: turns each request into a call on the pure crates
+//! (`session_http` over `session_core`) and their answer into a response.
+//! Everything with logic lives in `crates/`; this file only wires the
+//! platform in: the env, the KV binding, `Date.now()`, `fetch` and `waitUntil`.
 
+pub mod http;
 pub mod platform;
+pub mod proxy;
+pub mod store;
 
-use worker::*;
+use std::rc::Rc;
+
+use session_core::random::OsRandom;
+use session_http::api;
+use session_http::app::{App, RequestHead, Settings};
+use session_http::config::ConfigError;
+use session_http::guard::{self, GuardDecision};
+use session_http::problem::{ErrorCode, Problem};
+use worker::{console_error, console_log, event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
+
+use crate::http::{read_body, request_head, to_worker_response, BodyError};
+use crate::platform::JsClock;
+use crate::store::WorkersKv;
+
+type WorkerApp<'s> = App<'s, WorkersKv, JsClock, OsRandom>;
+
+/// Index entries the cron run may look at per invocation (each costs at most one read).
+const CLEANUP_BUDGET: usize = 200;
+
+thread_local! {
+    /// Vars and secrets are fixed for an isolate's life: validate them once.
+    static SETTINGS: std::cell::OnceCell<Rc<Result<Settings, ConfigError>>> = const { std::cell::OnceCell::new() };
+}
+
+fn settings(env: &Env) -> Rc<Result<Settings, ConfigError>> {
+    SETTINGS.with(|cell| {
+        cell.get_or_init(|| {
+            Rc::new(Settings::from_vars(|name| {
+                env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
+            }))
+        })
+        .clone()
+    })
+}
+
+fn new_app<'s>(settings: &'s Settings, env: &Env) -> WorkerApp<'s> {
+    App::new(settings, WorkersKv::from_env(env), JsClock, OsRandom)
+}
+
+#[event(start)]
+fn start() {
+    // A bug that panics is logged with its message instead of dying silently.
+    console_error_panic_hook::set_once();
+}
 
 #[event(fetch)]
-async fn fetch(_req: Request, _env: Env, _ctx: Context) -> Result<Response> {
-    Response::ok("edge-session")
+async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let settings = settings(&env);
+    let settings = match settings.as_ref() {
+        Ok(settings) => settings,
+        Err(e) => return problem(ErrorCode::Misconfigured, e.to_string()),
+    };
+    let head = match request_head(&req) {
+        Ok(head) => head,
+        Err(_) => return problem(ErrorCode::InvalidRequest, "the request line could not be read"),
+    };
+    let app = new_app(settings, &env);
+    if settings.config.api_subpath(head.url.path()).is_some() {
+        let body = match read_body(&mut req, api::MAX_BODY_BYTES).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => return problem(ErrorCode::PayloadTooLarge, "the body is over 64 KiB"),
+            Err(BodyError::Unreadable) => return problem(ErrorCode::InvalidRequest, "the body could not be read"),
+        };
+        return to_worker_response(api::handle(&app, &head, &body).await);
+    }
+    guarded(&req, &head, &app, &env, &ctx).await
+}
+
+/// A request outside the API: the guard decides, the origin answers, the
+/// handoff headers are applied, and a due sliding write runs after the response.
+async fn guarded(req: &Request, head: &RequestHead, app: &WorkerApp<'_>, env: &Env, ctx: &Context) -> worker::Result<Response> {
+    let forward = match guard::decide(app, head).await {
+        GuardDecision::Respond(response) => return to_worker_response(response),
+        GuardDecision::Forward(forward) => forward,
+    };
+    let mut response = match proxy::forward(req, &forward).await {
+        Ok(response) => response,
+        Err(e) => {
+            console_error!("origin unavailable: {e}");
+            return problem(ErrorCode::OriginUnavailable, "the origin could not be reached");
+        }
+    };
+    let mut handoff = ::http::HeaderMap::new();
+    for name in [session_http::identity::SESSION_ISSUE_HEADER, session_http::identity::SESSION_REVOKE_HEADER] {
+        if let Ok(Some(value)) = response.headers().get(name.as_str()) {
+            if let Ok(value) = ::http::HeaderValue::from_str(&value) {
+                handoff.insert(name.clone(), value);
+            }
+        }
+        response.headers_mut().delete(name.as_str())?;
+    }
+    let finish = guard::finish(app, head, &forward, &mut handoff).await;
+    for line in &finish.logs {
+        console_log!("{line}");
+    }
+    for cookie in finish.set_cookies.iter().chain(forward.set_cookie.iter().filter(|_| finish.save.is_some())) {
+        response.headers_mut().append("set-cookie", cookie)?;
+    }
+    if let Some(touched) = finish.save {
+        let settings = settings(env);
+        let env = env.clone();
+        ctx.wait_until(async move {
+            if let Ok(settings) = settings.as_ref() {
+                if let Ok(sessions) = new_app(settings, &env).sessions() {
+                    if let Err(e) = sessions.save(&touched).await {
+                        console_error!("sliding expiration write failed: {e}");
+                    }
+                }
+            }
+        });
+    }
+    Ok(response)
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let settings = settings(&env);
+    let Ok(settings) = settings.as_ref() else {
+        console_error!("cleanup skipped: configuration is invalid");
+        return;
+    };
+    match new_app(settings, &env).sessions() {
+        Ok(sessions) => match sessions.cleanup(CLEANUP_BUDGET).await {
+            Ok(report) => console_log!(
+                "index cleanup: scanned {}, removed {}, reads {}, done {}",
+                report.scanned, report.removed, report.reads, report.done
+            ),
+            Err(e) => console_error!("index cleanup failed: {e}"),
+        },
+        Err(p) => console_error!("cleanup skipped: {}", p.detail),
+    }
+}
+
+fn problem(code: ErrorCode, detail: impl Into<String>) -> worker::Result<Response> {
+    to_worker_response(Problem::new(code, detail).to_response())
 }

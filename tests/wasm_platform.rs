@@ -2,8 +2,10 @@
 //! wasm-bindgen-test-runner). Compiled on wasm32 only.
 #![cfg(target_arch = "wasm32")]
 
+use edge_session::http::{cf_country, request_head, to_worker_headers, to_worker_response};
 use edge_session::platform::JsClock;
 use session_core::clock::Clock;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
@@ -14,4 +16,79 @@ fn js_clock_reads_date_now() {
     assert!(before <= now && now <= after, "{before} <= {now} <= {after}");
     // Sanity: after 2020-01-01, in milliseconds (not seconds).
     assert!(now > 1_577_836_800_000);
+}
+
+fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in pairs {
+        js_sys::Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
+    }
+    o.into()
+}
+
+#[wasm_bindgen_test]
+fn cf_country_reads_request_cf_and_tolerates_its_absence() {
+    let with = object(&[("cf", object(&[("country", JsValue::from_str("FR"))]))]);
+    assert_eq!(cf_country(&with).as_deref(), Some("FR"));
+    assert_eq!(cf_country(&object(&[])), None);
+    assert_eq!(cf_country(&object(&[("cf", JsValue::NULL)])), None);
+    assert_eq!(cf_country(&object(&[("cf", object(&[("country", JsValue::from_f64(5.0))]))])), None);
+    assert_eq!(cf_country(&JsValue::UNDEFINED), None);
+}
+
+#[wasm_bindgen_test]
+fn request_head_carries_method_url_and_repeated_headers() {
+    let headers = worker::Headers::new();
+    headers.append("X-Session-User", "spoof").unwrap();
+    headers.append("Accept", "text/html").unwrap();
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Patch).with_headers(headers);
+    let req = worker::Request::new_with_init("https://edge.example/a/b?x=1&y=%C3%A9", &init).unwrap();
+    let head = request_head(&req).unwrap();
+    assert_eq!(head.method, http::Method::PATCH);
+    assert_eq!(head.url.path(), "/a/b");
+    assert_eq!(head.url.query(), Some("x=1&y=%C3%A9"));
+    assert_eq!(head.header("x-session-user"), Some("spoof"));
+    assert_eq!(head.header("accept"), Some("text/html"));
+    assert_eq!(head.country, None, "a constructed request has no cf");
+}
+
+#[wasm_bindgen_test]
+fn header_maps_become_runtime_headers_with_every_value() {
+    let mut map = http::HeaderMap::new();
+    map.append("set-cookie", "a=1".parse().unwrap());
+    map.append("set-cookie", "b=2".parse().unwrap());
+    map.insert("x-session-id", "abc".parse().unwrap());
+    let headers = to_worker_headers(&map).unwrap();
+    assert_eq!(headers.get("x-session-id").unwrap().as_deref(), Some("abc"));
+    let cookies: js_sys::Array = js_sys::Reflect::get(&headers.0, &JsValue::from_str("getSetCookie"))
+        .ok()
+        .and_then(|f| js_sys::Function::from(f).call0(&headers.0).ok())
+        .map(|v| js_sys::Array::from(&v))
+        .unwrap();
+    assert_eq!(cookies.length(), 2, "each Set-Cookie stays its own header");
+}
+
+#[wasm_bindgen_test]
+fn responses_keep_status_headers_and_body_and_204_has_no_body() {
+    let mut problem = http::Response::new(br#"{"code":"csrf"}"#.to_vec());
+    *problem.status_mut() = http::StatusCode::FORBIDDEN;
+    problem.headers_mut().insert("content-type", "application/problem+json".parse().unwrap());
+    let r = to_worker_response(problem).unwrap();
+    assert_eq!(r.status_code(), 403);
+    assert_eq!(r.headers().get("content-type").unwrap().as_deref(), Some("application/problem+json"));
+    match r.body() {
+        worker::ResponseBody::Body(bytes) => assert_eq!(bytes.as_slice(), br#"{"code":"csrf"}"#),
+        other => panic!("expected a fixed body, got {other:?}"),
+    }
+
+    let mut none = http::Response::new(Vec::new());
+    *none.status_mut() = http::StatusCode::NO_CONTENT;
+    none.headers_mut().append("set-cookie", "s=; Max-Age=0".parse().unwrap());
+    let r = to_worker_response(none).unwrap();
+    assert_eq!(r.status_code(), 204);
+    // Converting into the runtime's Response must not throw for a null-body status.
+    let raw: web_sys::Response = r.into();
+    assert!(raw.body().is_none());
+    assert_eq!(raw.status(), 204);
 }

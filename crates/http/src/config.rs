@@ -45,7 +45,7 @@ pub const MAX_URL_BYTES: usize = 2048;
 pub const MAX_NEXT_BYTES: usize = 2048;
 
 /// Every var [`Config::from_vars`] reads.
-pub const VARS: [&str; 11] = [
+pub const VARS: [&str; 12] = [
     "ADMIN_KEY",
     "TOKEN_KEYS",
     "ORIGIN_URL",
@@ -57,6 +57,7 @@ pub const VARS: [&str; 11] = [
     "LOGIN_URL",
     "API_PREFIX",
     "KEY_PREFIX",
+    "FORWARD_TOKEN",
 ];
 
 /// A var with a bad value.
@@ -118,6 +119,10 @@ pub struct Config {
     pub admin_key: Option<String>,
     /// `TOKEN_KEYS`, raw (see the module docs).
     pub token_keys: Option<String>,
+    /// `FORWARD_TOKEN` (`"true"` / `"false"`, default false): whether the
+    /// guard forwards the session cookie and an `Authorization` header
+    /// carrying a session token to the origin. Off, both are removed.
+    pub forward_token: bool,
 }
 
 impl fmt::Debug for Config {
@@ -135,6 +140,7 @@ impl fmt::Debug for Config {
             .field("rules", &self.rules.len())
             .field("admin_key", &redact(&self.admin_key))
             .field("token_keys", &redact(&self.token_keys))
+            .field("forward_token", &self.forward_token)
             .finish()
     }
 }
@@ -154,6 +160,7 @@ impl Default for Config {
             rules: Rules::default(),
             admin_key: None,
             token_keys: None,
+            forward_token: false,
         }
     }
 }
@@ -226,6 +233,18 @@ impl Config {
                 ));
             }
             c.key_prefix = v;
+        }
+        if let Some(v) = var("FORWARD_TOKEN") {
+            c.forward_token = match v.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(ConfigError::new(
+                        "FORWARD_TOKEN",
+                        format!("{} must be \"true\" or \"false\"", quote(&v)),
+                    ))
+                }
+            };
         }
         Ok(c)
     }
@@ -495,6 +514,19 @@ mod tests {
         assert!(c.rules.is_empty());
         assert_eq!(c.admin_key, None);
         assert_eq!(c.token_keys, None);
+        assert!(!c.forward_token);
+    }
+
+    #[test]
+    fn forward_token() {
+        assert!(ok(&[("FORWARD_TOKEN", "true")]).forward_token);
+        assert!(ok(&[("FORWARD_TOKEN", " true ")]).forward_token);
+        assert!(!ok(&[("FORWARD_TOKEN", "false")]).forward_token);
+        for v in ["TRUE", "True", "1", "yes", "on", "0", "no", "truee"] {
+            let e = bad(&[("FORWARD_TOKEN", v)]);
+            assert_eq!(e.var, "FORWARD_TOKEN", "{v}");
+            assert!(e.to_string().starts_with("FORWARD_TOKEN: "), "{e}");
+        }
     }
 
     #[test]
@@ -622,12 +654,16 @@ mod tests {
     fn allowed_origins() {
         let c = ok(&[(
             "ALLOWED_ORIGINS",
-            "https://bücher.example,HTTP://LOCALHOST:80",
+            "https://xn--bcher-kva.example,HTTP://LOCALHOST:80",
         )]);
         assert_eq!(
             c.allowed_origins,
             ["https://xn--bcher-kva.example", "http://localhost"]
         );
+        // The Worker is built without IDNA tables (idna_adapter 1.0, see
+        // Cargo.toml): internationalized hosts are written in punycode, and a
+        // Unicode one is a clear error naming the var, not a silent mismatch.
+        assert_eq!(bad(&[("ALLOWED_ORIGINS", "https://bücher.example")]).var, "ALLOWED_ORIGINS");
         assert!(ok(&[("ALLOWED_ORIGINS", ",,")]).allowed_origins.is_empty());
         for v in [
             "*",

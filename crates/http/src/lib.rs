@@ -9,6 +9,8 @@
 //! - [`csrf`]: the `Origin` check of cookie-authenticated unsafe requests.
 //! - [`cors`]: CORS headers and preflights of the session API.
 //! - [`identity`]: `X-Session-*` headers.
+//! - [`guard`]: the guard's decisions for forwarded paths.
+//! - [`handoff`]: the origin's `X-Session-Issue` / `X-Session-Revoke`.
 
 pub mod api;
 pub mod app;
@@ -16,6 +18,8 @@ pub mod config;
 pub mod cookie;
 pub mod cors;
 pub mod csrf;
+pub mod guard;
+pub mod handoff;
 pub mod identity;
 pub mod problem;
 pub mod rules;

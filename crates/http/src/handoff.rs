@@ -1,0 +1,414 @@
+//! Origin handoff (contract section 6): after the origin answered a
+//! forwarded request, its `X-Session-Issue` and `X-Session-Revoke` response
+//! headers create or revoke sessions. [`finish`] acts on them and removes
+//! them from the response, always.
+//!
+//! # Headers
+//! - `X-Session-Issue: {"userId", "label"?, "meta"?, "idleTtl"?, "absoluteTtl"?}`
+//!   (JSON, at most [`MAX_ISSUE_BYTES`], visible ASCII, unknown fields
+//!   refused; `null` is the same as leaving a field out): creates that
+//!   session with the request's user agent and country, sets its cookie, and
+//!   destroys the request's current session, if any (login replaces the
+//!   session, so a fixated or stale token stops working). On a public path the
+//!   current token was not verified by the guard: it is verified now, and a
+//!   token that does not verify is simply not replaced.
+//! - `X-Session-Revoke: current` revokes the request's session;
+//!   `X-Session-Revoke: all` revokes every session of its user. Either way
+//!   the session cookie is cleared, even when there was no session to revoke
+//!   (logout is idempotent). Compared ASCII-case-insensitively, surrounding
+//!   whitespace ignored.
+//!
+//! # Order and guarantees
+//! - Revoke first, then issue: `Revoke: all` + `Issue` signs the user out
+//!   everywhere and in again here, and the new session survives. When the
+//!   issue succeeds, its cookie replaces the clearing one.
+//! - A malformed header (either one), a header sent more than once, or a
+//!   value that is not visible ASCII is ignored with a log line; the other
+//!   header is still acted on.
+//! - The session is created before the old one is destroyed, so a failed
+//!   issue (store failure, invalid field) leaves the client signed in as
+//!   before and sets no cookie.
+//! - A sliding write ([`crate::guard::Forward::touched`]) is dropped
+//!   ([`Finish::save`] = `None`) once the request revoked its session or
+//!   replaced it, so it never brings it back; it is also dropped when a
+//!   revocation failed. Its cookie ([`crate::guard::Forward::set_cookie`])
+//!   goes with it: the Worker appends that cookie only while `save` is `Some`.
+//! - Store failures are logged; they never change the origin's answer.
+//! - Log lines never contain tokens nor header values.
+
+use std::fmt;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+use session_core::{Clock, KvStore, NewSession, Random, Session, SessionError, SessionService};
+
+use crate::app::{App, RequestHead};
+use crate::cookie::{clear_cookie, request_token, set_cookie};
+use crate::guard::{cookie_header, Forward};
+use crate::identity::{SESSION_ISSUE, SESSION_ISSUE_HEADER, SESSION_REVOKE, SESSION_REVOKE_HEADER};
+use crate::rules::quote;
+
+/// Largest `X-Session-Issue` value acted on, in bytes.
+pub const MAX_ISSUE_BYTES: usize = 8 * 1024;
+
+/// What the Worker does after the origin answered.
+#[derive(Default)]
+pub struct Finish {
+    /// `Set-Cookie` values the handoff wants appended to the response, in
+    /// order: the issued session's cookie or the clearing one. The sliding
+    /// re-issue, [`Forward::set_cookie`], is not in here: append it too
+    /// exactly when [`Finish::save`] is `Some` (see [`Finish::keeps_sliding`]).
+    pub set_cookies: Vec<String>,
+    /// The sliding write to run after the response (`waitUntil`) with
+    /// `SessionService::save`; `None` when not due, or when the request
+    /// revoked or replaced its session.
+    pub save: Option<Session>,
+    /// Messages for `console.log`; never tokens nor header values.
+    pub logs: Vec<String>,
+}
+
+impl Finish {
+    /// Whether the request's sliding write and its cookie still apply (the
+    /// request neither revoked nor replaced its session).
+    pub fn keeps_sliding(&self) -> bool {
+        self.save.is_some()
+    }
+}
+
+impl fmt::Debug for Finish {
+    /// Cookies hold tokens: only their number is shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Finish")
+            .field("set_cookies", &self.set_cookies.len())
+            .field("save", &self.save.as_ref().map(|s| s.id.as_str()))
+            .field("logs", &self.logs)
+            .finish()
+    }
+}
+
+/// A parsed `X-Session-Revoke`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Revoke {
+    Current,
+    All,
+}
+
+/// A parsed `X-Session-Issue`; the service validates the values.
+#[derive(Debug, Clone, PartialEq)]
+struct Issue {
+    user_id: String,
+    label: Option<String>,
+    meta: Option<Value>,
+    idle_ttl: Option<u64>,
+    absolute_ttl: Option<u64>,
+}
+
+/// Acts on the origin's handoff headers and removes them from
+/// `response_headers` (see the module docs). `forward` is what
+/// [`crate::guard::decide`] returned for this request.
+///
+/// KV cost: none without handoff headers. Otherwise, on a public path,
+/// one read to verify the current token when there is one; revoking
+/// current: 2 deletes; revoking all: list calls + 2 deletes per session;
+/// issuing: 2 writes (+ 2 deletes to replace a current session).
+pub async fn finish<S: KvStore, C: Clock, R: Random>(
+    app: &App<'_, S, C, R>,
+    head: &RequestHead,
+    forward: &Forward,
+    response_headers: &mut HeaderMap,
+) -> Finish {
+    let issue_values = take_all(response_headers, SESSION_ISSUE_HEADER);
+    let revoke_values = take_all(response_headers, SESSION_REVOKE_HEADER);
+    let mut out = Finish {
+        set_cookies: Vec::new(),
+        save: forward.touched.clone(),
+        logs: Vec::new(),
+    };
+    let revoke = one_value(SESSION_REVOKE, &revoke_values, &mut out.logs).and_then(|v| {
+        parse_revoke(v).or_else(|| {
+            out.logs.push(format!(
+                "{SESSION_REVOKE} ignored: the value is neither \"current\" nor \"all\""
+            ));
+            None
+        })
+    });
+    let issue = one_value(SESSION_ISSUE, &issue_values, &mut out.logs).and_then(|v| {
+        parse_issue(v)
+            .map_err(|why| out.logs.push(format!("{SESSION_ISSUE} ignored: {why}")))
+            .ok()
+    });
+    if revoke.is_none() && issue.is_none() {
+        return out;
+    }
+    let sessions = match app.sessions() {
+        Ok(sessions) => sessions,
+        Err(_) => {
+            out.logs.push(format!(
+                "{SESSION_ISSUE}/{SESSION_REVOKE} ignored: TOKEN_KEYS is missing or invalid"
+            ));
+            return out;
+        }
+    };
+    let cookie_name = &app.config().cookie_name;
+    let mut current = Current::new(forward);
+    // The current session is gone (revoked): issuing must not destroy it again.
+    let mut current_gone = false;
+
+    if let Some(revoke) = revoke {
+        // Whatever happens next, the client is signed out and the session is
+        // not slid back to life.
+        out.save = None;
+        out.set_cookies = vec![clear_cookie(cookie_name)];
+        if let Some(session) = current
+            .get(sessions, head, cookie_name, &mut out.logs)
+            .await
+        {
+            let result = match revoke {
+                Revoke::Current => sessions.destroy_session(&session).await,
+                Revoke::All => sessions
+                    .destroy_user(&session.user_id, None)
+                    .await
+                    .map(drop),
+            };
+            match result {
+                Ok(()) => current_gone = true,
+                Err(e) => out.logs.push(format!(
+                    "{SESSION_REVOKE}: revoking {} failed: {e}",
+                    match revoke {
+                        Revoke::Current => "the session",
+                        Revoke::All => "the user's sessions",
+                    }
+                )),
+            }
+        }
+    }
+
+    if let Some(issue) = issue {
+        let new = NewSession {
+            user_id: issue.user_id,
+            label: issue.label,
+            meta: issue.meta,
+            idle_ttl: issue.idle_ttl,
+            absolute_ttl: issue.absolute_ttl,
+            client: head.client(),
+        };
+        match sessions.create(new).await {
+            Err(SessionError::Invalid { field, reason }) => out
+                .logs
+                .push(format!("{SESSION_ISSUE} ignored: {field}: {reason}")),
+            Err(e) => out
+                .logs
+                .push(format!("{SESSION_ISSUE}: creating the session failed: {e}")),
+            Ok((token, created)) => {
+                out.save = None;
+                out.set_cookies = vec![set_cookie(
+                    cookie_name,
+                    token.expose(),
+                    created.seconds_to_expiry(sessions.now_ms()),
+                )];
+                if !current_gone {
+                    if let Some(old) = current
+                        .get(sessions, head, cookie_name, &mut out.logs)
+                        .await
+                    {
+                        if let Err(e) = sessions.destroy_session(&old).await {
+                            out.logs.push(format!(
+                                "{SESSION_ISSUE}: destroying the replaced session failed: {e}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The request's current session, verified on first use when the guard did
+/// not (public paths): `known` is `None` until then.
+struct Current {
+    known: Option<Option<Session>>,
+}
+
+impl Current {
+    fn new(forward: &Forward) -> Current {
+        Current {
+            known: forward.session.clone().map(Some),
+        }
+    }
+
+    async fn get<S: KvStore, C: Clock, R: Random>(
+        &mut self,
+        sessions: &SessionService<S, C, R>,
+        head: &RequestHead,
+        cookie_name: &str,
+        logs: &mut Vec<String>,
+    ) -> Option<Session> {
+        if let Some(known) = &self.known {
+            return known.clone();
+        }
+        let cookies = cookie_header(&head.headers);
+        let presented = request_token(
+            head.header("authorization"),
+            cookies.as_deref(),
+            cookie_name,
+        );
+        let session = match presented {
+            None => None,
+            Some(p) => match sessions.verify(p.token).await {
+                Ok(session) => Some(session),
+                Err(SessionError::Store(e)) => {
+                    logs.push(format!("reading the current session failed: {e}"));
+                    None
+                }
+                Err(_) => None,
+            },
+        };
+        self.known = Some(session.clone());
+        session
+    }
+}
+
+/// Removes every value of `name` from `headers`, returning them.
+fn take_all(headers: &mut HeaderMap, name: HeaderName) -> Vec<HeaderValue> {
+    let values = headers.get_all(&name).iter().cloned().collect();
+    headers.remove(&name);
+    values
+}
+
+/// The single visible-ASCII value of a handoff header; `None`, with a log
+/// line when there was something, otherwise.
+fn one_value<'a>(
+    header: &str,
+    values: &'a [HeaderValue],
+    logs: &mut Vec<String>,
+) -> Option<&'a str> {
+    match values {
+        [] => None,
+        [value] => match value.to_str() {
+            Ok(text) => Some(text),
+            Err(_) => {
+                logs.push(format!("{header} ignored: the value is not visible ASCII"));
+                None
+            }
+        },
+        _ => {
+            logs.push(format!(
+                "{header} ignored: sent {} times, expected once",
+                values.len()
+            ));
+            None
+        }
+    }
+}
+
+fn parse_revoke(value: &str) -> Option<Revoke> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("current") {
+        Some(Revoke::Current)
+    } else if value.eq_ignore_ascii_case("all") {
+        Some(Revoke::All)
+    } else {
+        None
+    }
+}
+
+/// Parses the `X-Session-Issue` JSON. Errors name the field and never echo
+/// a value (only an unknown field's name, cut short).
+fn parse_issue(text: &str) -> Result<Issue, String> {
+    if text.len() > MAX_ISSUE_BYTES {
+        return Err(format!("longer than {MAX_ISSUE_BYTES} bytes"));
+    }
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| format!("not valid JSON (line {}, column {})", e.line(), e.column()))?;
+    let Value::Object(mut fields) = value else {
+        return Err("must be a JSON object".into());
+    };
+    const ALLOWED: [&str; 5] = ["userId", "label", "meta", "idleTtl", "absoluteTtl"];
+    if let Some(unknown) = fields.keys().find(|k| !ALLOWED.contains(&k.as_str())) {
+        return Err(format!(
+            "unknown field {} (allowed: {})",
+            quote(unknown),
+            ALLOWED.join(", ")
+        ));
+    }
+    let user_id = match fields.remove("userId") {
+        Some(Value::String(s)) => s,
+        None | Some(Value::Null) => return Err("userId: missing".into()),
+        Some(_) => return Err("userId: must be a string".into()),
+    };
+    let label = match fields.remove("label") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err("label: must be a string or null".into()),
+    };
+    let meta = match fields.remove("meta") {
+        None | Some(Value::Null) => None,
+        Some(meta @ Value::Object(_)) => Some(meta),
+        Some(_) => return Err("meta: must be a JSON object".into()),
+    };
+    let ttl = |field: &str, value: Option<Value>| match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+        Some(_) => Err(format!("{field}: must be a whole number of seconds")),
+    };
+    let idle_ttl = ttl("idleTtl", fields.remove("idleTtl"))?;
+    let absolute_ttl = ttl("absoluteTtl", fields.remove("absoluteTtl"))?;
+    Ok(Issue {
+        user_id,
+        label,
+        meta,
+        idle_ttl,
+        absolute_ttl,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn issue_parsing() {
+        let full = parse_issue(
+            r#"{"userId":"u1","label":"l","meta":{"a":1},"idleTtl":60,"absoluteTtl":120}"#,
+        )
+        .unwrap();
+        assert_eq!(full.user_id, "u1");
+        assert_eq!(full.label.as_deref(), Some("l"));
+        assert_eq!(full.meta, Some(json!({"a": 1})));
+        assert_eq!((full.idle_ttl, full.absolute_ttl), (Some(60), Some(120)));
+        let min = parse_issue(r#"{"userId":"u","label":null,"meta":null}"#).unwrap();
+        assert_eq!((min.label, min.meta, min.idle_ttl), (None, None, None));
+        for (text, starts) in [
+            ("", "not valid JSON"),
+            ("{", "not valid JSON"),
+            ("[]", "must be a JSON object"),
+            ("{}", "userId: missing"),
+            (r#"{"userId":7}"#, "userId: must be a string"),
+            (r#"{"userId":"u","extra":1}"#, "unknown field \"extra\""),
+            (r#"{"userId":"u","label":1}"#, "label: "),
+            (r#"{"userId":"u","meta":[]}"#, "meta: "),
+            (r#"{"userId":"u","idleTtl":-1}"#, "idleTtl: "),
+            (r#"{"userId":"u","idleTtl":60.5}"#, "idleTtl: "),
+            (r#"{"userId":"u","absoluteTtl":"60"}"#, "absoluteTtl: "),
+        ] {
+            let e = parse_issue(text).unwrap_err();
+            assert!(e.starts_with(starts), "{text}: {e}");
+        }
+        let big = format!(r#"{{"userId":"{}"}}"#, "u".repeat(MAX_ISSUE_BYTES));
+        assert!(parse_issue(&big).unwrap_err().starts_with("longer than"));
+        // Values are never echoed.
+        let e = parse_issue(r#"{"userId":"u","idleTtl":"es1.secret"}"#).unwrap_err();
+        assert!(!e.contains("es1"), "{e}");
+    }
+
+    #[test]
+    fn revoke_parsing() {
+        assert_eq!(parse_revoke("current"), Some(Revoke::Current));
+        assert_eq!(parse_revoke(" ALL "), Some(Revoke::All));
+        for bad in ["", "everything", "current, all", "curren"] {
+            assert_eq!(parse_revoke(bad), None, "{bad}");
+        }
+    }
+}

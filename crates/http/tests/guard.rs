@@ -1,0 +1,1226 @@
+//! The guard's decisions and the origin handoff, natively, against the
+//! in-memory KV with a manual clock (contract section 6).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use http::header::{HeaderName, HeaderValue, SET_COOKIE};
+use http::{HeaderMap, Method, Response, StatusCode};
+use pollster::block_on;
+use serde_json::{json, Value};
+use session_core::store::{KvOp, KvOpCounts};
+use session_core::{ManualClock, MemoryKv, NewSession, SeededRandom, Session, StoreError};
+use session_http::app::{App, RequestHead, Settings};
+use session_http::cookie::TokenSource;
+use session_http::guard::{decide, finish, Finish, Forward, GuardDecision};
+use session_http::identity::{decode_meta, decode_user};
+use session_http::rules::Access;
+use url::Url;
+
+const T0: i64 = 1_700_000_000_000;
+const COOKIE: &str = "__Host-session";
+const RULES: &str = r#"[
+  {"path": "/assets/**", "access": "public"},
+  {"path": "/public", "methods": ["GET"], "access": "public"},
+  {"path": "/admin/**", "access": "role:admin"},
+  {"path": "/app/**", "access": "session"}
+]"#;
+
+fn key_ring() -> String {
+    format!("k1:{}", STANDARD.encode([7u8; 32]))
+}
+
+type TestApp<'s> = App<'s, MemoryKv, ManualClock, Rc<SeededRandom>>;
+
+struct Env {
+    settings: Settings,
+    kv: MemoryKv,
+    clock: ManualClock,
+    random: Rc<SeededRandom>,
+}
+
+impl Env {
+    /// Base vars, overridden by `extra` (an empty value unsets a var).
+    fn new(extra: &[(&str, &str)]) -> Env {
+        let mut vars: HashMap<String, String> = [
+            ("TOKEN_KEYS", key_ring()),
+            ("GUARD_RULES", RULES.to_owned()),
+            ("SESSION_IDLE_TTL", "3600".to_owned()),
+            ("SESSION_ABSOLUTE_TTL", "86400".to_owned()),
+            ("LOGIN_URL", "/login".to_owned()),
+            ("ALLOWED_ORIGINS", "https://partner.example".to_owned()),
+            ("ORIGIN_URL", "https://origin.internal/base".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (k, v) in extra {
+            vars.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let settings = Settings::from_vars(|k| vars.get(k).cloned()).expect("settings");
+        let clock = ManualClock::new(T0);
+        Env {
+            settings,
+            kv: MemoryKv::new(clock.clone()),
+            clock,
+            random: Rc::new(SeededRandom::new(42)),
+        }
+    }
+
+    fn app(&self) -> TestApp<'_> {
+        App::new(
+            &self.settings,
+            self.kv.clone(),
+            self.clock.clone(),
+            self.random.clone(),
+        )
+    }
+
+    fn create(&self, new: NewSession) -> (String, Session) {
+        let app = self.app();
+        let (token, session) =
+            block_on(app.sessions().expect("configured").create(new)).expect("create");
+        self.kv.reset_counts();
+        (token.into_string(), session)
+    }
+
+    fn login(&self, user: &str) -> (String, Session) {
+        self.create(NewSession::for_user(user))
+    }
+
+    fn login_with_roles(&self, user: &str, roles: &[&str]) -> (String, Session) {
+        self.create(NewSession {
+            meta: Some(json!({ "roles": roles })),
+            ..NewSession::for_user(user)
+        })
+    }
+
+    /// Verifies a token without counting: `Ok(session)` or the error code.
+    fn check(&self, token: &str) -> Result<Session, String> {
+        let app = self.app();
+        let r = block_on(app.sessions().expect("configured").verify(token))
+            .map_err(|e| format!("{e:?}"));
+        self.kv.reset_counts();
+        r
+    }
+
+    fn decide(&self, head: &RequestHead) -> GuardDecision {
+        block_on(decide(&self.app(), head))
+    }
+
+    fn finish(&self, head: &RequestHead, fwd: &Forward, response: &mut HeaderMap) -> Finish {
+        let finished = block_on(finish(&self.app(), head, fwd, response));
+        for line in &finished.logs {
+            assert!(!line.contains("es1."), "token in a log line: {line}");
+        }
+        finished
+    }
+
+    fn ops(&self) -> KvOpCounts {
+        self.kv.counts()
+    }
+}
+
+fn ops(reads: usize, writes: usize, deletes: usize, lists: usize) -> KvOpCounts {
+    KvOpCounts {
+        reads,
+        writes,
+        deletes,
+        lists,
+    }
+}
+
+fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> RequestHead {
+    let mut map = HeaderMap::new();
+    for (k, v) in headers {
+        map.append(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    RequestHead {
+        method: Method::from_bytes(method.as_bytes()).unwrap(),
+        url: Url::parse(&format!("https://app.example.com{path}")).unwrap(),
+        headers: map,
+        country: Some("fr".into()),
+    }
+}
+
+fn cookie(token: &str) -> String {
+    format!("{COOKIE}={token}")
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[track_caller]
+fn forwarded(d: GuardDecision) -> Forward {
+    match d {
+        GuardDecision::Forward(f) => f,
+        GuardDecision::Respond(r) => panic!(
+            "expected Forward, got {} {}",
+            r.status(),
+            String::from_utf8_lossy(r.body())
+        ),
+    }
+}
+
+#[track_caller]
+fn responded(d: GuardDecision) -> Response<Vec<u8>> {
+    match d {
+        GuardDecision::Respond(r) => r,
+        GuardDecision::Forward(f) => panic!("expected Respond, got {f:?}"),
+    }
+}
+
+/// `(status, code)` of a problem response.
+#[track_caller]
+fn problem(d: GuardDecision) -> (u16, String) {
+    let r = responded(d);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/problem+json",
+        "{}",
+        r.status()
+    );
+    let body: Value = serde_json::from_slice(r.body()).unwrap();
+    assert_eq!(body["status"], r.status().as_u16());
+    (
+        r.status().as_u16(),
+        body["code"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn set_cookies(r: &Response<Vec<u8>>) -> Vec<String> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).map(|v| v.to_str().unwrap())
+}
+
+fn cleared() -> String {
+    format!("{COOKIE}=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax")
+}
+
+fn issue_header(json: &Value) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        "x-session-issue",
+        HeaderValue::from_str(&json.to_string()).unwrap(),
+    );
+    h.insert("content-type", HeaderValue::from_static("text/html"));
+    h
+}
+
+fn revoke_header(value: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("X-Session-Revoke", HeaderValue::from_str(value).unwrap());
+    h.insert("content-type", HeaderValue::from_static("text/html"));
+    h
+}
+
+/// The token of a `Set-Cookie` issuing our cookie, and its Max-Age.
+fn issued(set_cookie: &str) -> (String, u64) {
+    let rest = set_cookie
+        .strip_prefix(&format!("{COOKIE}="))
+        .expect("our cookie");
+    let (token, attrs) = rest.split_once("; Max-Age=").unwrap();
+    let (max_age, tail) = attrs.split_once(';').unwrap();
+    assert_eq!(tail, " Path=/; HttpOnly; Secure; SameSite=Lax");
+    (token.to_owned(), max_age.parse().unwrap())
+}
+
+// ---------------------------------------------------------------------------
+// Access rules
+
+#[test]
+fn access_table_without_a_token() {
+    let env = Env::new(&[]);
+    let long = format!("/{}", "a".repeat(9000));
+    type Case<'a> = (&'a str, &'a str, Result<Access, (u16, &'a str)>);
+    let cases: &[Case] = &[
+        ("GET", "/assets/app.js", Ok(Access::Public)),
+        ("POST", "/assets/upload", Ok(Access::Public)),
+        ("GET", "/public", Ok(Access::Public)),
+        ("HEAD", "/public", Ok(Access::Public)),
+        ("POST", "/public", Err((401, "unauthorized"))),
+        ("GET", "/app/page", Err((401, "unauthorized"))),
+        ("GET", "/elsewhere", Err((401, "unauthorized"))),
+        ("GET", "/", Err((401, "unauthorized"))),
+        ("DELETE", "/admin/users/1", Err((401, "unauthorized"))),
+        // A path straddling two rules gets the stricter one.
+        ("GET", "/assets/..%2Fapp/secret", Err((401, "unauthorized"))),
+        ("GET", "/ASSETS/../app/x", Err((401, "unauthorized"))),
+        ("GET", &long, Err((400, "invalid_request"))),
+    ];
+    for (method, path, expected) in cases {
+        let d = env.decide(&req(method, path, &[("accept", "application/json")]));
+        match expected {
+            Ok(access) => {
+                let f = forwarded(d);
+                assert_eq!(&f.access, access, "{method} {path}");
+                assert!(f.session.is_none() && f.touched.is_none() && f.set_cookie.is_none());
+                assert_eq!(f.token_source, None);
+            }
+            Err((status, code)) => {
+                assert_eq!(problem(d), (*status, code.to_string()), "{method} {path}");
+            }
+        }
+        assert_eq!(env.ops().total(), 0, "{method} {path}");
+    }
+}
+
+#[test]
+fn access_table_with_sessions_and_roles() {
+    let env = Env::new(&[]);
+    let (user, _) = env.login_with_roles("u1", &["editor"]);
+    let (admin, _) = env.login_with_roles("u2", &["editor", "admin"]);
+    let (no_meta, _) = env.login("u3");
+    let cases = [
+        (&user, "/app/x", Some("u1")),
+        (&user, "/other", Some("u1")),
+        (&user, "/admin/x", None),
+        (&no_meta, "/admin/x", None),
+        (&admin, "/admin/x", Some("u2")),
+        (&admin, "/app/x", Some("u2")),
+    ];
+    for (token, path, forwarded_as) in cases {
+        env.kv.reset_counts();
+        let d = env.decide(&req("GET", path, &[("authorization", &bearer(token))]));
+        match forwarded_as {
+            Some(user) => {
+                let f = forwarded(d);
+                assert_eq!(f.session.as_ref().unwrap().user_id, user);
+                assert_eq!(header(&f.headers, "x-session-user"), Some(user));
+                assert_eq!(f.token_source, Some(TokenSource::Bearer));
+            }
+            None => assert_eq!(problem(d), (403, "forbidden".into()), "{path}"),
+        }
+        assert_eq!(env.ops(), ops(1, 0, 0, 0), "{path}");
+    }
+    // A role held as a non-string, or roles not an array, do not count.
+    let (odd, _) = env.create(NewSession {
+        meta: Some(json!({"roles": "admin", "role": ["admin"]})),
+        ..NewSession::for_user("u4")
+    });
+    let d = env.decide(&req("GET", "/admin/x", &[("authorization", &bearer(&odd))]));
+    assert_eq!(problem(d), (403, "forbidden".into()));
+}
+
+#[test]
+fn upstream_url_keeps_path_and_query() {
+    let env = Env::new(&[]);
+    let f = forwarded(env.decide(&req("GET", "/assets/a%20b.js?v=1&x=%2F", &[])));
+    assert_eq!(
+        f.url.as_str(),
+        "https://origin.internal/base/assets/a%20b.js?v=1&x=%2F"
+    );
+    let env = Env::new(&[("ORIGIN_URL", "")]);
+    let f = forwarded(env.decide(&req("GET", "/assets/a.js?v=1", &[])));
+    assert_eq!(f.url.as_str(), "https://app.example.com/assets/a.js?v=1");
+}
+
+// ---------------------------------------------------------------------------
+// Headers sent to the origin
+
+#[test]
+fn identity_headers_replace_spoofed_ones() {
+    let env = Env::new(&[]);
+    let (token, session) = env.create(NewSession {
+        meta: Some(json!({"roles": ["admin"], "name": "Zoë", "n": 1})),
+        ..NewSession::for_user("alice@example.com/é ü")
+    });
+    let spoofed = [
+        ("X-Session-Id", "forged"),
+        ("X-SESSION-USER", "admin"),
+        ("x-Session-Meta", "e30"),
+        ("X-Session-Issue", r#"{"userId":"mallory"}"#),
+        ("x-session-revoke", "all"),
+        ("X-Session-Anything", "1"),
+        ("X-Sessionx", "kept"),
+        ("Accept", "text/html"),
+        ("Accept", "application/json"),
+    ];
+    let mut headers = spoofed.to_vec();
+    let auth = bearer(&token);
+    headers.push(("authorization", &auth));
+    let f = forwarded(env.decide(&req("GET", "/app/page", &headers)));
+    let h = &f.headers;
+    assert_eq!(header(h, "x-session-id"), Some(session.id.as_str()));
+    assert_eq!(
+        header(h, "x-session-user"),
+        Some("alice%40example.com%2F%C3%A9%20%C3%BC")
+    );
+    assert_eq!(
+        decode_user(header(h, "x-session-user").unwrap()).as_deref(),
+        Some("alice@example.com/é ü")
+    );
+    let meta = header(h, "x-session-meta").unwrap();
+    assert!(!meta.contains(['=', '+', '/']), "{meta}");
+    assert_eq!(
+        decode_meta(meta),
+        Some(json!({"roles": ["admin"], "name": "Zoë", "n": 1}))
+    );
+    for name in ["x-session-id", "x-session-user", "x-session-meta"] {
+        assert_eq!(h.get_all(name).iter().count(), 1, "{name}");
+    }
+    assert!(h.get("x-session-issue").is_none());
+    assert!(h.get("x-session-revoke").is_none());
+    assert!(h.get("x-session-anything").is_none());
+    assert_eq!(header(h, "x-sessionx"), Some("kept"));
+    assert_eq!(h.get_all("accept").iter().count(), 2);
+    assert!(h.get("authorization").is_none());
+}
+
+#[test]
+fn spoofed_headers_are_stripped_on_public_paths_too() {
+    let env = Env::new(&[("TOKEN_KEYS", "")]);
+    let f = forwarded(env.decide(&req(
+        "POST",
+        "/assets/x",
+        &[
+            ("X-Session-Id", "forged"),
+            ("X-SESSION-USER", "admin"),
+            ("x-session-meta", "e30"),
+            ("X-Session-Issue", "{}"),
+            ("X-Session-Revoke", "current"),
+            ("content-type", "text/plain"),
+        ],
+    )));
+    let names: Vec<&str> = f.headers.keys().map(|k| k.as_str()).collect();
+    assert_eq!(names, ["content-type"]);
+    assert_eq!(env.ops().total(), 0);
+}
+
+#[test]
+fn tokens_are_not_forwarded_by_default() {
+    let env = Env::new(&[]);
+    let (token, _) = env.login("u1");
+    // Cookie among others: removed, the others kept.
+    let c = format!("a=1; {}; b=2", cookie(&token));
+    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &c)])));
+    assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"));
+    assert_eq!(f.token_source, Some(TokenSource::Cookie));
+    // Cookie alone: the header goes.
+    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
+    assert!(f.headers.get("cookie").is_none());
+    // Split Cookie headers (HTTP/2): each cleaned, duplicates of ours gone.
+    let c2 = format!("{}; c=3", cookie("stale"));
+    let f = forwarded(env.decide(&req(
+        "GET",
+        "/app/x",
+        &[
+            ("cookie", &cookie(&token)),
+            ("cookie", &c2),
+            ("cookie", "d=4"),
+        ],
+    )));
+    let values: Vec<&str> = f
+        .headers
+        .get_all("cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(values, ["c=3", "d=4"]);
+    // Bearer: Authorization removed; the cookie too when both are sent.
+    let both = [
+        ("authorization", bearer(&token)),
+        ("cookie", format!("{}; z=9", cookie(&token))),
+    ];
+    let both: Vec<(&str, &str)> = both.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let f = forwarded(env.decide(&req("POST", "/app/x", &both)));
+    assert_eq!(f.token_source, Some(TokenSource::Bearer));
+    assert!(f.headers.get("authorization").is_none());
+    assert_eq!(header(&f.headers, "cookie"), Some("z=9"));
+
+    // Public paths: our token is removed as well, the origin's credentials kept.
+    let f = forwarded(env.decide(&req(
+        "GET",
+        "/assets/x",
+        &[("authorization", &bearer(&token)), ("cookie", &c)],
+    )));
+    assert!(f.headers.get("authorization").is_none());
+    assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"));
+    for kept in [
+        "Basic dXNlcjpwYXNz",
+        "Bearer eyJhbGciOi.origin.jwt",
+        "Bearer es1",
+    ] {
+        let f = forwarded(env.decide(&req("GET", "/assets/x", &[("authorization", kept)])));
+        assert_eq!(header(&f.headers, "authorization"), Some(kept));
+    }
+    // A forged token with our prefix is not forwarded either.
+    let f = forwarded(env.decide(&req(
+        "GET",
+        "/assets/x",
+        &[("authorization", "bearer   es1.k1.forged")],
+    )));
+    assert!(f.headers.get("authorization").is_none());
+    // A Cookie header that is not ASCII is still cleaned, byte-wise.
+    let mut head = req("GET", "/assets/x", &[]);
+    let raw = format!("x=\u{e9}; {}; y=2", cookie(&token));
+    head.headers
+        .insert("cookie", HeaderValue::from_bytes(raw.as_bytes()).unwrap());
+    let f = forwarded(env.decide(&head));
+    assert_eq!(
+        f.headers.get("cookie").unwrap().as_bytes(),
+        "x=\u{e9}; y=2".as_bytes()
+    );
+    assert_eq!(
+        env.ops(),
+        ops(4, 0, 0, 0),
+        "4 guarded decisions, 1 read each"
+    );
+}
+
+#[test]
+fn forward_token_true_keeps_cookie_and_authorization() {
+    let env = Env::new(&[("FORWARD_TOKEN", "true")]);
+    let (token, session) = env.login("u1");
+    let c = format!("a=1; {}", cookie(&token));
+    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &c)])));
+    assert_eq!(header(&f.headers, "cookie"), Some(c.as_str()));
+    assert_eq!(
+        header(&f.headers, "x-session-id"),
+        Some(session.id.as_str())
+    );
+    let f = forwarded(env.decide(&req("GET", "/app/x", &[("authorization", &bearer(&token))])));
+    assert_eq!(
+        header(&f.headers, "authorization"),
+        Some(bearer(&token).as_str())
+    );
+    // Spoofed identity is still stripped.
+    let f = forwarded(env.decide(&req("GET", "/assets/x", &[("x-session-user", "admin")])));
+    assert!(f.headers.get("x-session-user").is_none());
+    // And Debug never shows header values.
+    let dbg = format!("{f:?}");
+    assert!(!dbg.contains("es1."), "{dbg}");
+
+    let bad = Settings::from_vars(|k| (k == "FORWARD_TOKEN").then(|| "yes".to_owned()));
+    assert_eq!(bad.unwrap_err().var, "FORWARD_TOKEN");
+}
+
+// ---------------------------------------------------------------------------
+// Refusals
+
+#[test]
+fn unauthorized_invalid_and_expired_tokens() {
+    let env = Env::new(&[]);
+    let (token, session) = env.login("u1");
+    let api = ("accept", "application/json");
+
+    // No token at all: 401 unauthorized, no cookie cleared.
+    let r = responded(env.decide(&req("GET", "/app/x", &[api])));
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(set_cookies(&r).is_empty());
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    // An empty cookie is no token.
+    let d = env.decide(&req(
+        "GET",
+        "/app/x",
+        &[api, ("cookie", &format!("{COOKIE}="))],
+    ));
+    assert_eq!(problem(d), (401, "unauthorized".into()));
+    assert_eq!(env.ops().total(), 0);
+
+    // Malformed and forged tokens: invalid_token without any KV call.
+    let mut forged = token.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    // Same token, unknown key id.
+    let other_key = token.replacen("es1.k1.", "es1.k9.", 1);
+    for bad in [
+        "garbage",
+        "es1.k1.x.y.z",
+        forged.as_str(),
+        other_key.as_str(),
+    ] {
+        let d = env.decide(&req(
+            "GET",
+            "/app/x",
+            &[api, ("authorization", &bearer(bad))],
+        ));
+        assert_eq!(problem(d), (401, "invalid_token".into()), "{bad}");
+        let r = responded(env.decide(&req("GET", "/app/x", &[api, ("cookie", &cookie(bad))])));
+        assert_eq!(r.status(), 401);
+        assert_eq!(set_cookies(&r), [cleared()], "invalid cookie is cleared");
+        assert!(!String::from_utf8_lossy(r.body()).contains(bad));
+    }
+    assert_eq!(env.ops().total(), 0);
+
+    // Revoked: one read, invalid_token.
+    block_on(env.app().sessions().unwrap().destroy(&session.id)).unwrap();
+    env.kv.reset_counts();
+    let r = responded(env.decide(&req("GET", "/app/x", &[api, ("cookie", &cookie(&token))])));
+    assert_eq!(r.status(), 401);
+    assert_eq!(set_cookies(&r), [cleared()]);
+    assert_eq!(env.ops(), ops(1, 0, 0, 0));
+    let d = env.decide(&req(
+        "GET",
+        "/app/x",
+        &[api, ("authorization", &bearer(&token))],
+    ));
+    assert_eq!(problem(d), (401, "invalid_token".into()));
+
+    // Expired: session_expired; bearer leaves cookies alone.
+    let (token, _) = env.login("u2");
+    env.clock.advance_secs(3600);
+    let d = env.decide(&req(
+        "GET",
+        "/app/x",
+        &[api, ("authorization", &bearer(&token))],
+    ));
+    let r = responded(d);
+    assert!(set_cookies(&r).is_empty());
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        r#"Bearer error="invalid_token""#
+    );
+    let body: Value = serde_json::from_slice(r.body()).unwrap();
+    assert_eq!(body["code"], "session_expired");
+    let r = responded(env.decide(&req("GET", "/app/x", &[api, ("cookie", &cookie(&token))])));
+    assert_eq!(set_cookies(&r), [cleared()]);
+}
+
+#[test]
+fn navigations_are_redirected_to_the_login_page() {
+    let env = Env::new(&[]);
+    let html = ("accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8");
+    let r = responded(env.decide(&req("GET", "/app/page?tab=2&x=%C3%A9", &[html])));
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(
+        r.headers()["location"],
+        "/login?next=%2Fapp%2Fpage%3Ftab%3D2%26x%3D%25C3%25A9"
+    );
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(set_cookies(&r).is_empty());
+    // Case of the media type does not matter.
+    let r = responded(env.decide(&req("GET", "/app", &[("accept", "TEXT/HTML")])));
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"], "/login?next=%2Fapp");
+
+    // An expired cookie on a navigation: 302 and the cookie is cleared.
+    let (token, _) = env.login("u1");
+    env.clock.advance_secs(4000);
+    let r = responded(env.decide(&req("GET", "/app", &[html, ("cookie", &cookie(&token))])));
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(set_cookies(&r), [cleared()]);
+
+    // Not navigations: plain 401.
+    for (method, accept) in [
+        ("POST", "text/html"),
+        ("HEAD", "text/html"),
+        ("GET", "application/json"),
+        ("GET", "*/*"),
+    ] {
+        let d = env.decide(&req(method, "/app", &[("accept", accept)]));
+        assert_eq!(
+            problem(d),
+            (401, "unauthorized".into()),
+            "{method} {accept}"
+        );
+    }
+    let d = env.decide(&req("GET", "/app", &[]));
+    assert_eq!(problem(d), (401, "unauthorized".into()));
+
+    // Without LOGIN_URL: 401 even for navigations.
+    let env = Env::new(&[("LOGIN_URL", "")]);
+    let d = env.decide(&req("GET", "/app", &[html]));
+    assert_eq!(problem(d), (401, "unauthorized".into()));
+
+    // An absolute LOGIN_URL keeps its own query.
+    let env = Env::new(&[("LOGIN_URL", "https://id.example/login?client=web")]);
+    let r = responded(env.decide(&req("GET", "//evil.example/x", &[html])));
+    assert_eq!(
+        r.headers()["location"],
+        "https://id.example/login?client=web&next=%2Fevil.example%2Fx"
+    );
+}
+
+#[test]
+fn csrf_matrix_with_kv_costs() {
+    let env = Env::new(&[]);
+    let (token, _) = env.login("u1");
+    let c = cookie(&token);
+    let b = bearer(&token);
+    // (method, credential header, Origin, expected, KV reads)
+    type Case<'a> = (
+        &'a str,
+        (&'a str, &'a str),
+        Option<&'a str>,
+        Result<(), &'a str>,
+        usize,
+    );
+    let cases: &[Case] = &[
+        (
+            "POST",
+            ("cookie", &c),
+            Some("https://app.example.com"),
+            Ok(()),
+            1,
+        ),
+        (
+            "POST",
+            ("cookie", &c),
+            Some("https://APP.example.com:443"),
+            Ok(()),
+            1,
+        ),
+        (
+            "PUT",
+            ("cookie", &c),
+            Some("https://partner.example"),
+            Ok(()),
+            1,
+        ),
+        (
+            "DELETE",
+            ("cookie", &c),
+            Some("https://evil.example"),
+            Err("csrf"),
+            0,
+        ),
+        (
+            "POST",
+            ("cookie", &c),
+            Some("http://app.example.com"),
+            Err("csrf"),
+            0,
+        ),
+        ("POST", ("cookie", &c), Some("null"), Err("csrf"), 0),
+        ("POST", ("cookie", &c), None, Err("csrf"), 0),
+        ("PATCH", ("cookie", &c), None, Err("csrf"), 0),
+        (
+            "POST",
+            ("cookie", "__Host-session=garbage"),
+            None,
+            Err("csrf"),
+            0,
+        ),
+        ("POST", ("authorization", &b), None, Ok(()), 1),
+        (
+            "POST",
+            ("authorization", &b),
+            Some("https://evil.example"),
+            Ok(()),
+            1,
+        ),
+        ("GET", ("cookie", &c), None, Ok(()), 1),
+        (
+            "GET",
+            ("cookie", &c),
+            Some("https://evil.example"),
+            Ok(()),
+            1,
+        ),
+        ("HEAD", ("cookie", &c), None, Ok(()), 1),
+        (
+            "OPTIONS",
+            ("cookie", &c),
+            Some("https://evil.example"),
+            Ok(()),
+            1,
+        ),
+    ];
+    for (method, cred, origin, expected, reads) in cases {
+        env.kv.reset_counts();
+        let mut headers = vec![*cred];
+        if let Some(o) = origin {
+            headers.push(("origin", o));
+        }
+        let d = env.decide(&req(method, "/app/x", &headers));
+        match expected {
+            Ok(()) => {
+                forwarded(d);
+            }
+            Err(code) => assert_eq!(problem(d), (403, code.to_string()), "{method} {origin:?}"),
+        }
+        assert_eq!(
+            env.ops(),
+            ops(*reads, 0, 0, 0),
+            "{method} {cred:?} {origin:?}"
+        );
+    }
+    // Public paths are not the guard's to protect.
+    let d = env.decide(&req("POST", "/assets/x", &[("cookie", &c)]));
+    forwarded(d);
+}
+
+#[test]
+fn missing_or_invalid_token_keys() {
+    for keys in ["", "garbage"] {
+        let env = Env::new(&[("TOKEN_KEYS", keys)]);
+        let f = forwarded(env.decide(&req("GET", "/assets/x", &[("cookie", "__Host-session=x")])));
+        assert!(f.session.is_none());
+        assert!(f.headers.get("cookie").is_none());
+        for path in ["/app/x", "/other", "/admin/x"] {
+            let d = env.decide(&req("GET", path, &[("accept", "text/html")]));
+            assert_eq!(problem(d), (503, "misconfigured".into()), "{keys:?} {path}");
+        }
+        assert_eq!(env.ops().total(), 0);
+        // The handoff is ignored with a log line.
+        let mut h = issue_header(&json!({"userId": "u"}));
+        let fin = env.finish(&req("GET", "/assets/x", &[]), &f, &mut h);
+        assert!(fin.set_cookies.is_empty());
+        assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
+        assert!(h.get("x-session-issue").is_none());
+    }
+}
+
+#[test]
+fn store_failure_fails_closed() {
+    let env = Env::new(&[]);
+    let (token, _) = env.login("u1");
+    env.kv
+        .fail_with(Some(StoreError::Unavailable("KV is down".into())));
+    for headers in [
+        [("cookie", cookie(&token))],
+        [("authorization", bearer(&token))],
+    ] {
+        let (k, v) = &headers[0];
+        let r = responded(env.decide(&req("GET", "/app/x", &[(k, v), ("accept", "text/html")])));
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["code"], "store_unavailable");
+        assert!(!body.to_string().contains("KV is down"));
+        assert!(set_cookies(&r).is_empty());
+    }
+    // Public paths still work (no KV call).
+    forwarded(env.decide(&req("GET", "/assets/x", &[])));
+    // Forged tokens are refused before the store is asked.
+    let d = env.decide(&req(
+        "GET",
+        "/app/x",
+        &[("authorization", "Bearer es1.k1.a.b.c")],
+    ));
+    assert_eq!(problem(d), (401, "invalid_token".into()));
+}
+
+#[test]
+fn exact_kv_costs() {
+    let env = Env::new(&[]);
+    let (token, _) = env.login("u1");
+    forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
+    assert_eq!(env.ops(), ops(1, 0, 0, 0));
+    env.kv.reset_counts();
+    forwarded(env.decide(&req("GET", "/assets/x", &[("cookie", &cookie(&token))])));
+    assert_eq!(env.ops().total(), 0);
+    // Even when sliding is due, decide does not write.
+    env.clock.advance_secs(3000);
+    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
+    assert!(f.touched.is_some());
+    assert_eq!(env.ops(), ops(1, 0, 0, 0));
+}
+
+// ---------------------------------------------------------------------------
+// Sliding expiration
+
+#[test]
+fn sliding_expiration() {
+    let env = Env::new(&[]);
+    let (token, session) = env.login("u1");
+    assert_eq!(session.expires_at, T0 + 3_600_000);
+
+    // Not due: more than half the idle TTL (1800 s) left.
+    env.clock.advance_secs(1799);
+    let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
+    let f = forwarded(env.decide(&head));
+    assert!(f.touched.is_none() && f.set_cookie.is_none());
+    let fin = env.finish(&head, &f, &mut HeaderMap::new());
+    assert!(fin.save.is_none() && fin.set_cookies.is_empty() && fin.logs.is_empty());
+
+    // Due: the session slides to now + idle TTL; the cookie follows.
+    env.clock.advance_secs(2);
+    let now = T0 + 1_801_000;
+    let f = forwarded(env.decide(&head));
+    let touched = f.touched.clone().expect("due");
+    assert_eq!(touched.expires_at, now + 3_600_000);
+    assert_eq!(touched.id, session.id);
+    let (same, max_age) = issued(f.set_cookie.as_deref().unwrap());
+    assert_eq!(same, token);
+    assert_eq!(max_age, 3600);
+    // Identity headers come from the session either way.
+    assert_eq!(
+        header(&f.headers, "x-session-id"),
+        Some(session.id.as_str())
+    );
+
+    assert_eq!(env.ops(), ops(2, 0, 0, 0), "two decisions, one read each");
+    env.kv.reset_counts();
+    let mut response = HeaderMap::new();
+    let fin = env.finish(&head, &f, &mut response);
+    assert!(
+        fin.set_cookies.is_empty(),
+        "the sliding cookie stays in forward"
+    );
+    assert!(fin.keeps_sliding());
+    let save = fin.save.expect("sliding write");
+    assert_eq!(env.ops().total(), 0, "finish without handoff costs nothing");
+    block_on(env.app().sessions().unwrap().save(&save)).unwrap();
+    assert_eq!(env.check(&token).unwrap().expires_at, now + 3_600_000);
+    // And the old expiry no longer applies.
+    env.clock.advance_secs(2000);
+    assert!(env.check(&token).is_ok());
+
+    // Bearer: slides, but no cookie.
+    env.clock.advance_secs(1000);
+    let head = req("GET", "/app/x", &[("authorization", &bearer(&token))]);
+    let f = forwarded(env.decide(&head));
+    assert!(f.touched.is_some());
+    assert!(f.set_cookie.is_none());
+    let fin = env.finish(&head, &f, &mut HeaderMap::new());
+    assert!(fin.save.is_some() && fin.set_cookies.is_empty());
+}
+
+#[test]
+fn sliding_is_capped_at_the_absolute_expiry() {
+    let env = Env::new(&[]);
+    let (token, session) = env.create(NewSession {
+        idle_ttl: Some(3600),
+        absolute_ttl: Some(4000),
+        ..NewSession::for_user("u1")
+    });
+    assert_eq!(session.absolute_expires_at, T0 + 4_000_000);
+    env.clock.advance_secs(2000);
+    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
+    let touched = f.touched.expect("due");
+    assert_eq!(touched.expires_at, session.absolute_expires_at);
+    assert_eq!(issued(f.set_cookie.as_deref().unwrap()).1, 2000);
+    block_on(env.app().sessions().unwrap().save(&touched)).unwrap();
+    // Once capped, nothing more to slide.
+    env.clock.advance_secs(1500);
+    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
+    assert!(f.touched.is_none() && f.set_cookie.is_none());
+    env.clock.advance_secs(500);
+    assert!(env.check(&token).unwrap_err().contains("Expired"));
+}
+
+// ---------------------------------------------------------------------------
+// Origin handoff
+
+#[test]
+fn issue_creates_a_session_and_sets_its_cookie() {
+    let env = Env::new(&[]);
+    let head = req(
+        "POST",
+        "/assets/login",
+        &[("user-agent", "Mozilla/5.0 test"), ("cookie", "other=1")],
+    );
+    let f = forwarded(env.decide(&head));
+    let mut response = issue_header(&json!({
+        "userId": "alice", "label": "laptop", "meta": {"roles": ["admin"]},
+        "idleTtl": 600, "absoluteTtl": 7200
+    }));
+    let fin = env.finish(&head, &f, &mut response);
+    assert!(fin.logs.is_empty(), "{:?}", fin.logs);
+    assert!(response.get("x-session-issue").is_none());
+    assert_eq!(header(&response, "content-type"), Some("text/html"));
+    assert!(fin.save.is_none());
+    assert_eq!(fin.set_cookies.len(), 1);
+    let (token, max_age) = issued(&fin.set_cookies[0]);
+    assert_eq!(max_age, 600);
+    assert_eq!(env.ops(), ops(0, 2, 0, 0), "no current token: writes only");
+    let s = env.check(&token).unwrap();
+    assert_eq!(s.user_id, "alice");
+    assert_eq!(s.label.as_deref(), Some("laptop"));
+    assert!(s.has_role("admin"));
+    assert_eq!(s.client.user_agent.as_deref(), Some("Mozilla/5.0 test"));
+    assert_eq!(s.client.country.as_deref(), Some("FR"));
+    assert_eq!(s.absolute_expires_at, T0 + 7_200_000);
+    assert!(!format!("{fin:?}").contains("es1."));
+
+    // The new cookie works on a guarded path.
+    let f = forwarded(env.decide(&req("GET", "/admin/x", &[("cookie", &cookie(&token))])));
+    assert_eq!(header(&f.headers, "x-session-user"), Some("alice"));
+}
+
+#[test]
+fn issue_replaces_the_current_session() {
+    let env = Env::new(&[]);
+    let (old, _) = env.login("u1");
+    // Guarded path, sliding due: the slide must not bring the old one back.
+    env.clock.advance_secs(2000);
+    let head = req(
+        "POST",
+        "/app/switch",
+        &[
+            ("cookie", &cookie(&old)),
+            ("origin", "https://app.example.com"),
+        ],
+    );
+    let f = forwarded(env.decide(&head));
+    assert!(f.touched.is_some() && f.set_cookie.is_some());
+    env.kv.reset_counts();
+    let mut response = issue_header(&json!({"userId": "u1", "label": "new"}));
+    let fin = env.finish(&head, &f, &mut response);
+    assert!(fin.logs.is_empty(), "{:?}", fin.logs);
+    assert!(
+        !fin.keeps_sliding(),
+        "sliding write and its cookie suppressed"
+    );
+    assert_eq!(fin.set_cookies.len(), 1, "only the new cookie");
+    let (new, max_age) = issued(&fin.set_cookies[0]);
+    assert_eq!(max_age, 3600);
+    assert_ne!(new, old);
+    assert_eq!(env.ops(), ops(0, 2, 2, 0));
+    assert!(env.check(&old).unwrap_err().contains("InvalidToken"));
+    assert_eq!(env.check(&new).unwrap().label.as_deref(), Some("new"));
+
+    // Public path: the current token is verified now, then replaced.
+    let (old, _) = env.login("u2");
+    let head = req("POST", "/assets/login", &[("authorization", &bearer(&old))]);
+    let f = forwarded(env.decide(&head));
+    let mut response = issue_header(&json!({"userId": "u3"}));
+    let fin = env.finish(&head, &f, &mut response);
+    assert_eq!(env.ops(), ops(1, 2, 2, 0));
+    assert!(env.check(&old).is_err());
+    assert_eq!(
+        env.check(&issued(&fin.set_cookies[0]).0).unwrap().user_id,
+        "u3"
+    );
+
+    // Public path with a dead or forged token: ignored, the issue goes on.
+    for stale in [old.as_str(), "garbage"] {
+        let head = req("POST", "/assets/login", &[("cookie", &cookie(stale))]);
+        let f = forwarded(env.decide(&head));
+        let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u4"})));
+        assert!(fin.logs.is_empty(), "{:?}", fin.logs);
+        assert_eq!(fin.set_cookies.len(), 1);
+        env.kv.reset_counts();
+    }
+}
+
+#[test]
+fn revoke_current() {
+    let env = Env::new(&[]);
+    let (token, _) = env.login("u1");
+    let (other, _) = env.login("u1");
+    env.clock.advance_secs(2000);
+    let head = req("GET", "/app/logout", &[("cookie", &cookie(&token))]);
+    let f = forwarded(env.decide(&head));
+    assert!(f.touched.is_some());
+    let mut response = revoke_header("current");
+    let fin = env.finish(&head, &f, &mut response);
+    assert!(fin.logs.is_empty(), "{:?}", fin.logs);
+    assert!(response.get("x-session-revoke").is_none());
+    assert_eq!(fin.set_cookies, [cleared()]);
+    assert!(fin.save.is_none(), "sliding write suppressed");
+    assert_eq!(env.ops(), ops(1, 0, 2, 0));
+    assert!(env.check(&token).is_err());
+    assert!(env.check(&other).is_ok(), "other sessions untouched");
+
+    // Public path: verified now; without any session only the cookie is cleared.
+    let head = req(
+        "POST",
+        "/assets/logout",
+        &[("authorization", &bearer(&other))],
+    );
+    let f = forwarded(env.decide(&head));
+    let fin = env.finish(&head, &f, &mut revoke_header(" Current "));
+    assert_eq!(fin.set_cookies, [cleared()]);
+    assert!(env.check(&other).is_err());
+    let head = req("POST", "/assets/logout", &[]);
+    let f = forwarded(env.decide(&head));
+    env.kv.reset_counts();
+    let fin = env.finish(&head, &f, &mut revoke_header("current"));
+    assert_eq!(fin.set_cookies, [cleared()]);
+    assert!(fin.logs.is_empty());
+    assert_eq!(env.ops().total(), 0);
+}
+
+#[test]
+fn revoke_all() {
+    let env = Env::new(&[]);
+    let tokens: Vec<String> = (0..3).map(|_| env.login("u1").0).collect();
+    let (stranger, _) = env.login("u2");
+    let head = req(
+        "DELETE",
+        "/app/sessions",
+        &[("authorization", &bearer(&tokens[1]))],
+    );
+    let f = forwarded(env.decide(&head));
+    let fin = env.finish(&head, &f, &mut revoke_header("all"));
+    assert!(fin.logs.is_empty(), "{:?}", fin.logs);
+    assert_eq!(fin.set_cookies, [cleared()]);
+    assert!(fin.save.is_none());
+    for t in &tokens {
+        assert!(env.check(t).is_err());
+    }
+    assert!(env.check(&stranger).is_ok());
+}
+
+#[test]
+fn revoke_then_issue() {
+    let env = Env::new(&[]);
+    let (a, _) = env.login("u1");
+    let (b, _) = env.login("u1");
+    let head = req("POST", "/assets/relogin", &[("cookie", &cookie(&a))]);
+    let f = forwarded(env.decide(&head));
+    let mut response = issue_header(&json!({"userId": "u1"}));
+    response.insert("x-session-revoke", HeaderValue::from_static("all"));
+    let fin = env.finish(&head, &f, &mut response);
+    assert!(fin.logs.is_empty(), "{:?}", fin.logs);
+    assert!(response.get("x-session-issue").is_none());
+    assert!(response.get("x-session-revoke").is_none());
+    // The new session survives the revocation, which ran first.
+    assert_eq!(fin.set_cookies.len(), 1);
+    let (new, _) = issued(&fin.set_cookies[0]);
+    assert!(env.check(&new).is_ok());
+    assert!(env.check(&a).is_err() && env.check(&b).is_err());
+    assert!(fin.save.is_none());
+
+    // Revoke current + issue: the old one is destroyed once.
+    let (c, _) = env.login("u9");
+    let head = req("GET", "/app/x", &[("cookie", &cookie(&c))]);
+    let f = forwarded(env.decide(&head));
+    env.kv.reset_counts();
+    let mut response = issue_header(&json!({"userId": "u9"}));
+    response.insert("x-session-revoke", HeaderValue::from_static("current"));
+    let fin = env.finish(&head, &f, &mut response);
+    assert_eq!(env.ops(), ops(0, 2, 2, 0));
+    assert!(env.check(&c).is_err());
+    assert!(env.check(&issued(&fin.set_cookies[0]).0).is_ok());
+}
+
+#[test]
+fn malformed_handoff_headers_are_logged_and_ignored() {
+    let env = Env::new(&[]);
+    let (token, _) = env.login("u1");
+    env.clock.advance_secs(2000);
+    let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
+    let f = forwarded(env.decide(&head));
+    assert!(f.set_cookie.is_some());
+    let bad_issues: Vec<HeaderValue> = vec![
+        HeaderValue::from_static("not json"),
+        HeaderValue::from_static("{}"),
+        HeaderValue::from_static(r#"{"userId":"u","admin":true}"#),
+        HeaderValue::from_static(r#"{"userId":""}"#),
+        HeaderValue::from_static(r#"{"userId":"u","idleTtl":10}"#),
+        HeaderValue::from_static(r#"{"userId":"u","meta":"x"}"#),
+        HeaderValue::from_bytes(b"{\"userId\":\"\xc3\xa9\"}").unwrap(),
+        HeaderValue::from_str(&format!(r#"{{"userId":"{}"}}"#, "u".repeat(9000))).unwrap(),
+    ];
+    for value in bad_issues {
+        env.kv.reset_counts();
+        let mut response = HeaderMap::new();
+        response.insert("x-session-issue", value.clone());
+        let fin = env.finish(&head, &f, &mut response);
+        assert!(response.is_empty(), "{value:?}");
+        assert_eq!(fin.logs.len(), 1, "{value:?}: {:?}", fin.logs);
+        assert!(
+            fin.logs[0].starts_with("X-Session-Issue ignored: "),
+            "{:?}",
+            fin.logs
+        );
+        assert!(fin.set_cookies.is_empty(), "no new cookie");
+        assert!(fin.keeps_sliding(), "sliding write and cookie kept");
+        assert_eq!(env.ops().writes, 0, "{value:?}");
+    }
+    // Twice: ignored.
+    let mut response = HeaderMap::new();
+    response.append(
+        "x-session-issue",
+        HeaderValue::from_static(r#"{"userId":"a"}"#),
+    );
+    response.append(
+        "x-session-issue",
+        HeaderValue::from_static(r#"{"userId":"b"}"#),
+    );
+    let fin = env.finish(&head, &f, &mut response);
+    assert!(response.is_empty());
+    assert!(fin.logs[0].contains("2 times"), "{:?}", fin.logs);
+    // A bad revoke value.
+    for value in ["everything", "current, all", ""] {
+        let mut response = revoke_header(value);
+        let fin = env.finish(&head, &f, &mut response);
+        assert!(response.get("x-session-revoke").is_none());
+        assert_eq!(fin.logs.len(), 1, "{value:?}");
+        assert!(fin.keeps_sliding());
+        assert!(fin.set_cookies.is_empty());
+    }
+    assert!(env.check(&token).is_ok());
+    // A bad issue next to a good revoke: the revoke still happens.
+    let mut response = revoke_header("current");
+    response.insert("x-session-issue", HeaderValue::from_static("{"));
+    let fin = env.finish(&head, &f, &mut response);
+    assert!(response.get("x-session-issue").is_none());
+    assert_eq!(fin.logs.len(), 1);
+    assert_eq!(fin.set_cookies, [cleared()]);
+    assert!(env.check(&token).is_err());
+}
+
+#[test]
+fn store_failures_during_the_handoff() {
+    let env = Env::new(&[]);
+    let (token, _) = env.login("u1");
+    env.clock.advance_secs(2000);
+    let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
+    let f = forwarded(env.decide(&head));
+
+    // The issue fails: no cookie but the sliding one, the old session intact.
+    env.kv
+        .fail_op(KvOp::Write, Some(StoreError::Unavailable("down".into())));
+    let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u1"})));
+    assert_eq!(fin.logs.len(), 1);
+    assert!(
+        fin.logs[0].contains("creating the session failed"),
+        "{:?}",
+        fin.logs
+    );
+    assert!(fin.set_cookies.is_empty());
+    assert!(fin.keeps_sliding(), "the old session still slides");
+    env.kv.fail_op(KvOp::Write, None);
+    assert!(env.check(&token).is_ok());
+
+    // The revoke fails: logged, the cookie is still cleared and nothing slides.
+    env.kv
+        .fail_op(KvOp::Delete, Some(StoreError::Unavailable("down".into())));
+    let mut response = revoke_header("current");
+    let fin = env.finish(&head, &f, &mut response);
+    assert!(response.is_empty() || response.get("x-session-revoke").is_none());
+    assert_eq!(fin.logs.len(), 1);
+    assert_eq!(fin.set_cookies, [cleared()]);
+    assert!(fin.save.is_none());
+    env.kv.fail_op(KvOp::Delete, None);
+
+    // Verifying the current token on a public path fails: logged, the issue
+    // still happens.
+    let head = req("POST", "/assets/login", &[("cookie", &cookie(&token))]);
+    let f = forwarded(env.decide(&head));
+    env.kv
+        .fail_op(KvOp::Read, Some(StoreError::Unavailable("down".into())));
+    let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u1"})));
+    assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
+    assert_eq!(fin.set_cookies.len(), 1);
+    env.kv.fail_op(KvOp::Read, None);
+}
+
+#[test]
+fn client_sent_handoff_headers_are_never_honored() {
+    let env = Env::new(&[]);
+    let (token, _) = env.login("u1");
+    let head = req(
+        "GET",
+        "/app/x",
+        &[
+            ("cookie", &cookie(&token)),
+            ("x-session-issue", r#"{"userId":"admin"}"#),
+            ("x-session-revoke", "all"),
+        ],
+    );
+    let f = forwarded(env.decide(&head));
+    assert!(f.headers.get("x-session-issue").is_none());
+    assert!(f.headers.get("x-session-revoke").is_none());
+    let fin = env.finish(&head, &f, &mut HeaderMap::new());
+    assert!(fin.set_cookies.is_empty() && fin.save.is_none() && fin.logs.is_empty());
+    assert!(env.check(&token).is_ok());
+    assert_eq!(env.kv.len(), 2, "no session created");
+}

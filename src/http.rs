@@ -1,0 +1,87 @@
+//! Conversions between the Workers runtime's requests and responses and the
+//! `http` types the pure crates work with.
+
+use futures_util::StreamExt;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use session_http::app::RequestHead;
+use wasm_bindgen::JsValue;
+
+/// The head of an incoming request. Headers that are not valid HTTP are
+/// dropped (the runtime never hands such, but nothing here may panic).
+pub fn request_head(req: &worker::Request) -> worker::Result<RequestHead> {
+    let inner = req.inner();
+    let method = Method::from_bytes(inner.method().as_bytes())
+        .map_err(|_| worker::Error::RustError("unsupported method".into()))?;
+    let url = url::Url::parse(&inner.url())?;
+    let mut headers = HeaderMap::new();
+    for (name, value) in req.headers().entries() {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            headers.append(name, value);
+        }
+    }
+    Ok(RequestHead { method, url, headers, country: cf_country(inner.as_ref()) })
+}
+
+/// `request.cf.country`: the two-letter country Cloudflare saw the client in.
+/// Read through `Reflect` so an absent or odd `cf` object is just `None`.
+pub fn cf_country(request: &JsValue) -> Option<String> {
+    let cf = js_sys::Reflect::get(request, &JsValue::from_str("cf")).ok()?;
+    if !cf.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(&cf, &JsValue::from_str("country")).ok()?.as_string()
+}
+
+/// The runtime's `Headers` for a header map, repeated headers kept.
+pub fn to_worker_headers(map: &HeaderMap) -> worker::Result<worker::Headers> {
+    let headers = worker::Headers::new();
+    for (name, value) in map {
+        if let Ok(value) = value.to_str() {
+            headers.append(name.as_str(), value)?;
+        }
+    }
+    Ok(headers)
+}
+
+/// A response of the pure crates as the runtime's response. Statuses that
+/// cannot carry a body (204, 304) get none.
+pub fn to_worker_response(response: http::Response<Vec<u8>>) -> worker::Result<worker::Response> {
+    let (parts, body) = response.into_parts();
+    let builder = worker::ResponseBuilder::new()
+        .with_status(parts.status.as_u16())
+        .with_headers(to_worker_headers(&parts.headers)?);
+    Ok(if body.is_empty() || matches!(parts.status.as_u16(), 204 | 304) {
+        builder.empty()
+    } else {
+        builder.fixed(body)
+    })
+}
+
+/// Why a body could not be read.
+pub enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// Reads the body, refusing more than `limit` bytes: the declared
+/// `Content-Length` is checked first, then the bytes as they stream in, so a
+/// large body is never buffered whole.
+pub async fn read_body(req: &mut worker::Request, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let declared = req.headers().get("content-length").ok().flatten();
+    if declared.and_then(|n| n.trim().parse::<u64>().ok()).is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stream = req.stream().map_err(|_| BodyError::Unreadable)?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

@@ -1,0 +1,5 @@
+//! Storage adapters of the Worker.
+
+mod kv;
+
+pub use kv::WorkersKv;

@@ -1,0 +1,116 @@
+//! Timings of the hot paths, natively (`cargo bench -p edge-session-http`).
+//! Figures go in issue notes; no test asserts a duration.
+//!
+//! A plain harness: each case runs for about half a second after a warm-up
+//! and reports the mean time per iteration.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use http::{HeaderMap, HeaderValue, Method};
+use pollster::block_on;
+use session_core::{ManualClock, MemoryKv, NewSession, SeededRandom};
+use session_http::app::{App, RequestHead, Settings};
+use session_http::guard::{decide, GuardDecision};
+use session_http::rules::Rules;
+
+fn bench(name: &str, mut f: impl FnMut()) {
+    for _ in 0..100 {
+        f();
+    }
+    let budget = Duration::from_millis(500);
+    let start = Instant::now();
+    let mut n: u32 = 0;
+    while start.elapsed() < budget {
+        f();
+        n += 1;
+    }
+    let per = start.elapsed() / n;
+    println!("{name:<58} {per:>12.2?} / iter  ({n} iters)");
+}
+
+fn settings(rules: &str) -> Settings {
+    let vars: HashMap<&str, String> = [
+        ("TOKEN_KEYS", "k1:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=".to_owned()),
+        ("ADMIN_KEY", "bench-admin-key-0123456789".to_owned()),
+        ("GUARD_RULES", rules.to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    Settings::from_vars(|k| vars.get(k).cloned()).expect("settings")
+}
+
+fn head(path: &str, token: Option<&str>) -> RequestHead {
+    let mut headers = HeaderMap::new();
+    headers.insert("accept", HeaderValue::from_static("text/html"));
+    headers.insert("x-session-user", HeaderValue::from_static("spoofed"));
+    if let Some(token) = token {
+        headers.insert("cookie", HeaderValue::from_str(&format!("theme=dark; __Host-session={token}")).unwrap());
+    }
+    RequestHead { method: Method::GET, url: format!("https://edge.example{path}").parse().unwrap(), headers, country: None }
+}
+
+fn main() {
+    let rules_json = serde_json::to_string(
+        &(0..255)
+            .map(|i| serde_json::json!({"path": format!("/section{i}/*/page-*"), "access": "public"}))
+            .chain([serde_json::json!({"path": "/app/**", "access": "session"})])
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let settings = settings(&rules_json);
+    let clock = ManualClock::new(1_700_000_000_000);
+    let kv = MemoryKv::new(clock.clone());
+    let app = App::new(&settings, kv.clone(), clock.clone(), SeededRandom::new(1));
+    let sessions = app.sessions().unwrap();
+    let (token, _) = block_on(sessions.create(NewSession::for_user("alice"))).unwrap();
+    let token = token.expose().to_owned();
+
+    bench("Settings::from_vars (256 rules; once per isolate)", || {
+        black_box(Settings::from_vars(|k| match k {
+            "GUARD_RULES" => Some(rules_json.clone()),
+            "TOKEN_KEYS" => Some("k1:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=".into()),
+            _ => None,
+        }))
+        .ok();
+    });
+    let rules = Rules::parse(&rules_json).unwrap();
+    bench("Rules::access_for, 256 rules, last one matches", || {
+        black_box(rules.access_for("GET", black_box("/app/orders/42")).ok());
+    });
+    // The worst the bounds allow: 126 segments of 62 bytes, each a near-miss for the globs.
+    let long = format!("/app/{}", format!("{}/", "page-".repeat(12) + "xx").repeat(126));
+    assert!(long.len() <= session_http::rules::MAX_PATH_BYTES);
+    bench("Rules::access_for, 8 KiB path of 127 segments", || {
+        black_box(rules.access_for("GET", black_box(&long)).ok());
+    });
+    // With an escape in every segment all 32 readings stay in play.
+    let escaped = format!("/app/{}", format!("{}%41;.x/", "page-".repeat(24)).repeat(62));
+    assert!(escaped.len() <= session_http::rules::MAX_PATH_BYTES);
+    assert!(rules.access_for("GET", &escaped).is_ok());
+    bench("Rules::access_for, 8 KiB path, 63 segments, all readings", || {
+        black_box(rules.access_for("GET", black_box(&escaped)).ok());
+    });
+    bench("KeyRing::verify_token (HMAC + parse, no KV)", || {
+        black_box(sessions.key_ring().verify_token(black_box(&token)).ok());
+    });
+    bench("SessionService::verify (1 MemoryKv read)", || {
+        black_box(block_on(sessions.verify(black_box(&token))).ok());
+    });
+    bench("SessionService::create (2 MemoryKv writes)", || {
+        black_box(block_on(sessions.create(NewSession::for_user("bob"))).ok());
+    });
+    let valid = head("/app/orders/42?x=1", Some(&token));
+    bench("guard::decide, valid cookie session (1 read)", || {
+        assert!(matches!(block_on(decide(&app, black_box(&valid))), GuardDecision::Forward(_)));
+    });
+    let forged = head("/app/orders/42", Some(&format!("{}A", &token[..token.len() - 1])));
+    bench("guard::decide, forged token (0 KV ops)", || {
+        assert!(matches!(block_on(decide(&app, black_box(&forged))), GuardDecision::Respond(_)));
+    });
+    let public = head("/section7/x/page-1", None);
+    bench("guard::decide, public path", || {
+        assert!(matches!(block_on(decide(&app, black_box(&public))), GuardDecision::Forward(_)));
+    });
+}

@@ -34,10 +34,8 @@ impl Settings {
         };
         let layout = KeyLayout::new(&config.key_prefix)
             .map_err(|reason| ConfigError { var: "KEY_PREFIX", reason })?;
-        let policy = Policy::new(config.idle_ttl, config.absolute_ttl).map_err(|e| ConfigError {
-            var: if e.field == "SESSION_IDLE_TTL" { "SESSION_IDLE_TTL" } else { "SESSION_ABSOLUTE_TTL" },
-            reason: e.reason,
-        })?;
+        // Config::from_vars has checked 60 <= idle <= absolute <= 31536000.
+        let policy = Policy { idle_ttl: config.idle_ttl, absolute_ttl: config.absolute_ttl };
         Ok(Settings { config, key_ring, layout, policy })
     }
 

@@ -23,16 +23,12 @@ use crate::csrf::normalize_origin;
 use crate::identity::encode_user;
 use crate::rules::{quote, Rules};
 
-pub const DEFAULT_IDLE_TTL: u64 = 604_800;
-pub const DEFAULT_ABSOLUTE_TTL: u64 = 2_592_000;
-/// Smallest TTL, in seconds (also KV's smallest expiration TTL).
-pub const MIN_TTL: u64 = 60;
-/// Largest TTL, in seconds (365 days).
-pub const MAX_TTL: u64 = 31_536_000;
+// The TTL bounds and defaults, and the key prefix bound, are the core's.
+pub use session_core::keys::MAX_PREFIX_BYTES as MAX_KEY_PREFIX_BYTES;
+pub use session_core::service::{DEFAULT_ABSOLUTE_TTL, DEFAULT_IDLE_TTL};
+pub use session_core::session::{MAX_TTL, MIN_TTL};
 pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
 pub const DEFAULT_API_PREFIX: &str = "/auth";
-/// Longest `KEY_PREFIX`, in bytes.
-pub const MAX_KEY_PREFIX_BYTES: usize = 64;
 /// Shortest `ADMIN_KEY`, in bytes.
 pub const MIN_ADMIN_KEY_BYTES: usize = 16;
 /// Longest `ADMIN_KEY`, in bytes.

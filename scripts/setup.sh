@@ -38,7 +38,7 @@ fi
 
 # The wasm-bindgen CLI must be exactly the version of the crate in Cargo.lock.
 want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
-have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ -n "$want" ] && [ "$have" = "$want" ] && command -v wasm-bindgen-test-runner >/dev/null; then
   say "wasm-bindgen-cli $want present"
 else

@@ -15,11 +15,25 @@ pub fn request_head(req: &worker::Request) -> worker::Result<RequestHead> {
     let url = url::Url::parse(&inner.url())?;
     let mut headers = HeaderMap::new();
     for (name, value) in req.headers().entries() {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(&byte_string_to_bytes(&value)))
+        {
             headers.append(name, value);
         }
     }
     Ok(RequestHead { method, url, headers, country: cf_country(inner.as_ref()) })
+}
+
+/// The bytes of a header value as the runtime hands it: a JS ByteString,
+/// one char per byte (U+0000..=U+00FF). Header bytes that are not ASCII (a
+/// cookie `name=José` sent as UTF-8) thus survive the trip through Rust.
+fn byte_string_to_bytes(value: &str) -> Vec<u8> {
+    value.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect()
+}
+
+/// The inverse of [`byte_string_to_bytes`]: bytes as a JS ByteString.
+fn bytes_to_byte_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
 }
 
 /// `request.cf.country`: the two-letter country Cloudflare saw the client in.
@@ -32,13 +46,12 @@ pub fn cf_country(request: &JsValue) -> Option<String> {
     js_sys::Reflect::get(&cf, &JsValue::from_str("country")).ok()?.as_string()
 }
 
-/// The runtime's `Headers` for a header map, repeated headers kept.
+/// The runtime's `Headers` for a header map, repeated headers and non-ASCII
+/// bytes kept.
 pub fn to_worker_headers(map: &HeaderMap) -> worker::Result<worker::Headers> {
     let headers = worker::Headers::new();
     for (name, value) in map {
-        if let Ok(value) = value.to_str() {
-            headers.append(name.as_str(), value)?;
-        }
+        headers.append(name.as_str(), &bytes_to_byte_string(value.as_bytes()))?;
     }
     Ok(headers)
 }
@@ -63,25 +76,41 @@ pub enum BodyError {
     Unreadable,
 }
 
+/// Most bytes of a refused body read and dropped before answering 413: a
+/// runtime that answers while the client is still sending may reset the
+/// connection instead of delivering the 413 (seen with local workerd).
+const MAX_DRAIN_BYTES: usize = 1024 * 1024;
+
 /// Reads the body, refusing more than `limit` bytes: the declared
 /// `Content-Length` is checked first, then the bytes as they stream in, so a
-/// large body is never buffered whole.
+/// large body is never buffered whole. A refused body is drained (up to
+/// [`MAX_DRAIN_BYTES`], never stored) so the client reads the 413.
 pub async fn read_body(req: &mut worker::Request, limit: usize) -> Result<Vec<u8>, BodyError> {
-    let declared = req.headers().get("content-length").ok().flatten();
-    if declared.and_then(|n| n.trim().parse::<u64>().ok()).is_some_and(|n| n > limit as u64) {
-        return Err(BodyError::TooLarge);
-    }
     if req.inner().body().is_none() {
         return Ok(Vec::new());
     }
+    let declared = req.headers().get("content-length").ok().flatten();
+    let declared_too_large =
+        declared.and_then(|n| n.trim().parse::<u64>().ok()).is_some_and(|n| n > limit as u64);
     let mut stream = req.stream().map_err(|_| BodyError::Unreadable)?;
     let mut body = Vec::new();
+    let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
-        if body.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge);
+        let Ok(chunk) = chunk else {
+            return Err(if seen > limit || declared_too_large { BodyError::TooLarge } else { BodyError::Unreadable });
+        };
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit || declared_too_large {
+            body = Vec::new();
+            if seen > MAX_DRAIN_BYTES {
+                break;
+            }
+            continue;
         }
         body.extend_from_slice(&chunk);
+    }
+    if seen > limit || declared_too_large {
+        return Err(BodyError::TooLarge);
     }
     Ok(body)
 }

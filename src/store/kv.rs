@@ -64,10 +64,19 @@ impl KvStore for WorkersKv {
 
     async fn list(&self, options: ListOptions) -> Result<ListPage, StoreError> {
         let mut list = self.kv()?.list().prefix(options.prefix).limit(options.limit as u64);
+        let with_cursor = options.cursor.is_some();
         if let Some(cursor) = options.cursor {
             list = list.cursor(cursor);
         }
-        let page = list.execute().await.map_err(|e| unavailable("list", e))?;
+        let page = list.execute().await.map_err(|e| {
+            // KV refuses a cursor it did not hand out with an error naming the
+            // cursor: that is the caller's mistake (400), not an outage (503).
+            if with_cursor && e.to_string().to_ascii_lowercase().contains("cursor") {
+                StoreError::Rejected("KV list refused the cursor".into())
+            } else {
+                unavailable("list", e)
+            }
+        })?;
         let keys = page
             .keys
             .into_iter()

@@ -184,9 +184,8 @@ async fn route<S: KvStore, C: Clock, R: Random>(
         }
         Route::AdminUserSessions(encoded) => {
             let sessions = admin(app, head)?;
-            let user_id = percent_encoding::percent_decode_str(encoded)
-                .decode_utf8()
-                .map_err(|_| Problem::invalid_field("userId", "must be percent-encoded UTF-8"))?;
+            let user_id = decode_path_param(encoded)
+                .ok_or_else(|| Problem::invalid_field("userId", "must be percent-encoded UTF-8"))?;
             if *method == Method::GET {
                 let list = sessions.list_user(&user_id, None).await.map_err(session_problem)?;
                 Ok(json(StatusCode::OK, &json!({ "sessions": summaries(&list) })))
@@ -201,22 +200,23 @@ async fn route<S: KvStore, C: Clock, R: Random>(
 
 /// The caller of a self-service route: its live session, its token and where
 /// the token came from.
-struct Caller<'r> {
+struct Caller {
     session: Session,
-    token: &'r str,
+    token: String,
     source: TokenSource,
 }
 
 /// Authenticates a self-service request: 503 when misconfigured, 401 without
 /// a token, 403 `csrf` for a cookie-authenticated unsafe request from a
 /// foreign origin (decided before any KV read), then one KV read to verify.
-async fn authenticate<'r, S: KvStore, C: Clock, R: Random>(
+async fn authenticate<S: KvStore, C: Clock, R: Random>(
     app: &App<'_, S, C, R>,
-    head: &'r RequestHead,
-) -> Result<Caller<'r>, Problem> {
+    head: &RequestHead,
+) -> Result<Caller, Problem> {
     let sessions = app.sessions()?;
     let config = app.config();
-    let presented = request_token(head.header("authorization"), head.header("cookie"), &config.cookie_name)
+    let cookies = head.cookies();
+    let presented = request_token(head.header("authorization"), cookies.as_deref(), &config.cookie_name)
         .ok_or_else(|| Problem::new(ErrorCode::Unauthorized, "a session token is required"))?;
     if presented.source == TokenSource::Cookie
         && !csrf_ok(head.method.as_str(), head.header("origin"), head.url.as_str(), &config.allowed_origins)
@@ -227,13 +227,13 @@ async fn authenticate<'r, S: KvStore, C: Clock, R: Random>(
         ));
     }
     let session = sessions.verify(presented.token).await.map_err(session_problem)?;
-    Ok(Caller { session, token: presented.token, source: presented.source })
+    Ok(Caller { session, token: presented.token.to_owned(), source: presented.source })
 }
 
 async fn self_service<S: KvStore, C: Clock, R: Random>(
     app: &App<'_, S, C, R>,
     head: &RequestHead,
-    me: &Caller<'_>,
+    me: &Caller,
     route: &Route<'_>,
     body: &[u8],
 ) -> Answer {
@@ -258,7 +258,7 @@ async fn self_service<S: KvStore, C: Clock, R: Random>(
             Ok(match me.source {
                 TokenSource::Cookie => {
                     let max_age = session.seconds_to_expiry(sessions.now_ms());
-                    with_cookie(response, &set_cookie(cookie_name, me.token, max_age))
+                    with_cookie(response, &set_cookie(cookie_name, &me.token, max_age))
                 }
                 TokenSource::Bearer => response,
             })
@@ -382,6 +382,19 @@ fn new_session(body: Value) -> Result<NewSession, Problem> {
         // agent would mislead, so admin-made sessions record no client.
         client: Default::default(),
     })
+}
+
+/// A percent-encoded path segment as text: `None` when an escape is not `%`
+/// and two hex digits (`%ZZ`) or the bytes are not UTF-8.
+fn decode_path_param(encoded: &str) -> Option<String> {
+    let bytes = encoded.as_bytes();
+    let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%' || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
+    }
+    percent_encoding::percent_decode_str(encoded).decode_utf8().ok().map(|s| s.into_owned())
 }
 
 /// `limit` (1..=1000, default 100) and `cursor` of the admin listing.

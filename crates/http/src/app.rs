@@ -61,6 +61,19 @@ impl RequestHead {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The request's `Cookie` headers as one string (HTTP/2 may split them).
+    /// Read leniently: an app's cookie holding non-ASCII bytes (`name=José`)
+    /// must not hide the session cookie beside it, whose value is ASCII.
+    pub fn cookies(&self) -> Option<String> {
+        let values: Vec<_> = self
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .collect();
+        (!values.is_empty()).then(|| values.join("; "))
+    }
+
     /// The client facts recorded on sessions created for this request.
     pub fn client(&self) -> ClientInfo {
         ClientInfo::new(self.header("user-agent"), self.country.as_deref())

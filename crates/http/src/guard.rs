@@ -170,7 +170,7 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
         Ok(sessions) => sessions,
         Err(problem) => return respond(problem),
     };
-    let cookies = cookie_header(&head.headers);
+    let cookies = head.cookies();
     let Some(presented) = request_token(
         head.header("authorization"),
         cookies.as_deref(),
@@ -343,17 +343,6 @@ fn trim_ows(s: &[u8]) -> &[u8] {
     let start = s.iter().position(|b| !is_ows(b)).unwrap_or(s.len());
     let end = s.iter().rposition(|b| !is_ows(b)).map_or(start, |i| i + 1);
     s.get(start..end).unwrap_or_default()
-}
-
-/// The request's `Cookie` headers as one string (HTTP/2 may split them);
-/// values that are not visible ASCII are skipped.
-pub(crate) fn cookie_header(headers: &HeaderMap) -> Option<String> {
-    let values: Vec<&str> = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    (!values.is_empty()).then(|| values.join("; "))
 }
 
 /// Whether the request is a browser navigation: a GET whose `Accept` holds

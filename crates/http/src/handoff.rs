@@ -44,7 +44,7 @@ use session_core::{Clock, KvStore, NewSession, Random, Session, SessionError, Se
 
 use crate::app::{App, RequestHead};
 use crate::cookie::{clear_cookie, request_token, set_cookie};
-use crate::guard::{cookie_header, Forward};
+use crate::guard::Forward;
 use crate::identity::{SESSION_ISSUE, SESSION_ISSUE_HEADER, SESSION_REVOKE, SESSION_REVOKE_HEADER};
 use crate::rules::quote;
 
@@ -247,7 +247,7 @@ impl Current {
         if let Some(known) = &self.known {
             return known.clone();
         }
-        let cookies = cookie_header(&head.headers);
+        let cookies = head.cookies();
         let presented = request_token(
             head.header("authorization"),
             cookies.as_deref(),

@@ -392,7 +392,10 @@ fn admin_user_routes_decode_any_user_id() {
     assert_eq!(r.json, json!({"revoked": 2}));
     let rest = w.call(Req::get("/auth/admin/users/a%3Ab/sessions").admin());
     assert_eq!(rest.json["sessions"].as_array().unwrap().len(), 1);
-    w.call(Req::get("/auth/admin/users/%FF/sessions").admin()).problem(400, "invalid_request");
+    for bad in ["%FF", "%ZZ", "a%2", "%"] {
+        let a = w.call(Req::get(&format!("/auth/admin/users/{bad}/sessions")).admin());
+        assert_eq!(a.problem(400, "invalid_request").json["field"], "userId", "{bad}");
+    }
 }
 
 #[test]
@@ -526,4 +529,17 @@ fn the_openapi_document_and_the_router_agree() {
         let a = w.call(req);
         assert!(a.status < 400, "{method} {path} answered {}: {}", a.status, a.json);
     }
+}
+
+#[test]
+fn a_non_ascii_app_cookie_does_not_hide_the_session_cookie() {
+    let w = World::new();
+    let (token, _) = w.login(json!({"userId": "alice"}));
+    let mut req = Req::get("/auth/session");
+    // `José` as UTF-8 bytes on the wire: not visible ASCII.
+    let raw = format!("name=José; __Host-session={token}");
+    req.headers.append("cookie", HeaderValue::from_bytes(raw.as_bytes()).unwrap());
+    let a = w.call(req);
+    assert_eq!(a.status, 200, "{}", a.json);
+    assert_eq!(a.json["userId"], "alice");
 }

@@ -45,14 +45,27 @@ impl Settings {
     }
 }
 
-/// The head of an incoming request, as the Worker received it.
-#[derive(Debug, Clone)]
+/// The head of an incoming request, as the Worker received it. `Debug`
+/// shows header names only: `Cookie` and `Authorization` carry tokens.
+#[derive(Clone)]
 pub struct RequestHead {
     pub method: Method,
     pub url: Url,
     pub headers: HeaderMap,
     /// `request.cf.country`, when the platform knows it.
     pub country: Option<String>,
+}
+
+impl std::fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("RequestHead")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &names)
+            .field("country", &self.country)
+            .finish()
+    }
 }
 
 impl RequestHead {

@@ -115,11 +115,18 @@ pub enum TokenSource {
     Bearer,
 }
 
-/// The token a request authenticates with, and its source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The token a request authenticates with, and its source. `Debug` shows
+/// the source only: tokens never reach logs.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct RequestToken<'a> {
     pub token: &'a str,
     pub source: TokenSource,
+}
+
+impl std::fmt::Debug for RequestToken<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestToken").field("token", &"<redacted>").field("source", &self.source).finish()
+    }
 }
 
 /// Picks the request's token: a well-formed bearer token wins over the

@@ -255,9 +255,23 @@ impl Rules {
         if path.len() > MAX_PATH_BYTES {
             return Err(PathRejection::TooLong);
         }
-        // Every byte that some reading may take for a separator (`/`, `\`,
-        // or the `%` of an escaped one) counts, so no reading exceeds the bound.
-        let separators = path.bytes().filter(|b| matches!(b, b'/' | b'\\' | b'%')).count();
+        // Everything some reading takes for a separator counts (`/`, `\`,
+        // `%2F`, `%5C`), so no reading exceeds the bound; other escapes (a
+        // path of CJK text is mostly `%XX`) do not.
+        let bytes = path.as_bytes();
+        let separators = bytes
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| {
+                b == b'/'
+                    || b == b'\\'
+                    || (b == b'%'
+                        && matches!(
+                            bytes.get(i + 1..i + 3),
+                            Some([b'2', b'f' | b'F']) | Some([b'5', b'c' | b'C'])
+                        ))
+            })
+            .count();
         if separators > MAX_PATH_SEGMENTS {
             return Err(PathRejection::TooManySegments);
         }
@@ -317,29 +331,25 @@ impl Rules {
 }
 
 /// The bits of [`Interp`] (in `access_for`'s order) that can change how
-/// `path` reads: a path with no `%`, `\\`, `;`, `//`, `.` or trailing `/`
-/// reads one way only, so ordinary paths are canonicalized once, not 32 times.
+/// `path` reads. Splitting on escapes or `\` and stripping `;params` can each
+/// create empty, dot or trailing segments that the other readings then act
+/// on (`/;/admin` strips to `//admin`, which merges to `/admin`), so a path
+/// holding `%`, `\` or `;` is read all 32 ways. Otherwise only merging `//`,
+/// resolving dot segments and trimming can matter; trimming always does, as
+/// it also drops the trailing `/` of patterns (`/admin/` covers `/admin`).
+/// An ordinary path is thus read 2 ways, not 32.
 fn relevant_readings(path: &str) -> u8 {
     let path = path.split(['?', '#']).next().unwrap_or("");
-    let escaped = path.contains('%');
-    let mut bits = 0;
-    if escaped || path.contains('\\') {
-        bits |= 1;
+    if path.contains(['%', '\\', ';']) {
+        return 0b1_1111;
     }
-    if escaped || path.contains(';') {
-        bits |= 2;
-    }
-    if escaped || path.contains("//") {
+    let mut bits = 8;
+    if path.contains("//") {
         bits |= 4;
     }
-    // Trimmed readings also drop the trailing `/` of patterns (`/admin/`
-    // covers `/admin`), so that reading is always in play.
-    bits |= 8;
-    if escaped || path.contains('.') {
+    if path.contains('.') {
         bits |= 16;
     }
-    // Splitting on escaped separators can create `//`, trailing `/` and dot
-    // segments, so with escapes every reading stays in play.
     bits
 }
 
@@ -1248,6 +1258,27 @@ mod tests {
             r.access_for("GET", &"/".repeat(MAX_PATH_BYTES + 1)),
             Err(PathRejection::TooLong)
         );
+    }
+
+    #[test]
+    fn semicolons_cannot_hide_a_protected_path() {
+        // Tomcat, Jetty and Spring strip `;params` and then merge `//`.
+        let r = rules(r#"[{"path":"/admin/**","access":"role:admin"},{"path":"/**","access":"public"}]"#);
+        for p in ["/;/admin/x", "/;x/admin/x", "/;/;/admin", "/.;/admin/x", "/a/..;/admin/x"] {
+            assert_eq!(get(&r, p), role("admin"), "{p}");
+        }
+        let r = rules(r#"[{"path":"/public/admin","access":"role:admin"},{"path":"/**","access":"public"}]"#);
+        assert_eq!(get(&r, "/public/;/admin"), role("admin"));
+    }
+
+    #[test]
+    fn only_separators_count_toward_the_segment_bound() {
+        let r = rules(r#"[{"path":"/blog/**","access":"public"}]"#);
+        // 200 escaped CJK characters in one segment: 600 escapes, one segment.
+        let cjk = format!("/blog/{}", "%E6%97%A5".repeat(200));
+        assert_eq!(r.access_for("GET", &cjk), Ok(&Access::Public));
+        let spaces = format!("/blog/{}", "a%20".repeat(300));
+        assert_eq!(r.access_for("GET", &spaces), Ok(&Access::Public));
     }
 
     #[test]

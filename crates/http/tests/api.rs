@@ -543,3 +543,16 @@ fn a_non_ascii_app_cookie_does_not_hide_the_session_cookie() {
     assert_eq!(a.status, 200, "{}", a.json);
     assert_eq!(a.json["userId"], "alice");
 }
+
+#[test]
+fn debug_output_of_request_types_never_shows_the_token() {
+    let token = "es1.k1.AAAAAAAAAAAAAAAAAAAAAA.c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA.dGFn";
+    let mut headers = HeaderMap::new();
+    headers.insert("cookie", HeaderValue::from_str(&format!("__Host-session={token}")).unwrap());
+    headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+    let head = RequestHead { method: Method::GET, url: "https://edge.example/x".parse().unwrap(), headers, country: None };
+    let shown = format!("{head:?}");
+    assert!(shown.contains("cookie") && !shown.contains("c2VjcmV0"), "{shown}");
+    let presented = session_http::cookie::request_token(head.header("authorization"), None, "__Host-session").unwrap();
+    assert!(!format!("{presented:?}").contains("c2VjcmV0"));
+}

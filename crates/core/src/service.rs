@@ -254,7 +254,7 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
         let secret = Secret::generate(&self.random)?;
         let token = self.key_ring.issue(&id, &secret);
         let now = self.clock.now_ms();
-        let session = Session {
+        let mut session = Session {
             id: id.as_str().to_owned(),
             user_id: new.user_id,
             label: new.label,
@@ -268,6 +268,7 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
             absolute_ttl,
             secret_hash: secret.hash(&id),
         };
+        session.fit_user_agent_to_summary();
         self.write(&session, &id, now).await?;
         Ok((token, session))
     }
@@ -336,7 +337,8 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
         session: &Session,
         patch: &Value,
     ) -> Result<Session, SessionError> {
-        let updated = apply_patch(session, patch)?;
+        let mut updated = apply_patch(session, patch)?;
+        updated.fit_user_agent_to_summary();
         self.save(&updated).await?;
         Ok(updated)
     }

@@ -331,6 +331,14 @@ impl Session {
         })
     }
 
+    /// Cuts the user agent to what the index summary can hold beside this
+    /// label (KV metadata is at most 1024 bytes), so that listings show the
+    /// same client as the session itself. Call before writing a new label.
+    pub fn fit_user_agent_to_summary(&mut self) {
+        let kept = self.index_metadata().get("ua").and_then(Value::as_str).map(str::to_owned);
+        self.client.user_agent = kept;
+    }
+
     /// The summary stored as metadata of the index key, always at most
     /// [`MAX_METADATA_BYTES`] serialized: the user agent is cut to what fits.
     pub fn index_metadata(&self) -> Value {

@@ -415,3 +415,37 @@ fn no_interleaving_of_a_login_and_a_revocation_leaves_a_working_unlisted_session
         }
     }
 }
+
+/// A long user agent beside a worst-case label is cut once, so the session
+/// and its listing show the same client (summaries are every field but meta).
+#[test]
+fn listings_show_the_same_user_agent_as_the_session() {
+    let Env { service, .. } = env();
+    let user_agent = "Mozilla/5.0 ".repeat(42); // 504 bytes
+    let label = "\u{1}".repeat(128); // escapes to 768 bytes of JSON
+    let new = NewSession {
+        label: Some(label),
+        client: ClientInfo::new(Some(&user_agent), Some("FR")),
+        ..NewSession::for_user("ua-user")
+    };
+    let (_, created) = block_on(service.create(new)).unwrap();
+    let kept = created.client.user_agent.clone().expect("a prefix of the user agent is kept");
+    assert!(kept.len() < user_agent.len() && user_agent.starts_with(&kept));
+    let listed = block_on(service.list_user("ua-user", None)).unwrap();
+    assert_eq!(listed[0].client, created.client);
+    assert_eq!(block_on(service.get(&created.id)).unwrap().client, created.client);
+
+    // Without a label the whole agent fits; a long label patched in later
+    // cuts the stored agent too, and the listing follows.
+    let (_, roomy) = block_on(service.create(NewSession {
+        client: ClientInfo::new(Some(&user_agent), None),
+        ..NewSession::for_user("ua-user")
+    }))
+    .unwrap();
+    assert_eq!(roomy.client.user_agent.as_deref(), Some(user_agent.as_str()), "no label: the whole agent fits");
+    let patched = block_on(service.update(&roomy.id, &serde_json::json!({"label": "\u{1}".repeat(128)}))).unwrap();
+    let listed = block_on(service.list_user("ua-user", None)).unwrap();
+    let summary = listed.iter().find(|s| s.id == roomy.id).unwrap();
+    assert_eq!(summary.client, patched.client);
+    assert!(patched.client.user_agent.unwrap().len() < roomy.client.user_agent.unwrap().len());
+}

@@ -263,7 +263,12 @@ impl Session {
 
     /// The contract's Session JSON.
     pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+        // The contract's session is its summary plus `meta`.
+        let mut json = self.summary(None).to_json();
+        if let Value::Object(fields) = &mut json {
+            fields.insert("meta".into(), Value::Object(self.meta.clone()));
+        }
+        json
     }
 
     /// This session's summary; `current` is set in self-service listings.
@@ -385,22 +390,6 @@ fn json_escaped_len(c: char) -> usize {
         '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
         c if (c as u32) < 0x20 => 6,
         c => c.len_utf8(),
-    }
-}
-
-impl Serialize for Session {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Session", 9)?;
-        s.serialize_field("id", &self.id)?;
-        s.serialize_field("userId", &self.user_id)?;
-        s.serialize_field("label", &self.label)?;
-        s.serialize_field("meta", &self.meta)?;
-        s.serialize_field("client", &self.client)?;
-        s.serialize_field("createdAt", &rfc3339(self.created_at))?;
-        s.serialize_field("lastSeenAt", &rfc3339(self.last_seen_at))?;
-        s.serialize_field("expiresAt", &rfc3339(self.expires_at))?;
-        s.serialize_field("absoluteExpiresAt", &rfc3339(self.absolute_expires_at))?;
-        s.end()
     }
 }
 

@@ -103,7 +103,7 @@ async fn guarded(req: &Request, head: &RequestHead, app: &WorkerApp<'_>, env: &E
     for line in &finish.logs {
         console_log!("{line}");
     }
-    for cookie in finish.set_cookies.iter().chain(forward.set_cookie.iter().filter(|_| finish.save.is_some())) {
+    for cookie in finish.set_cookies.iter().chain(forward.set_cookie.iter().filter(|_| finish.keeps_sliding())) {
         response.headers_mut().append("set-cookie", cookie)?;
     }
     if let Some(touched) = finish.save {

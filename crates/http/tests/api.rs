@@ -556,3 +556,17 @@ fn debug_output_of_request_types_never_shows_the_token() {
     let presented = session_http::cookie::request_token(head.header("authorization"), None, "__Host-session").unwrap();
     assert!(!format!("{presented:?}").contains("c2VjcmV0"));
 }
+
+#[test]
+fn malformed_bearer_tokens_are_invalid_not_missing_and_cost_no_kv() {
+    let w = World::new();
+    let (token, _) = w.login(json!({"userId": "alice"}));
+    w.kv.reset_counts();
+    for auth in ["Bearer a b".to_owned(), format!("Bearer {}", "x".repeat(5000)), format!("Bearer {token} extra")] {
+        let a = w.call(Req::get("/auth/session").header("authorization", &auth).cookie(&token));
+        a.problem(401, "invalid_token");
+    }
+    assert_eq!(w.kv.counts().total(), 0);
+    // Another scheme is not ours: the cookie is used.
+    assert_eq!(w.call(Req::get("/auth/session").header("authorization", "Basic dXNlcjpwYXNz").cookie(&token)).status, 200);
+}

@@ -39,10 +39,6 @@ impl Settings {
         Ok(Settings { config, key_ring, layout, policy })
     }
 
-    /// The problem every session route answers when the key ring is unusable.
-    pub fn key_ring_problem(&self) -> Option<Problem> {
-        self.key_ring.as_ref().err().map(|why| Problem::new(ErrorCode::Misconfigured, why.clone()))
-    }
 }
 
 /// The head of an incoming request, as the Worker received it. `Debug`

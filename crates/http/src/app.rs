@@ -38,7 +38,6 @@ impl Settings {
         let policy = Policy { idle_ttl: config.idle_ttl, absolute_ttl: config.absolute_ttl };
         Ok(Settings { config, key_ring, layout, policy })
     }
-
 }
 
 /// The head of an incoming request, as the Worker received it. `Debug`

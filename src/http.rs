@@ -15,20 +15,29 @@ pub fn request_head(req: &worker::Request) -> worker::Result<RequestHead> {
     let url = url::Url::parse(&inner.url())?;
     let mut headers = HeaderMap::new();
     for (name, value) in req.headers().entries() {
-        if let (Ok(name), Ok(value)) =
-            (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(&byte_string_to_bytes(&value)))
-        {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(&byte_string_to_bytes(&value)),
+        ) {
             headers.append(name, value);
         }
     }
-    Ok(RequestHead { method, url, headers, country: cf_country(inner.as_ref()) })
+    Ok(RequestHead {
+        method,
+        url,
+        headers,
+        country: cf_country(inner.as_ref()),
+    })
 }
 
 /// The bytes of a header value as the runtime hands it: a JS ByteString,
 /// one char per byte (U+0000..=U+00FF). Header bytes that are not ASCII (a
 /// cookie `name=José` sent as UTF-8) thus survive the trip through Rust.
 fn byte_string_to_bytes(value: &str) -> Vec<u8> {
-    value.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect()
+    value
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
 }
 
 /// The inverse of [`byte_string_to_bytes`]: bytes as a JS ByteString.
@@ -43,7 +52,9 @@ pub fn cf_country(request: &JsValue) -> Option<String> {
     if !cf.is_object() {
         return None;
     }
-    js_sys::Reflect::get(&cf, &JsValue::from_str("country")).ok()?.as_string()
+    js_sys::Reflect::get(&cf, &JsValue::from_str("country"))
+        .ok()?
+        .as_string()
 }
 
 /// The runtime's `Headers` for a header map, repeated headers and non-ASCII
@@ -63,11 +74,13 @@ pub fn to_worker_response(response: http::Response<Vec<u8>>) -> worker::Result<w
     let builder = worker::ResponseBuilder::new()
         .with_status(parts.status.as_u16())
         .with_headers(to_worker_headers(&parts.headers)?);
-    Ok(if body.is_empty() || matches!(parts.status.as_u16(), 204 | 304) {
-        builder.empty()
-    } else {
-        builder.fixed(body)
-    })
+    Ok(
+        if body.is_empty() || matches!(parts.status.as_u16(), 204 | 304) {
+            builder.empty()
+        } else {
+            builder.fixed(body)
+        },
+    )
 }
 
 /// Why a body could not be read.
@@ -90,14 +103,19 @@ pub async fn read_body(req: &mut worker::Request, limit: usize) -> Result<Vec<u8
         return Ok(Vec::new());
     }
     let declared = req.headers().get("content-length").ok().flatten();
-    let declared_too_large =
-        declared.and_then(|n| n.trim().parse::<u64>().ok()).is_some_and(|n| n > limit as u64);
+    let declared_too_large = declared
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64);
     let mut stream = req.stream().map_err(|_| BodyError::Unreadable)?;
     let mut body = Vec::new();
     let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
         let Ok(chunk) = chunk else {
-            return Err(if seen > limit || declared_too_large { BodyError::TooLarge } else { BodyError::Unreadable });
+            return Err(if seen > limit || declared_too_large {
+                BodyError::TooLarge
+            } else {
+                BodyError::Unreadable
+            });
         };
         seen = seen.saturating_add(chunk.len());
         if seen > limit || declared_too_large {

@@ -13,7 +13,10 @@ fn js_clock_reads_date_now() {
     let before = js_sys::Date::now() as i64;
     let now = JsClock.now_ms();
     let after = js_sys::Date::now() as i64;
-    assert!(before <= now && now <= after, "{before} <= {now} <= {after}");
+    assert!(
+        before <= now && now <= after,
+        "{before} <= {now} <= {after}"
+    );
     // Sanity: after 2020-01-01, in milliseconds (not seconds).
     assert!(now > 1_577_836_800_000);
 }
@@ -32,7 +35,13 @@ fn cf_country_reads_request_cf_and_tolerates_its_absence() {
     assert_eq!(cf_country(&with).as_deref(), Some("FR"));
     assert_eq!(cf_country(&object(&[])), None);
     assert_eq!(cf_country(&object(&[("cf", JsValue::NULL)])), None);
-    assert_eq!(cf_country(&object(&[("cf", object(&[("country", JsValue::from_f64(5.0))]))])), None);
+    assert_eq!(
+        cf_country(&object(&[(
+            "cf",
+            object(&[("country", JsValue::from_f64(5.0))])
+        )])),
+        None
+    );
     assert_eq!(cf_country(&JsValue::UNDEFINED), None);
 }
 
@@ -42,8 +51,10 @@ fn request_head_carries_method_url_and_repeated_headers() {
     headers.append("X-Session-User", "spoof").unwrap();
     headers.append("Accept", "text/html").unwrap();
     let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Patch).with_headers(headers);
-    let req = worker::Request::new_with_init("https://edge.example/a/b?x=1&y=%C3%A9", &init).unwrap();
+    init.with_method(worker::Method::Patch)
+        .with_headers(headers);
+    let req =
+        worker::Request::new_with_init("https://edge.example/a/b?x=1&y=%C3%A9", &init).unwrap();
     let head = request_head(&req).unwrap();
     assert_eq!(head.method, http::Method::PATCH);
     assert_eq!(head.url.path(), "/a/b");
@@ -61,11 +72,12 @@ fn header_maps_become_runtime_headers_with_every_value() {
     map.insert("x-session-id", "abc".parse().unwrap());
     let headers = to_worker_headers(&map).unwrap();
     assert_eq!(headers.get("x-session-id").unwrap().as_deref(), Some("abc"));
-    let cookies: js_sys::Array = js_sys::Reflect::get(&headers.0, &JsValue::from_str("getSetCookie"))
-        .ok()
-        .and_then(|f| js_sys::Function::from(f).call0(&headers.0).ok())
-        .map(|v| js_sys::Array::from(&v))
-        .unwrap();
+    let cookies: js_sys::Array =
+        js_sys::Reflect::get(&headers.0, &JsValue::from_str("getSetCookie"))
+            .ok()
+            .and_then(|f| js_sys::Function::from(f).call0(&headers.0).ok())
+            .map(|v| js_sys::Array::from(&v))
+            .unwrap();
     assert_eq!(cookies.length(), 2, "each Set-Cookie stays its own header");
 }
 
@@ -73,10 +85,15 @@ fn header_maps_become_runtime_headers_with_every_value() {
 fn responses_keep_status_headers_and_body_and_204_has_no_body() {
     let mut problem = http::Response::new(br#"{"code":"csrf"}"#.to_vec());
     *problem.status_mut() = http::StatusCode::FORBIDDEN;
-    problem.headers_mut().insert("content-type", "application/problem+json".parse().unwrap());
+    problem
+        .headers_mut()
+        .insert("content-type", "application/problem+json".parse().unwrap());
     let r = to_worker_response(problem).unwrap();
     assert_eq!(r.status_code(), 403);
-    assert_eq!(r.headers().get("content-type").unwrap().as_deref(), Some("application/problem+json"));
+    assert_eq!(
+        r.headers().get("content-type").unwrap().as_deref(),
+        Some("application/problem+json")
+    );
     match r.body() {
         worker::ResponseBody::Body(bytes) => assert_eq!(bytes.as_slice(), br#"{"code":"csrf"}"#),
         other => panic!("expected a fixed body, got {other:?}"),
@@ -84,7 +101,8 @@ fn responses_keep_status_headers_and_body_and_204_has_no_body() {
 
     let mut none = http::Response::new(Vec::new());
     *none.status_mut() = http::StatusCode::NO_CONTENT;
-    none.headers_mut().append("set-cookie", "s=; Max-Age=0".parse().unwrap());
+    none.headers_mut()
+        .append("set-cookie", "s=; Max-Age=0".parse().unwrap());
     let r = to_worker_response(none).unwrap();
     assert_eq!(r.status_code(), 204);
     // Converting into the runtime's Response must not throw for a null-body status.

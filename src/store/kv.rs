@@ -21,7 +21,9 @@ pub struct WorkersKv {
 
 impl WorkersKv {
     pub fn from_env(env: &worker::Env) -> Self {
-        Self { kv: env.kv(BINDING).ok() }
+        Self {
+            kv: env.kv(BINDING).ok(),
+        }
     }
 
     fn kv(&self) -> Result<&worker::kv::KvStore, StoreError> {
@@ -48,7 +50,10 @@ impl KvStore for WorkersKv {
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
-        let mut put = self.kv()?.put(key, value).map_err(|e| unavailable("put", e))?;
+        let mut put = self
+            .kv()?
+            .put(key, value)
+            .map_err(|e| unavailable("put", e))?;
         if let Some(ttl) = options.expiration_ttl {
             put = put.expiration_ttl(ttl);
         }
@@ -59,11 +64,18 @@ impl KvStore for WorkersKv {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.kv()?.delete(key).await.map_err(|e| unavailable("delete", e))
+        self.kv()?
+            .delete(key)
+            .await
+            .map_err(|e| unavailable("delete", e))
     }
 
     async fn list(&self, options: ListOptions) -> Result<ListPage, StoreError> {
-        let mut list = self.kv()?.list().prefix(options.prefix).limit(options.limit as u64);
+        let mut list = self
+            .kv()?
+            .list()
+            .prefix(options.prefix)
+            .limit(options.limit as u64);
         let with_cursor = options.cursor.is_some();
         if let Some(cursor) = options.cursor {
             list = list.cursor(cursor);
@@ -80,10 +92,18 @@ impl KvStore for WorkersKv {
         let keys = page
             .keys
             .into_iter()
-            .map(|k| ListKey { name: k.name, expiration: k.expiration, metadata: k.metadata })
+            .map(|k| ListKey {
+                name: k.name,
+                expiration: k.expiration,
+                metadata: k.metadata,
+            })
             .collect();
         // KV may hand out a cursor with the last page; only an incomplete listing has a next page.
-        let cursor = if page.list_complete { None } else { page.cursor.filter(|c| !c.is_empty()) };
+        let cursor = if page.list_complete {
+            None
+        } else {
+            page.cursor.filter(|c| !c.is_empty())
+        };
         Ok(ListPage { keys, cursor })
     }
 }

@@ -38,7 +38,10 @@ pub struct SeededRandom {
 
 impl SeededRandom {
     pub fn new(seed: u64) -> Self {
-        Self { seed, counter: Cell::new(0) }
+        Self {
+            seed,
+            counter: Cell::new(0),
+        }
     }
 }
 
@@ -75,7 +78,11 @@ mod tests {
 
     #[test]
     fn seeded_random_is_deterministic_per_seed_and_never_repeats_blocks() {
-        let (a, b, c) = (SeededRandom::new(7), SeededRandom::new(7), SeededRandom::new(8));
+        let (a, b, c) = (
+            SeededRandom::new(7),
+            SeededRandom::new(7),
+            SeededRandom::new(8),
+        );
         let (mut x, mut y, mut z) = ([0u8; 40], [0u8; 40], [0u8; 40]);
         a.fill(&mut x).unwrap();
         b.fill(&mut y).unwrap();

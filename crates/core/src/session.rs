@@ -340,7 +340,11 @@ impl Session {
     /// label (KV metadata is at most 1024 bytes), so that listings show the
     /// same client as the session itself. Call before writing a new label.
     pub fn fit_user_agent_to_summary(&mut self) {
-        let kept = self.index_metadata().get("ua").and_then(Value::as_str).map(str::to_owned);
+        let kept = self
+            .index_metadata()
+            .get("ua")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         self.client.user_agent = kept;
     }
 

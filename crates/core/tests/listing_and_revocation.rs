@@ -429,11 +429,18 @@ fn listings_show_the_same_user_agent_as_the_session() {
         ..NewSession::for_user("ua-user")
     };
     let (_, created) = block_on(service.create(new)).unwrap();
-    let kept = created.client.user_agent.clone().expect("a prefix of the user agent is kept");
+    let kept = created
+        .client
+        .user_agent
+        .clone()
+        .expect("a prefix of the user agent is kept");
     assert!(kept.len() < user_agent.len() && user_agent.starts_with(&kept));
     let listed = block_on(service.list_user("ua-user", None)).unwrap();
     assert_eq!(listed[0].client, created.client);
-    assert_eq!(block_on(service.get(&created.id)).unwrap().client, created.client);
+    assert_eq!(
+        block_on(service.get(&created.id)).unwrap().client,
+        created.client
+    );
 
     // Without a label the whole agent fits; a long label patched in later
     // cuts the stored agent too, and the listing follows.
@@ -442,8 +449,16 @@ fn listings_show_the_same_user_agent_as_the_session() {
         ..NewSession::for_user("ua-user")
     }))
     .unwrap();
-    assert_eq!(roomy.client.user_agent.as_deref(), Some(user_agent.as_str()), "no label: the whole agent fits");
-    let patched = block_on(service.update(&roomy.id, &serde_json::json!({"label": "\u{1}".repeat(128)}))).unwrap();
+    assert_eq!(
+        roomy.client.user_agent.as_deref(),
+        Some(user_agent.as_str()),
+        "no label: the whole agent fits"
+    );
+    let patched = block_on(service.update(
+        &roomy.id,
+        &serde_json::json!({"label": "\u{1}".repeat(128)}),
+    ))
+    .unwrap();
     let listed = block_on(service.list_user("ua-user", None)).unwrap();
     let summary = listed.iter().find(|s| s.id == roomy.id).unwrap();
     assert_eq!(summary.client, patched.client);

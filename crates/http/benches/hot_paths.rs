@@ -32,7 +32,10 @@ fn bench(name: &str, mut f: impl FnMut()) {
 
 fn settings(rules: &str) -> Settings {
     let vars: HashMap<&str, String> = [
-        ("TOKEN_KEYS", "k1:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=".to_owned()),
+        (
+            "TOKEN_KEYS",
+            "k1:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=".to_owned(),
+        ),
         ("ADMIN_KEY", "bench-admin-key-0123456789".to_owned()),
         ("GUARD_RULES", rules.to_owned()),
     ]
@@ -46,9 +49,17 @@ fn head(path: &str, token: Option<&str>) -> RequestHead {
     headers.insert("accept", HeaderValue::from_static("text/html"));
     headers.insert("x-session-user", HeaderValue::from_static("spoofed"));
     if let Some(token) = token {
-        headers.insert("cookie", HeaderValue::from_str(&format!("theme=dark; __Host-session={token}")).unwrap());
+        headers.insert(
+            "cookie",
+            HeaderValue::from_str(&format!("theme=dark; __Host-session={token}")).unwrap(),
+        );
     }
-    RequestHead { method: Method::GET, url: format!("https://edge.example{path}").parse().unwrap(), headers, country: None }
+    RequestHead {
+        method: Method::GET,
+        url: format!("https://edge.example{path}").parse().unwrap(),
+        headers,
+        country: None,
+    }
 }
 
 fn main() {
@@ -80,18 +91,27 @@ fn main() {
         black_box(rules.access_for("GET", black_box("/app/orders/42")).ok());
     });
     // The worst the bounds allow: 126 segments of 62 bytes, each a near-miss for the globs.
-    let long = format!("/app/{}", format!("{}/", "page-".repeat(12) + "xx").repeat(126));
+    let long = format!(
+        "/app/{}",
+        format!("{}/", "page-".repeat(12) + "xx").repeat(126)
+    );
     assert!(long.len() <= session_http::rules::MAX_PATH_BYTES);
     bench("Rules::access_for, 8 KiB path of 127 segments", || {
         black_box(rules.access_for("GET", black_box(&long)).ok());
     });
     // With an escape in every segment all 32 readings stay in play.
-    let escaped = format!("/app/{}", format!("{}%41;.x/", "page-".repeat(24)).repeat(62));
+    let escaped = format!(
+        "/app/{}",
+        format!("{}%41;.x/", "page-".repeat(24)).repeat(62)
+    );
     assert!(escaped.len() <= session_http::rules::MAX_PATH_BYTES);
     assert!(rules.access_for("GET", &escaped).is_ok());
-    bench("Rules::access_for, 8 KiB path, 63 segments, all readings", || {
-        black_box(rules.access_for("GET", black_box(&escaped)).ok());
-    });
+    bench(
+        "Rules::access_for, 8 KiB path, 63 segments, all readings",
+        || {
+            black_box(rules.access_for("GET", black_box(&escaped)).ok());
+        },
+    );
     bench("KeyRing::verify_token (HMAC + parse, no KV)", || {
         black_box(sessions.key_ring().verify_token(black_box(&token)).ok());
     });
@@ -103,14 +123,26 @@ fn main() {
     });
     let valid = head("/app/orders/42?x=1", Some(&token));
     bench("guard::decide, valid cookie session (1 read)", || {
-        assert!(matches!(block_on(decide(&app, black_box(&valid))), GuardDecision::Forward(_)));
+        assert!(matches!(
+            block_on(decide(&app, black_box(&valid))),
+            GuardDecision::Forward(_)
+        ));
     });
-    let forged = head("/app/orders/42", Some(&format!("{}A", &token[..token.len() - 1])));
+    let forged = head(
+        "/app/orders/42",
+        Some(&format!("{}A", &token[..token.len() - 1])),
+    );
     bench("guard::decide, forged token (0 KV ops)", || {
-        assert!(matches!(block_on(decide(&app, black_box(&forged))), GuardDecision::Respond(_)));
+        assert!(matches!(
+            block_on(decide(&app, black_box(&forged))),
+            GuardDecision::Respond(_)
+        ));
     });
     let public = head("/section7/x/page-1", None);
     bench("guard::decide, public path", || {
-        assert!(matches!(block_on(decide(&app, black_box(&public))), GuardDecision::Forward(_)));
+        assert!(matches!(
+            block_on(decide(&app, black_box(&public))),
+            GuardDecision::Forward(_)
+        ));
     });
 }

@@ -197,7 +197,12 @@ mod tests {
         ));
         // IDN hosts are compared in punycode, the form browsers send in Origin.
         let own = "https://xn--bcher-kva.example/";
-        assert!(csrf_ok("POST", Some("https://XN--BCHER-KVA.example"), own, &[]));
+        assert!(csrf_ok(
+            "POST",
+            Some("https://XN--BCHER-KVA.example"),
+            own,
+            &[]
+        ));
         assert!(!csrf_ok("POST", Some("https://bücher.example"), own, &[]));
     }
 

@@ -9,10 +9,12 @@
 //! - [`token`]: token format, HMAC key ring (`TOKEN_KEYS`), secret hashing;
 //! - [`keys`]: the KV key layout (`KEY_PREFIX`), the only place key names are built;
 //! - [`session`]: the record, its validation, stored forms and contract JSON;
-//! - [`service`]: the operations ([`SessionService`]).
+//! - [`service`]: the operations ([`SessionService`]);
+//! - [`ledger`]: what one isolate remembers between requests (sliding claims, revocations).
 
 pub mod clock;
 pub mod keys;
+pub mod ledger;
 pub mod random;
 pub mod service;
 pub mod session;
@@ -21,8 +23,9 @@ pub mod token;
 
 pub use clock::{Clock, ManualClock};
 pub use keys::KeyLayout;
+pub use ledger::Ledger;
 pub use random::{OsRandom, Random, RandomError, SeededRandom};
-pub use service::{CleanupReport, NewSession, Policy, SessionError, SessionService};
+pub use service::{CleanupReport, NewSession, Policy, SessionError, SessionService, Slide, Writer};
 pub use session::{ClientInfo, Session, Summary, ValidationError};
 pub use store::{KvStore, MemoryKv, StoreError};
 pub use token::{KeyRing, KeyRingError, SessionId, Token, TokenError};

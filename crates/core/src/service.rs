@@ -12,14 +12,24 @@
 //! No operation read-modify-writes a key shared by several sessions: each
 //! session has its own record key and its own index key (see [`crate::keys`]).
 //!
-//! Known limits of KV (no compare-and-swap, eventual consistency): a sliding
-//! `save` racing a revocation made by another request can write the session
-//! back; `save` rewrites the record it was given, so a patch made by another
-//! request between that request's `verify` and its sliding write is lost.
-//! Both windows are at most once per half idle TTL per session.
+//! Writes of an existing session and revocations (see [`crate::ledger`]):
+//! - the sliding write ([`SessionService::claim_slide`], then
+//!   [`SessionService::slide`] after the response) is claimed by one request
+//!   per session and isolate, and reads the record again right before writing:
+//!   it extends the record as it stands then (a change made meanwhile is kept)
+//!   and is skipped when the session is gone, expired or already extended;
+//! - every write of an existing session is refused when this isolate revoked
+//!   it meanwhile.
+//!
+//! What KV (no compare-and-swap, eventually consistent) still allows: a
+//! revocation made in *another* isolate or location between a write's read
+//! and its put (one KV round trip for the sliding write, refresh and label
+//! change) is undone by that put; in another location, for as long as KV
+//! shows it the old record (up to about 60 s). The `strong` mode has neither.
 
 use crate::clock::Clock;
 use crate::keys::KeyLayout;
+use crate::ledger::Ledger;
 use crate::random::{Random, RandomError};
 use crate::session::{
     add_secs, validate_label, validate_meta, validate_ttls, validate_user_id, ClientInfo, Session,
@@ -28,6 +38,7 @@ use crate::session::{
 use crate::store::{KvStore, ListOptions, ListPage, PutOptions, StoreError, MAX_LIST_LIMIT};
 use crate::token::{KeyRing, Secret, SessionId, Token};
 use serde_json::{Map, Value};
+use std::rc::Rc;
 
 /// Default idle TTL, seconds (7 days).
 pub const DEFAULT_IDLE_TTL: u64 = 604_800;
@@ -54,6 +65,9 @@ pub enum SessionError {
     NotFound,
     /// An input broke a rule; `field` is the contract's field name (400).
     Invalid { field: &'static str, reason: String },
+    /// The caller may not write `field` (403 `forbidden`): a session's holder
+    /// never writes its `meta`.
+    Forbidden { field: &'static str },
     /// The store failed or refused the call (503 `store_unavailable`).
     /// An unreadable stored record also lands here (as `Rejected`).
     Store(StoreError),
@@ -68,6 +82,7 @@ impl std::fmt::Display for SessionError {
             SessionError::Expired => f.write_str("session expired"),
             SessionError::NotFound => f.write_str("session not found"),
             SessionError::Invalid { field, reason } => write!(f, "{field}: {reason}"),
+            SessionError::Forbidden { field } => write!(f, "{field}: may not be written here"),
             SessionError::Store(e) => e.fmt(f),
             SessionError::Random => f.write_str("random source unavailable"),
         }
@@ -175,6 +190,27 @@ pub struct CleanupReport {
     pub done: bool,
 }
 
+/// Who writes a merge patch: what a patch may touch follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// The session's own holder (self-service): `label` only. `meta` holds
+    /// the roles and claims the origin trusts, so a patch naming it is
+    /// refused ([`SessionError::Forbidden`]).
+    Holder,
+    /// The admin API: `label` and `meta`.
+    Admin,
+}
+
+/// What [`SessionService::slide`] did.
+#[derive(Debug, Clone)]
+pub enum Slide {
+    /// Written: the record as it stood, with `expiresAt` and `lastSeenAt` moved.
+    Written(Box<Session>),
+    /// Nothing written: the session is gone, revoked, expired, or already
+    /// extended at least as far.
+    Skipped,
+}
+
 /// The session engine. See the module documentation for KV costs.
 pub struct SessionService<S, C, R> {
     store: S,
@@ -183,6 +219,7 @@ pub struct SessionService<S, C, R> {
     key_ring: KeyRing,
     layout: KeyLayout,
     policy: Policy,
+    ledger: Rc<Ledger>,
 }
 
 impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
@@ -195,7 +232,19 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
             key_ring,
             layout,
             policy: Policy::default(),
+            ledger: Rc::default(),
         }
+    }
+
+    /// Shares the isolate's [`Ledger`] (one per isolate; each service
+    /// otherwise has its own, which remembers nothing across requests).
+    pub fn with_ledger(mut self, ledger: Rc<Ledger>) -> Self {
+        self.ledger = ledger;
+        self
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
     }
 
     /// Replaces the default TTLs.
@@ -320,24 +369,26 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
         }
     }
 
-    /// Applies a merge patch to the live session `id` (1 read + 2 writes).
-    /// See [`SessionService::update_session`].
+    /// Applies an admin merge patch to the live session `id` (1 read + 2
+    /// writes). See [`SessionService::update_session`].
     pub async fn update(&self, id: &str, patch: &Value) -> Result<Session, SessionError> {
         let session = self.get(id).await?;
-        self.update_session(&session, patch).await
+        self.update_session(&session, patch, Writer::Admin).await
     }
 
     /// Applies an RFC 7396 merge patch to `{label, meta}` of a session already
     /// read (e.g. by `verify`), validates the result and writes it (2 writes,
     /// expirations unchanged). The patch must be an object with no keys but
-    /// `label` and `meta` (field `body` otherwise). `label: null` clears the
+    /// `label` and `meta` (field `body` otherwise); a [`Writer::Holder`] patch
+    /// naming `meta` is [`SessionError::Forbidden`]. `label: null` clears the
     /// label, `meta: {"a": null}` deletes `a`, `meta: null` empties meta.
     pub async fn update_session(
         &self,
         session: &Session,
         patch: &Value,
+        writer: Writer,
     ) -> Result<Session, SessionError> {
-        let mut updated = apply_patch(session, patch)?;
+        let mut updated = apply_patch(session, patch, writer)?;
         updated.fit_user_agent_to_summary();
         self.save(&updated).await?;
         Ok(updated)
@@ -373,8 +424,70 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
         (next.expires_at > session.expires_at).then_some(next)
     }
 
+    /// The sliding write of `session` (just verified), when it is due and no
+    /// other request of this isolate has claimed it within the last half
+    /// idle TTL: `Some(session with expiresAt moved)`, to hand to
+    /// [`SessionService::slide`] after the response. Touches no store.
+    pub fn claim_slide(&self, session: &Session) -> Option<Session> {
+        let next = self.touch_due(session)?;
+        let id = SessionId::parse(&session.id)?;
+        let now = self.clock.now_ms();
+        let half_idle_ms = i64::try_from(session.idle_ttl)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(500);
+        self.ledger
+            .claim_slide(&id, now, now.saturating_add(half_idle_ms))
+            .then_some(next)
+    }
+
+    /// The sliding write claimed by [`SessionService::claim_slide`]: reads the
+    /// record again (1 read) and, unless it is gone, replaced, expired,
+    /// revoked by this isolate or already extended as far, writes it as it
+    /// stands with `expiresAt` and `lastSeenAt` moved (2 writes). A change
+    /// made meanwhile (a label, an admin's `meta` patch) is kept. A failed
+    /// write gives the claim back.
+    pub async fn slide(&self, claimed: &Session) -> Result<Slide, SessionError> {
+        let id = SessionId::parse(&claimed.id).ok_or(SessionError::NotFound)?;
+        let result = self.slide_current(&id, claimed).await;
+        if result.is_err() {
+            self.ledger.release_slide(&id);
+        }
+        result
+    }
+
+    async fn slide_current(
+        &self,
+        id: &SessionId,
+        claimed: &Session,
+    ) -> Result<Slide, SessionError> {
+        let Some(entry) = self.store.get(&self.layout.session_key(id)).await? else {
+            return Ok(Slide::Skipped);
+        };
+        let Some(current) = Session::from_record_json(&entry.value, id) else {
+            return Ok(Slide::Skipped);
+        };
+        let now = self.clock.now_ms();
+        if !current.secret_hash.matches(&claimed.secret_hash)
+            || current.user_id != claimed.user_id
+            || !current.is_live(now)
+        {
+            return Ok(Slide::Skipped);
+        }
+        let next = slid(&current, now);
+        if next.expires_at <= current.expires_at {
+            return Ok(Slide::Skipped);
+        }
+        match self.save(&next).await {
+            Ok(()) => Ok(Slide::Written(Box::new(next))),
+            Err(SessionError::NotFound) => Ok(Slide::Skipped),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Writes a session (session key, then index key), each with the KV TTL
-    /// following the session: 2 writes. `Expired` when it is no longer live.
+    /// following the session: 2 writes. `Expired` when it is no longer live;
+    /// `NotFound`, and nothing written, when this isolate revoked it (see
+    /// [`crate::ledger`]).
     pub async fn save(&self, session: &Session) -> Result<(), SessionError> {
         let now = self.clock.now_ms();
         if !session.is_live(now) {
@@ -382,6 +495,9 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
         }
         session.validate()?;
         let id = SessionId::parse(&session.id).ok_or(SessionError::NotFound)?;
+        if self.ledger.was_revoked(&id, now) {
+            return Err(SessionError::NotFound);
+        }
         self.write(session, &id, now).await
     }
 
@@ -421,6 +537,9 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
     }
 
     async fn delete_keys(&self, user_id: &str, id: &SessionId) -> Result<(), SessionError> {
+        // Remembered before the first await: a write of this session already
+        // in flight in this isolate checks the ledger right before its put.
+        self.ledger.note_revoked(id, self.clock.now_ms());
         // Session key first: the session stops working even if the second call fails.
         self.store.delete(&self.layout.session_key(id)).await?;
         self.store
@@ -678,16 +797,22 @@ fn slid(session: &Session, now: i64) -> Session {
 }
 
 /// Applies an RFC 7396 merge patch to the `{label, meta}` object of `session`.
-fn apply_patch(session: &Session, patch: &Value) -> Result<Session, ValidationError> {
+fn apply_patch(session: &Session, patch: &Value, writer: Writer) -> Result<Session, SessionError> {
     let Value::Object(fields) = patch else {
-        return Err(ValidationError::new("body", "must be a JSON object"));
+        return Err(ValidationError::new("body", "must be a JSON object").into());
     };
     if let Some(unknown) = fields.keys().find(|k| *k != "label" && *k != "meta") {
         let shown: String = unknown.chars().take(64).collect();
-        return Err(ValidationError::new(
-            "body",
-            format!("unknown field {shown:?}: only label and meta can be changed"),
-        ));
+        let allowed = match writer {
+            Writer::Holder => "only label can be changed",
+            Writer::Admin => "only label and meta can be changed",
+        };
+        return Err(
+            ValidationError::new("body", format!("unknown field {shown:?}: {allowed}")).into(),
+        );
+    }
+    if writer == Writer::Holder && fields.contains_key("meta") {
+        return Err(SessionError::Forbidden { field: "meta" });
     }
     let mut doc = Map::new();
     if let Some(label) = &session.label {
@@ -701,7 +826,7 @@ fn apply_patch(session: &Session, patch: &Value) -> Result<Session, ValidationEr
     updated.label = match doc.get("label") {
         None | Some(Value::Null) => None,
         Some(Value::String(label)) => Some(label.clone()),
-        Some(_) => return Err(ValidationError::new("label", "must be a string or null")),
+        Some(_) => return Err(ValidationError::new("label", "must be a string or null").into()),
     };
     validate_label(updated.label.as_deref())?;
     updated.meta = match doc.get_mut("meta").map(Value::take) {

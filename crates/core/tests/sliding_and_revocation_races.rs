@@ -1,0 +1,293 @@
+//! Security issue 8: a session's holder never writes its `meta`; a sliding
+//! write (or any write of an existing session) never brings back a revoked
+//! session nor undoes a change made meanwhile; overlapping requests of one
+//! session make one sliding write per isolate.
+
+mod common;
+
+use common::{block_on, env, join2, join_all, key_entry, service_over, Env, Service, T0};
+use serde_json::{json, Value};
+use session_core::store::{KvOp, KvOpCounts};
+use session_core::{Ledger, NewSession, Session, SessionError, Slide, StoreError, Writer};
+use std::rc::Rc;
+
+/// A session with idle TTL 600 s, and the clock moved to where sliding is due.
+fn due_session(env: &Env) -> (String, Session) {
+    let new = NewSession {
+        meta: Some(json!({"roles": ["admin"]})),
+        idle_ttl: Some(600),
+        absolute_ttl: Some(86_400),
+        ..NewSession::for_user("alice")
+    };
+    let (token, _) = block_on(env.service.create(new)).unwrap();
+    env.clock.advance_secs(301);
+    let session = block_on(env.service.verify(token.expose())).unwrap();
+    assert!(env.service.touch_due(&session).is_some(), "sliding is due");
+    env.kv.reset_counts();
+    (token.into_string(), session)
+}
+
+/// Another isolate: same store and clock, its own ledger.
+fn other_isolate(env: &Env) -> Service {
+    service_over(&env.kv, &env.clock, &key_entry("k1", 1), "", 7)
+}
+
+#[test]
+fn a_holder_patch_naming_meta_is_forbidden_and_writes_nothing() {
+    let env = env();
+    let (token, s) = block_on(env.service.create(NewSession {
+        meta: Some(json!({"roles": ["user"]})),
+        ..NewSession::for_user("u")
+    }))
+    .unwrap();
+    env.kv.reset_counts();
+    for patch in [
+        json!({"meta": {"roles": ["admin"]}}),
+        json!({"meta": null}),
+        json!({"label": "x", "meta": {}}),
+    ] {
+        let e = block_on(env.service.update_session(&s, &patch, Writer::Holder)).unwrap_err();
+        assert_eq!(e, SessionError::Forbidden { field: "meta" }, "{patch}");
+    }
+    assert_eq!(env.kv.counts().total(), 0, "refused before any write");
+    let e = block_on(
+        env.service
+            .update_session(&s, &json!({"userId": "x"}), Writer::Holder),
+    );
+    assert!(
+        matches!(e, Err(SessionError::Invalid { field: "body", .. })),
+        "{e:?}"
+    );
+    let u = block_on(
+        env.service
+            .update_session(&s, &json!({"label": "phone"}), Writer::Holder),
+    )
+    .unwrap();
+    assert_eq!(u.label.as_deref(), Some("phone"));
+    let v = block_on(env.service.verify(token.expose())).unwrap();
+    assert_eq!(
+        Value::Object(v.meta),
+        json!({"roles": ["user"]}),
+        "meta untouched"
+    );
+    // The admin still writes meta.
+    let a = block_on(env.service.update(&s.id, &json!({"meta": {"roles": []}}))).unwrap();
+    assert_eq!(Value::Object(a.meta), json!({"roles": []}));
+}
+
+#[test]
+fn a_sliding_write_after_a_revocation_is_skipped_in_every_isolate() {
+    // The revocation happens while the request that claimed the slide is
+    // still at the origin: in this isolate, or in another one.
+    for revoke_elsewhere in [false, true] {
+        for revoke_all in [false, true] {
+            let env = env();
+            let (token, session) = due_session(&env);
+            let claimed = env.service.claim_slide(&session).expect("claimed");
+            let elsewhere = other_isolate(&env);
+            let revoker = if revoke_elsewhere {
+                &elsewhere
+            } else {
+                &env.service
+            };
+            if revoke_all {
+                assert_eq!(block_on(revoker.destroy_user("alice", None)).unwrap(), 1);
+            } else {
+                assert!(block_on(revoker.destroy(&session.id)).unwrap());
+            }
+            env.kv.reset_counts();
+            let slid = block_on(env.service.slide(&claimed)).unwrap();
+            assert!(matches!(slid, Slide::Skipped), "{slid:?}");
+            assert_eq!(
+                env.kv.counts(),
+                KvOpCounts {
+                    reads: 1,
+                    ..Default::default()
+                },
+                "one read, no write"
+            );
+            assert_eq!(
+                block_on(env.service.verify(&token)).unwrap_err(),
+                SessionError::InvalidToken
+            );
+            assert!(block_on(env.service.list_user("alice", None))
+                .unwrap()
+                .is_empty());
+            assert!(
+                env.kv.is_empty(),
+                "nothing written back: {:?}",
+                env.kv.keys()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_sliding_write_keeps_a_change_made_meanwhile() {
+    let env = env();
+    let (token, session) = due_session(&env);
+    let claimed = env.service.claim_slide(&session).expect("claimed");
+    // An admin (another isolate) removes the role and relabels.
+    let admin = other_isolate(&env);
+    block_on(admin.update(
+        &session.id,
+        &json!({"label": "seen", "meta": {"roles": []}}),
+    ))
+    .unwrap();
+    env.clock.advance_secs(1);
+    env.kv.reset_counts();
+    let Slide::Written(written) = block_on(env.service.slide(&claimed)).unwrap() else {
+        panic!("the slide should write");
+    };
+    assert_eq!(
+        env.kv.counts(),
+        KvOpCounts {
+            reads: 1,
+            writes: 2,
+            ..Default::default()
+        }
+    );
+    let now = T0 + 302_000;
+    assert_eq!(written.expires_at, now + 600_000);
+    assert_eq!(written.last_seen_at, now);
+    let v = block_on(env.service.verify(&token)).unwrap();
+    assert_eq!(
+        Value::Object(v.meta),
+        json!({"roles": []}),
+        "the role stays removed"
+    );
+    assert_eq!(v.label.as_deref(), Some("seen"));
+    assert_eq!(v.expires_at, now + 600_000);
+    let listed = block_on(env.service.list_user("alice", None)).unwrap();
+    assert_eq!(
+        (listed[0].label.as_deref(), listed[0].expires_at),
+        (Some("seen"), now + 600_000)
+    );
+}
+
+#[test]
+fn a_slide_already_made_elsewhere_is_not_made_again() {
+    let env = env();
+    let (_, session) = due_session(&env);
+    let claimed = env.service.claim_slide(&session).expect("claimed");
+    let other = other_isolate(&env);
+    let theirs = other
+        .claim_slide(&session)
+        .expect("another isolate claims too");
+    assert!(matches!(
+        block_on(other.slide(&theirs)).unwrap(),
+        Slide::Written(_)
+    ));
+    env.kv.reset_counts();
+    assert!(matches!(
+        block_on(env.service.slide(&claimed)).unwrap(),
+        Slide::Skipped
+    ));
+    assert_eq!(env.kv.counts().writes, 0);
+}
+
+#[test]
+fn forty_overlapping_requests_claim_one_sliding_write() {
+    let env = env();
+    let (token, _) = due_session(&env);
+    // Forty requests of one isolate (one ledger), each with its own service
+    // as the Worker builds one per request, verify and then try to claim.
+    let ledger = Rc::new(Ledger::new());
+    let services: Vec<Service> = (0..40)
+        .map(|_| other_isolate(&env).with_ledger(ledger.clone()))
+        .collect();
+    env.kv.set_yield_each_op(true);
+    let verified = block_on(join_all(
+        services.iter().map(|s| s.verify(&token)).collect(),
+    ));
+    let claims: Vec<Session> = services
+        .iter()
+        .zip(verified)
+        .filter_map(|(s, v)| s.claim_slide(&v.unwrap()))
+        .collect();
+    assert_eq!(claims.len(), 1, "one claim among forty");
+    env.kv.reset_counts();
+    assert!(matches!(
+        block_on(services[0].slide(&claims[0])).unwrap(),
+        Slide::Written(_)
+    ));
+    assert_eq!(
+        env.kv.counts(),
+        KvOpCounts {
+            reads: 1,
+            writes: 2,
+            ..Default::default()
+        }
+    );
+    // Within half the idle TTL, nobody in this isolate claims again.
+    env.clock.advance_secs(10);
+    let v = block_on(services[1].verify(&token)).unwrap();
+    assert!(services[1].claim_slide(&v).is_none());
+}
+
+#[test]
+fn a_revocation_racing_the_sliding_reread_in_the_same_isolate_wins() {
+    // The slide's re-read reads the live record, then this isolate deletes
+    // the session before the slide's put runs (every KV call yields once, so
+    // the two interleave): the put is refused by the ledger. Without it the
+    // put would land after the delete and bring the session back.
+    let env = env();
+    let (token, session) = due_session(&env);
+    let claimed = env.service.claim_slide(&session).expect("claimed");
+    env.kv.set_yield_each_op(true);
+    let (slid, revoked) = block_on(join2(
+        env.service.slide(&claimed),
+        env.service.destroy_session(&session),
+    ));
+    env.kv.set_yield_each_op(false);
+    revoked.unwrap();
+    assert!(matches!(slid.unwrap(), Slide::Skipped));
+    assert_eq!(
+        env.kv.counts().reads,
+        1,
+        "the re-read happened (and saw the live record)"
+    );
+    assert_eq!(
+        block_on(env.service.verify(&token)).unwrap_err(),
+        SessionError::InvalidToken
+    );
+    assert!(env.kv.is_empty(), "{:?}", env.kv.keys());
+}
+
+#[test]
+fn refresh_and_label_changes_in_flight_never_write_a_revoked_session_back() {
+    let env = env();
+    let (token, session) = due_session(&env);
+    block_on(env.service.destroy_session(&session)).unwrap();
+    // Both still hold the copy read before the revocation.
+    assert_eq!(
+        block_on(env.service.refresh(&session)).unwrap_err(),
+        SessionError::NotFound
+    );
+    let e = block_on(
+        env.service
+            .update_session(&session, &json!({"label": "x"}), Writer::Holder),
+    );
+    assert_eq!(e.unwrap_err(), SessionError::NotFound);
+    assert!(env.kv.is_empty());
+    assert_eq!(
+        block_on(env.service.verify(&token)).unwrap_err(),
+        SessionError::InvalidToken
+    );
+}
+
+#[test]
+fn a_failed_sliding_write_gives_its_claim_back() {
+    let env = env();
+    let (_, session) = due_session(&env);
+    let claimed = env.service.claim_slide(&session).expect("claimed");
+    env.kv
+        .fail_op(KvOp::Write, Some(StoreError::Unavailable("down".into())));
+    assert!(block_on(env.service.slide(&claimed)).is_err());
+    env.kv.fail_op(KvOp::Write, None);
+    let again = env.service.claim_slide(&session).expect("claimable again");
+    assert!(matches!(
+        block_on(env.service.slide(&again)).unwrap(),
+        Slide::Written(_)
+    ));
+}

@@ -7,7 +7,9 @@
 
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use serde_json::{json, Map, Value};
-use session_core::{Clock, KvStore, NewSession, Random, Session, SessionError, SessionService};
+use session_core::{
+    Clock, KvStore, NewSession, Random, Session, SessionError, SessionService, Writer,
+};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -88,7 +90,10 @@ impl<'a> Route<'a> {
             Route::AdminUserSessions(_) => "/admin/users/{userId}/sessions",
             Route::OpenApi => "/openapi.json",
         };
-        ROUTES.iter().find(|(t, _)| *t == template).map_or(&[], |(_, m)| m)
+        ROUTES
+            .iter()
+            .find(|(t, _)| *t == template)
+            .map_or(&[], |(_, m)| m)
     }
 }
 
@@ -115,7 +120,10 @@ pub async fn handle<S: KvStore, C: Clock, R: Random>(
         Ok(response) => response,
         Err(problem) => problem.to_response(),
     };
-    cors::apply(response.headers_mut(), cors::cors_headers(origin, &config.allowed_origins));
+    cors::apply(
+        response.headers_mut(),
+        cors::cors_headers(origin, &config.allowed_origins),
+    );
     response
 }
 
@@ -125,9 +133,8 @@ async fn route<S: KvStore, C: Clock, R: Random>(
     subpath: &str,
     body: &[u8],
 ) -> Answer {
-    let route = Route::parse(subpath).ok_or_else(|| {
-        Problem::new(ErrorCode::NotFound, "no such route of the session API")
-    })?;
+    let route = Route::parse(subpath)
+        .ok_or_else(|| Problem::new(ErrorCode::NotFound, "no such route of the session API"))?;
     let methods = route.methods();
     if !methods.contains(&head.method.as_str()) {
         return Err(Problem::method_not_allowed(methods));
@@ -142,10 +149,15 @@ async fn route<S: KvStore, C: Clock, R: Random>(
         Route::AdminSessions if method == Method::GET => {
             let sessions = admin(app, head)?;
             let (limit, cursor) = list_params(head)?;
-            let (page, next) =
-                sessions.list_all(limit, cursor.as_deref()).await.map_err(session_problem)?;
+            let (page, next) = sessions
+                .list_all(limit, cursor.as_deref())
+                .await
+                .map_err(session_problem)?;
             let summaries: Vec<Value> = page.iter().map(|s| s.to_json()).collect();
-            Ok(json(StatusCode::OK, &json!({ "sessions": summaries, "cursor": next })))
+            Ok(json(
+                StatusCode::OK,
+                &json!({ "sessions": summaries, "cursor": next }),
+            ))
         }
         Route::AdminSessions => {
             let sessions = admin(app, head)?;
@@ -187,11 +199,19 @@ async fn route<S: KvStore, C: Clock, R: Random>(
             let user_id = decode_path_param(encoded)
                 .ok_or_else(|| Problem::invalid_field("userId", "must be percent-encoded UTF-8"))?;
             if *method == Method::GET {
-                let list = sessions.list_user(&user_id, None).await.map_err(session_problem)?;
-                Ok(json(StatusCode::OK, &json!({ "sessions": summaries(&list) })))
+                let list = sessions
+                    .list_user(&user_id, None)
+                    .await
+                    .map_err(session_problem)?;
+                Ok(json(
+                    StatusCode::OK,
+                    &json!({ "sessions": summaries(&list) }),
+                ))
             } else {
-                let revoked =
-                    sessions.destroy_user(&user_id, None).await.map_err(session_problem)?;
+                let revoked = sessions
+                    .destroy_user(&user_id, None)
+                    .await
+                    .map_err(session_problem)?;
                 Ok(json(StatusCode::OK, &json!({ "revoked": revoked })))
             }
         }
@@ -216,18 +236,36 @@ async fn authenticate<S: KvStore, C: Clock, R: Random>(
     let sessions = app.sessions()?;
     let config = app.config();
     let cookies = head.cookies();
-    let presented = request_token(head.header("authorization"), cookies.as_deref(), &config.cookie_name)
-        .ok_or_else(|| Problem::new(ErrorCode::Unauthorized, "a session token is required"))?;
+    let tag_ok = |t: &str| sessions.key_ring().verify_token(t).is_ok();
+    let presented = request_token(
+        head.header("authorization"),
+        cookies.as_deref(),
+        &config.cookie_name,
+        tag_ok,
+    )
+    .ok_or_else(|| Problem::new(ErrorCode::Unauthorized, "a session token is required"))?;
     if presented.source == TokenSource::Cookie
-        && !csrf_ok(head.method.as_str(), head.header("origin"), head.url.as_str(), &config.allowed_origins)
+        && !csrf_ok(
+            head.method.as_str(),
+            head.header("origin"),
+            head.url.as_str(),
+            &config.allowed_origins,
+        )
     {
         return Err(Problem::new(
             ErrorCode::Csrf,
             "a cookie-authenticated unsafe request needs an Origin of this site or of ALLOWED_ORIGINS",
         ));
     }
-    let session = sessions.verify(presented.token).await.map_err(session_problem)?;
-    Ok(Caller { session, token: presented.token.to_owned(), source: presented.source })
+    let session = sessions
+        .verify(presented.token)
+        .await
+        .map_err(session_problem)?;
+    Ok(Caller {
+        session,
+        token: presented.token.to_owned(),
+        source: presented.source,
+    })
 }
 
 async fn self_service<S: KvStore, C: Clock, R: Random>(
@@ -244,16 +282,27 @@ async fn self_service<S: KvStore, C: Clock, R: Random>(
         (Route::Session, &Method::GET) => Ok(json(StatusCode::OK, &me.session.to_json())),
         (Route::Session, &Method::PATCH) => {
             let patch = json_body(head, body)?;
-            let session =
-                sessions.update_session(&me.session, &patch).await.map_err(session_problem)?;
+            let session = sessions
+                .update_session(&me.session, &patch, Writer::Holder)
+                .await
+                .map_err(session_problem)?;
             Ok(json(StatusCode::OK, &session.to_json()))
         }
         (Route::Session, _) => {
-            sessions.destroy_session(&me.session).await.map_err(session_problem)?;
-            Ok(with_cookie(empty(StatusCode::NO_CONTENT), &clear_cookie(cookie_name)))
+            sessions
+                .destroy_session(&me.session)
+                .await
+                .map_err(session_problem)?;
+            Ok(with_cookie(
+                empty(StatusCode::NO_CONTENT),
+                &clear_cookie(cookie_name),
+            ))
         }
         (Route::Refresh, _) => {
-            let session = sessions.refresh(&me.session).await.map_err(session_problem)?;
+            let session = sessions
+                .refresh(&me.session)
+                .await
+                .map_err(session_problem)?;
             let response = json(StatusCode::OK, &session.to_json());
             Ok(match me.source {
                 TokenSource::Cookie => {
@@ -268,7 +317,10 @@ async fn self_service<S: KvStore, C: Clock, R: Random>(
                 .list_user(&me.session.user_id, Some(&me.session.id))
                 .await
                 .map_err(session_problem)?;
-            Ok(json(StatusCode::OK, &json!({ "sessions": summaries(&list) })))
+            Ok(json(
+                StatusCode::OK,
+                &json!({ "sessions": summaries(&list) }),
+            ))
         }
         (Route::Sessions, _) => {
             let keep_current = others_param(head)?;
@@ -278,7 +330,11 @@ async fn self_service<S: KvStore, C: Clock, R: Random>(
                 .await
                 .map_err(session_problem)?;
             let response = json(StatusCode::OK, &json!({ "revoked": revoked }));
-            Ok(if keep_current { response } else { with_cookie(response, &clear_cookie(cookie_name)) })
+            Ok(if keep_current {
+                response
+            } else {
+                with_cookie(response, &clear_cookie(cookie_name))
+            })
         }
         (Route::SessionById(id), _) => {
             let destroyed = sessions
@@ -289,7 +345,11 @@ async fn self_service<S: KvStore, C: Clock, R: Random>(
                 return Err(not_found());
             }
             let response = empty(StatusCode::NO_CONTENT);
-            Ok(if *id == me.session.id { with_cookie(response, &clear_cookie(cookie_name)) } else { response })
+            Ok(if *id == me.session.id {
+                with_cookie(response, &clear_cookie(cookie_name))
+            } else {
+                response
+            })
         }
         _ => Err(not_found()),
     }
@@ -304,12 +364,23 @@ fn admin<'a, S: KvStore, C: Clock, R: Random>(
     head: &RequestHead,
 ) -> Result<&'a SessionService<S, C, R>, Problem> {
     let Some(key) = app.config().admin_key.as_deref() else {
-        return Err(Problem::new(ErrorCode::AdminDisabled, "the admin API is disabled: ADMIN_KEY is not set"));
+        return Err(Problem::new(
+            ErrorCode::AdminDisabled,
+            "the admin API is disabled: ADMIN_KEY is not set",
+        ));
     };
-    let presented = head.header("authorization").and_then(bearer_token).unwrap_or("");
-    let matches: bool = Sha256::digest(presented.as_bytes()).ct_eq(&Sha256::digest(key.as_bytes())).into();
+    let presented = head
+        .header("authorization")
+        .and_then(bearer_token)
+        .unwrap_or("");
+    let matches: bool = Sha256::digest(presented.as_bytes())
+        .ct_eq(&Sha256::digest(key.as_bytes()))
+        .into();
     if presented.is_empty() || !matches {
-        return Err(Problem::new(ErrorCode::Unauthorized, "the admin API needs Authorization: Bearer ADMIN_KEY"));
+        return Err(Problem::new(
+            ErrorCode::Unauthorized,
+            "the admin API needs Authorization: Bearer ADMIN_KEY",
+        ));
     }
     app.sessions()
 }
@@ -317,9 +388,13 @@ fn admin<'a, S: KvStore, C: Clock, R: Random>(
 /// The JSON body of a request: 415 unless `application/json` or
 /// `application/merge-patch+json`, 400 naming `body` when malformed.
 fn json_body(head: &RequestHead, body: &[u8]) -> Result<Value, Problem> {
-    let media_type = head
-        .header("content-type")
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    let media_type = head.header("content-type").map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
     match media_type.as_deref() {
         Some("application/json") | Some("application/merge-patch+json") => {}
         _ => {
@@ -330,10 +405,14 @@ fn json_body(head: &RequestHead, body: &[u8]) -> Result<Value, Problem> {
         }
     }
     if body.len() > MAX_BODY_BYTES {
-        return Err(Problem::new(ErrorCode::PayloadTooLarge, "the body is over 64 KiB"));
+        return Err(Problem::new(
+            ErrorCode::PayloadTooLarge,
+            "the body is over 64 KiB",
+        ));
     }
     // serde_json's syntax errors name a line and column, never the input.
-    serde_json::from_slice(body).map_err(|e| Problem::invalid_field("body", &format!("malformed JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::invalid_field("body", &format!("malformed JSON: {e}")))
 }
 
 /// The object's fields, 400 naming `body` when not an object and naming the
@@ -352,10 +431,18 @@ fn only_fields<'v>(body: &'v Value, known: &[&str]) -> Result<&'v Map<String, Va
 /// `POST admin/sessions` body → the core's input; types are checked here,
 /// bounds by the core (both name the field).
 fn new_session(body: Value) -> Result<NewSession, Problem> {
-    let fields = only_fields(&body, &["userId", "label", "meta", "idleTtl", "absoluteTtl"])?;
+    let fields = only_fields(
+        &body,
+        &["userId", "label", "meta", "idleTtl", "absoluteTtl"],
+    )?;
     let user_id = match fields.get("userId") {
         Some(Value::String(user_id)) => user_id.clone(),
-        _ => return Err(Problem::invalid_field("userId", "is required and must be a string")),
+        _ => {
+            return Err(Problem::invalid_field(
+                "userId",
+                "is required and must be a string",
+            ))
+        }
     };
     let label = match fields.get("label") {
         None | Some(Value::Null) => None,
@@ -370,7 +457,10 @@ fn new_session(body: Value) -> Result<NewSession, Problem> {
     let ttl = |field: &'static str| match fields.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
-        Some(_) => Err(Problem::invalid_field(field, "must be a whole number of seconds")),
+        Some(_) => Err(Problem::invalid_field(
+            field,
+            "must be a whole number of seconds",
+        )),
     };
     Ok(NewSession {
         user_id,
@@ -389,12 +479,17 @@ fn new_session(body: Value) -> Result<NewSession, Problem> {
 fn decode_path_param(encoded: &str) -> Option<String> {
     let bytes = encoded.as_bytes();
     let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
-        b != b'%' || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+        b != b'%'
+            || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
     });
     if !well_formed {
         return None;
     }
-    percent_encoding::percent_decode_str(encoded).decode_utf8().ok().map(|s| s.into_owned())
+    percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
 }
 
 /// `limit` (1..=1000, default 100) and `cursor` of the admin listing.
@@ -408,12 +503,17 @@ fn list_params(head: &RequestHead) -> Result<(usize, Option<String>), Problem> {
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=session_core::store::MAX_LIST_LIMIT).contains(n))
-                    .ok_or_else(|| Problem::invalid_field("limit", "must be a whole number from 1 to 1000"))?;
+                    .ok_or_else(|| {
+                        Problem::invalid_field("limit", "must be a whole number from 1 to 1000")
+                    })?;
                 limit = Some(n);
             }
             "cursor" if cursor.is_none() => {
                 if value.is_empty() || value.len() > MAX_CURSOR_BYTES {
-                    return Err(Problem::invalid_field("cursor", "is not a cursor of this listing"));
+                    return Err(Problem::invalid_field(
+                        "cursor",
+                        "is not a cursor of this listing",
+                    ));
                 }
                 cursor = Some(value.into_owned());
             }
@@ -436,12 +536,22 @@ fn others_param(head: &RequestHead) -> Result<bool, Problem> {
 /// The contract's answer to each failure of the core.
 pub fn session_problem(error: SessionError) -> Problem {
     match error {
-        SessionError::InvalidToken => Problem::new(ErrorCode::InvalidToken, "the session token is not valid"),
+        SessionError::InvalidToken => {
+            Problem::new(ErrorCode::InvalidToken, "the session token is not valid")
+        }
         SessionError::Expired => Problem::new(ErrorCode::SessionExpired, "the session has expired"),
         SessionError::NotFound => not_found(),
         SessionError::Invalid { field, reason } => Problem::invalid_field(field, &reason),
-        SessionError::Store(e) => Problem::new(ErrorCode::StoreUnavailable, format!("session store: {e}")),
-        SessionError::Random => Problem::new(ErrorCode::StoreUnavailable, "random source unavailable"),
+        SessionError::Forbidden { field } => Problem::forbidden_field(
+            field,
+            "is written only by the origin (X-Session-Issue) and the admin API",
+        ),
+        SessionError::Store(e) => {
+            Problem::new(ErrorCode::StoreUnavailable, format!("session store: {e}"))
+        }
+        SessionError::Random => {
+            Problem::new(ErrorCode::StoreUnavailable, "random source unavailable")
+        }
     }
 }
 
@@ -457,7 +567,10 @@ fn json(status: StatusCode, value: &Value) -> Response<Vec<u8>> {
     let mut response = Response::new(serde_json::to_vec(value).unwrap_or_default());
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -465,7 +578,9 @@ fn json(status: StatusCode, value: &Value) -> Response<Vec<u8>> {
 fn empty(status: StatusCode) -> Response<Vec<u8>> {
     let mut response = Response::new(Vec::new());
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -492,6 +607,9 @@ fn openapi(prefix: &str) -> Response<Vec<u8>> {
         }
     }
     let mut response = json(StatusCode::OK, &doc);
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     response
 }

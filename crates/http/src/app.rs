@@ -2,10 +2,12 @@
 //! isolate, and the session service built over this request's store.
 
 use http::{HeaderMap, Method};
-use session_core::{
-    keys::KeyLayout, service::Policy, Clock, KeyRing, KvStore, Random, SessionService,
-};
+use std::rc::Rc;
+
 use session_core::session::ClientInfo;
+use session_core::{
+    keys::KeyLayout, service::Policy, Clock, KeyRing, KvStore, Ledger, Random, SessionService,
+};
 use url::Url;
 
 use crate::config::{Config, ConfigError};
@@ -32,11 +34,21 @@ impl Settings {
             None => Err("TOKEN_KEYS: not set".to_owned()),
             Some(text) => KeyRing::parse(text).map_err(|e| format!("TOKEN_KEYS: {e}")),
         };
-        let layout = KeyLayout::new(&config.key_prefix)
-            .map_err(|reason| ConfigError { var: "KEY_PREFIX", reason })?;
+        let layout = KeyLayout::new(&config.key_prefix).map_err(|reason| ConfigError {
+            var: "KEY_PREFIX",
+            reason,
+        })?;
         // Config::from_vars has checked 60 <= idle <= absolute <= 31536000.
-        let policy = Policy { idle_ttl: config.idle_ttl, absolute_ttl: config.absolute_ttl };
-        Ok(Settings { config, key_ring, layout, policy })
+        let policy = Policy {
+            idle_ttl: config.idle_ttl,
+            absolute_ttl: config.absolute_ttl,
+        };
+        Ok(Settings {
+            config,
+            key_ring,
+            layout,
+            policy,
+        })
     }
 }
 
@@ -96,10 +108,29 @@ pub struct App<'s, S, C, R> {
 }
 
 impl<'s, S: KvStore, C: Clock, R: Random> App<'s, S, C, R> {
+    /// An app whose service remembers nothing across requests (tests).
     pub fn new(settings: &'s Settings, store: S, clock: C, random: R) -> Self {
+        Self::with_ledger(settings, store, clock, random, Rc::default())
+    }
+
+    /// An app sharing the isolate's [`Ledger`] (sliding claims, revocations).
+    pub fn with_ledger(
+        settings: &'s Settings,
+        store: S,
+        clock: C,
+        random: R,
+        ledger: Rc<Ledger>,
+    ) -> Self {
         let sessions = match &settings.key_ring {
-            Ok(ring) => Ok(SessionService::new(store, clock, random, ring.clone(), settings.layout.clone())
-                .with_policy(settings.policy)),
+            Ok(ring) => Ok(SessionService::new(
+                store,
+                clock,
+                random,
+                ring.clone(),
+                settings.layout.clone(),
+            )
+            .with_policy(settings.policy)
+            .with_ledger(ledger)),
             Err(why) => Err(Problem::new(ErrorCode::Misconfigured, why.clone())),
         };
         App { settings, sessions }

@@ -6,9 +6,10 @@
 //!   default applies, or the optional feature is off).
 //! - Surrounding whitespace is trimmed, for numbers too (`" 3600 "` is 3600).
 //!   Numbers are plain decimal digits: no sign, no fraction, no unit.
-//! - A bad value is a [`ConfigError`] naming the var, never a silent default.
-//!   Its message never contains the value of a secret (`ADMIN_KEY`,
-//!   `TOKEN_KEYS`), and `Config`'s `Debug` redacts them.
+//! - A bad value is a [`ConfigError`] naming the var and what is wrong, never
+//!   a silent default. Its message never contains the value, of any var: a
+//!   URL may hold credentials, and the message reaches clients in a 503
+//!   problem. `Config`'s `Debug` redacts the secrets.
 //!
 //! `TOKEN_KEYS` is kept raw and not validated here: the contract wants an
 //! invalid key ring to answer 503 `misconfigured` on session routes while
@@ -21,7 +22,7 @@ use url::Url;
 use crate::cookie::is_cookie_name;
 use crate::csrf::normalize_origin;
 use crate::identity::encode_user;
-use crate::rules::{quote, Rules};
+use crate::rules::Rules;
 
 // The TTL bounds and defaults, and the key prefix bound, are the core's.
 pub use session_core::keys::MAX_PREFIX_BYTES as MAX_KEY_PREFIX_BYTES;
@@ -191,20 +192,14 @@ impl Config {
         if c.absolute_ttl < c.idle_ttl {
             return Err(ConfigError::new(
                 "SESSION_ABSOLUTE_TTL",
-                format!(
-                    "{} is less than SESSION_IDLE_TTL ({}); it must be at least as long",
-                    c.absolute_ttl, c.idle_ttl
-                ),
+                "is less than SESSION_IDLE_TTL; it must be at least as long",
             ));
         }
         if let Some(v) = var("COOKIE_NAME") {
             if !is_cookie_name(&v) {
                 return Err(ConfigError::new(
                     "COOKIE_NAME",
-                    format!(
-                        "{} is not a cookie name (1..128 visible ASCII characters, none of ()<>@,;:\\\"/[]?={{}})",
-                        quote(&v)
-                    ),
+                    "is not a cookie name (1..128 visible ASCII characters, none of ()<>@,;:\\\"/[]?={})",
                 ));
             }
             c.cookie_name = v;
@@ -223,8 +218,7 @@ impl Config {
                 return Err(ConfigError::new(
                     "KEY_PREFIX",
                     format!(
-                        "{} must be at most {MAX_KEY_PREFIX_BYTES} visible ASCII characters without spaces",
-                        quote(&v)
+                        "must be at most {MAX_KEY_PREFIX_BYTES} visible ASCII characters without spaces"
                     ),
                 ));
             }
@@ -237,7 +231,7 @@ impl Config {
                 _ => {
                     return Err(ConfigError::new(
                         "FORWARD_TOKEN",
-                        format!("{} must be \"true\" or \"false\"", quote(&v)),
+                        "must be \"true\" or \"false\"",
                     ))
                 }
             };
@@ -321,21 +315,18 @@ fn parse_ttl(var: &'static str, v: &str) -> Result<u64, ConfigError> {
         v.parse::<u64>().ok()
     };
     let Some(n) = n else {
-        return Err(ConfigError::new(
-            var,
-            format!("{} is not a whole number of seconds", quote(v)),
-        ));
+        return Err(ConfigError::new(var, "is not a whole number of seconds"));
     };
     if n < MIN_TTL {
         return Err(ConfigError::new(
             var,
-            format!("{n} is below the minimum of {MIN_TTL} seconds"),
+            format!("is below the minimum of {MIN_TTL} seconds"),
         ));
     }
     if n > MAX_TTL {
         return Err(ConfigError::new(
             var,
-            format!("{n} is above the maximum of {MAX_TTL} seconds (365 days)"),
+            format!("is above the maximum of {MAX_TTL} seconds (365 days)"),
         ));
     }
     Ok(n)
@@ -369,7 +360,7 @@ fn has_bad_chars(v: &str) -> bool {
 }
 
 fn parse_origin_url(v: &str) -> Result<Url, ConfigError> {
-    let err = |why: &str| ConfigError::new("ORIGIN_URL", format!("{} {why}", quote(v)));
+    let err = |why: &str| ConfigError::new("ORIGIN_URL", why);
     if v.len() > MAX_URL_BYTES {
         return Err(err(&format!("is longer than {MAX_URL_BYTES} bytes")));
     }
@@ -393,7 +384,12 @@ fn parse_origin_url(v: &str) -> Result<Url, ConfigError> {
 
 fn parse_allowed_origins(v: &str) -> Result<Vec<String>, ConfigError> {
     let mut out: Vec<String> = Vec::new();
-    for entry in v.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+    for (n, entry) in v
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .enumerate()
+    {
         if entry == "*" {
             return Err(ConfigError::new(
                 "ALLOWED_ORIGINS",
@@ -404,8 +400,8 @@ fn parse_allowed_origins(v: &str) -> Result<Vec<String>, ConfigError> {
             return Err(ConfigError::new(
                 "ALLOWED_ORIGINS",
                 format!(
-                    "{} is not an http(s) origin like https://app.example.com[:port] (no path)",
-                    quote(entry)
+                    "entry {} is not an http(s) origin like https://app.example.com[:port] (no path)",
+                    n + 1
                 ),
             ));
         };
@@ -423,7 +419,7 @@ fn parse_allowed_origins(v: &str) -> Result<Vec<String>, ConfigError> {
 }
 
 fn parse_login_url(v: &str) -> Result<String, ConfigError> {
-    let err = |why: &str| ConfigError::new("LOGIN_URL", format!("{} {why}", quote(v)));
+    let err = |why: &str| ConfigError::new("LOGIN_URL", why);
     if v.len() > MAX_URL_BYTES {
         return Err(err(&format!("is longer than {MAX_URL_BYTES} bytes")));
     }
@@ -447,7 +443,7 @@ fn parse_login_url(v: &str) -> Result<String, ConfigError> {
 }
 
 fn parse_api_prefix(v: &str) -> Result<String, ConfigError> {
-    let err = |why: &str| ConfigError::new("API_PREFIX", format!("{} {why}", quote(v)));
+    let err = |why: &str| ConfigError::new("API_PREFIX", why);
     if v.len() > MAX_URL_BYTES {
         return Err(err(&format!("is longer than {MAX_URL_BYTES} bytes")));
     }
@@ -604,14 +600,14 @@ mod tests {
         let e = bad(&[("SESSION_IDLE_TTL", "59")]);
         assert_eq!(
             e.to_string(),
-            "SESSION_IDLE_TTL: 59 is below the minimum of 60 seconds"
+            "SESSION_IDLE_TTL: is below the minimum of 60 seconds"
         );
         let e = bad(&[("SESSION_ABSOLUTE_TTL", "0")]);
         assert_eq!(e.var, "SESSION_ABSOLUTE_TTL");
         let e = bad(&[("SESSION_ABSOLUTE_TTL", "31536001")]);
         assert!(e
             .to_string()
-            .starts_with("SESSION_ABSOLUTE_TTL: 31536001 is above the maximum"));
+            .starts_with("SESSION_ABSOLUTE_TTL: is above the maximum"));
     }
 
     #[test]
@@ -621,10 +617,9 @@ mod tests {
             ("SESSION_ABSOLUTE_TTL", "3600"),
         ]);
         assert_eq!(e.var, "SESSION_ABSOLUTE_TTL");
-        assert!(
-            e.reason
-                .contains("3600 is less than SESSION_IDLE_TTL (7200)"),
-            "{e}"
+        assert_eq!(
+            e.to_string(),
+            "SESSION_ABSOLUTE_TTL: is less than SESSION_IDLE_TTL; it must be at least as long"
         );
         // An idle TTL above the default absolute TTL needs an explicit one.
         let e = bad(&[("SESSION_IDLE_TTL", "2592001")]);
@@ -659,7 +654,10 @@ mod tests {
         // The Worker is built without IDNA tables (idna_adapter 1.0, see
         // Cargo.toml): internationalized hosts are written in punycode, and a
         // Unicode one is a clear error naming the var, not a silent mismatch.
-        assert_eq!(bad(&[("ALLOWED_ORIGINS", "https://bücher.example")]).var, "ALLOWED_ORIGINS");
+        assert_eq!(
+            bad(&[("ALLOWED_ORIGINS", "https://bücher.example")]).var,
+            "ALLOWED_ORIGINS"
+        );
         assert!(ok(&[("ALLOWED_ORIGINS", ",,")]).allowed_origins.is_empty());
         for v in [
             "*",
@@ -673,7 +671,14 @@ mod tests {
             assert_eq!(e.var, "ALLOWED_ORIGINS", "{v}");
         }
         let e = bad(&[("ALLOWED_ORIGINS", "https://ok.example, https://a.example/x")]);
-        assert!(e.reason.contains("\"https://a.example/x\""), "{e}");
+        assert!(
+            e.reason.starts_with("entry 2 is not an http(s) origin"),
+            "{e}"
+        );
+        assert!(
+            !e.to_string().contains("a.example"),
+            "the value is never echoed: {e}"
+        );
         let many: Vec<String> = (0..65).map(|i| format!("https://a{i}.example")).collect();
         assert_eq!(
             bad(&[("ALLOWED_ORIGINS", &many.join(","))]).var,
@@ -896,6 +901,57 @@ mod tests {
             ok(&[("TOKEN_KEYS", "garbage")]).token_keys.as_deref(),
             Some("garbage")
         );
+    }
+
+    #[test]
+    fn errors_never_echo_the_value() {
+        // Any var's value may hold a secret (a password in a URL, a key): a
+        // configuration problem names the var and the reason only.
+        const SECRET: &str = "PASSWORD123xyz";
+        let cases: [(&str, String); 12] = [
+            ("ORIGIN_URL", format!("http://user:{SECRET}@origin.example")),
+            ("ORIGIN_URL", format!("https://origin.example/{SECRET}?q")),
+            ("ORIGIN_URL", format!("not a url {SECRET}")),
+            ("LOGIN_URL", format!("//{SECRET}.example")),
+            ("API_PREFIX", format!("/{SECRET}/")),
+            (
+                "ALLOWED_ORIGINS",
+                format!("https://ok.example,https://{SECRET}.example/p"),
+            ),
+            ("COOKIE_NAME", format!("{SECRET} x")),
+            ("KEY_PREFIX", format!("{SECRET} {}", "x".repeat(70))),
+            ("FORWARD_TOKEN", SECRET.to_owned()),
+            ("SESSION_IDLE_TTL", SECRET.to_owned()),
+            (
+                "GUARD_RULES",
+                format!(r#"[{{"path":"{SECRET}","access":"public"}}]"#),
+            ),
+            (
+                "GUARD_RULES",
+                format!(r#"[{{"path":"/","access":"public","{SECRET}":1}}]"#),
+            ),
+        ];
+        for (var, value) in &cases {
+            let e = bad(&[(var, value)]);
+            assert_eq!(e.var, *var);
+            assert!(
+                !e.to_string().contains(SECRET),
+                "{var} echoed its value: {e}"
+            );
+        }
+        for rules in [
+            format!(r#"[{{"path":"/","access":"{SECRET}"}}]"#),
+            format!(r#"[{{"path":"/","methods":["{SECRET} "],"access":"public"}}]"#),
+            format!(r#"[{{"path":"/a?{SECRET}","access":"public"}}]"#),
+            format!(r#"[{{"path":"/","access":"public"}} {SECRET}]"#),
+            format!(r#"["{SECRET}"#),
+        ] {
+            let e = bad(&[("GUARD_RULES", &rules)]);
+            assert!(!e.to_string().contains(SECRET), "GUARD_RULES echoed: {e}");
+        }
+        assert!(!bad(&[("SESSION_IDLE_TTL", "59")])
+            .to_string()
+            .contains("59"));
     }
 
     #[test]

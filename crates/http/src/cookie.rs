@@ -27,35 +27,131 @@ pub fn is_cookie_value(value: &str) -> bool {
             .all(|b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E))
 }
 
-/// The value of the first cookie called `name` (case-sensitive) in a
-/// `Cookie` header such as `a=b; c="d"`.
-///
-/// Spaces and tabs around pairs, names and values are tolerated, a value in
-/// double quotes is returned without them, pairs without `=` are skipped.
-/// When the name appears several times the first wins (browsers send the
-/// most specific cookie first). `None` when the header is longer than
-/// [`MAX_COOKIE_HEADER_BYTES`] or the first match's value is longer than
-/// [`MAX_COOKIE_VALUE_BYTES`]. The value is not otherwise checked: it goes
-/// to the token parser, which rejects anything malformed.
-pub fn get_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    if header.len() > MAX_COOKIE_HEADER_BYTES || name.is_empty() {
-        return None;
-    }
-    for pair in header.split(';') {
-        let Some((k, v)) = pair.split_once('=') else {
-            continue;
+/// Most occurrences of the session cookie's name looked at in one request.
+pub const MAX_COOKIE_OCCURRENCES: usize = 16;
+
+/// The pairs of a `Cookie` header value, untrimmed. Pairs end at `;`, and at
+/// a `,` followed (after spaces or tabs) by a cookie name and `=`: a runtime
+/// that received several `Cookie` lines may hand them over joined with `, `
+/// (`a=1, __Host-session=…`). A `,` inside a value (`a=x,y`) is kept.
+pub fn cookie_pairs(header: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = header;
+    let mut done = header.is_empty();
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let end = (0..rest.len()).find(|&i| match rest[i] {
+            b';' => true,
+            b',' => starts_a_pair(&rest[i + 1..]),
+            _ => false,
+        });
+        let pair = match end {
+            Some(i) => {
+                let pair = &rest[..i];
+                rest = &rest[i + 1..];
+                pair
+            }
+            None => {
+                done = true;
+                rest
+            }
         };
-        if k.trim_matches(is_ows) != name {
+        Some(pair)
+    })
+}
+
+/// Whether `s` starts, after spaces and tabs, with a cookie name and `=`.
+fn starts_a_pair(s: &[u8]) -> bool {
+    let s = trim_ows(s);
+    let name_len = s.iter().take_while(|&&b| crate::rules::is_tchar(b)).count();
+    name_len > 0 && s.get(name_len) == Some(&b'=')
+}
+
+/// A pair's (name, value), both trimmed of spaces and tabs, a value in
+/// double quotes returned without them; `None` for a pair without `=`.
+pub fn split_pair(pair: &[u8]) -> Option<(&[u8], &[u8])> {
+    let eq = pair.iter().position(|&b| b == b'=')?;
+    let name = trim_ows(&pair[..eq]);
+    let value = trim_ows(&pair[eq + 1..]);
+    let value = match value {
+        [b'"', inner @ .., b'"'] => inner,
+        v => v,
+    };
+    Some((name, value))
+}
+
+/// `s` without leading and trailing spaces and tabs.
+pub fn trim_ows(s: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = s.iter().position(|b| !is_ows(b)).unwrap_or(s.len());
+    let end = s.iter().rposition(|b| !is_ows(b)).map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or_default()
+}
+
+/// Every value of the cookie called `name` (case-sensitive) in a `Cookie`
+/// header such as `a=b; c="d"`, in order, at most [`MAX_COOKIE_OCCURRENCES`].
+///
+/// Pairs are split as [`cookie_pairs`] does; spaces and tabs around names and
+/// values are tolerated, a value in double quotes is returned without them,
+/// pairs without `=` are skipped. Nothing when the header is longer than
+/// [`MAX_COOKIE_HEADER_BYTES`]; values longer than [`MAX_COOKIE_VALUE_BYTES`]
+/// or not UTF-8 are skipped. Values are not otherwise checked: they go to
+/// the token parser, which rejects anything malformed.
+pub fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
+    let usable = header.len() <= MAX_COOKIE_HEADER_BYTES && !name.is_empty();
+    cookie_pairs(if usable { header.as_bytes() } else { b"" })
+        .filter_map(split_pair)
+        .filter(move |(k, _)| *k == name.as_bytes())
+        .take(MAX_COOKIE_OCCURRENCES)
+        .filter(|(_, v)| v.len() <= MAX_COOKIE_VALUE_BYTES)
+        .filter_map(|(_, v)| std::str::from_utf8(v).ok())
+}
+
+/// The value of the first cookie called `name`; see [`cookie_values`]. When
+/// the name appears several times the first wins (browsers send the most
+/// specific cookie first).
+pub fn get_cookie<'a>(header: &'a str, name: &'a str) -> Option<&'a str> {
+    cookie_values(header, name).next()
+}
+
+/// Removes every cookie called `name` from every `Cookie` header (pairs
+/// split as [`cookie_pairs`] does, so also from values a runtime joined with
+/// `, `), working on bytes so that headers that are not ASCII are handled
+/// too. A header left with no cookie is dropped; headers without the cookie
+/// are left byte for byte; in the others the kept pairs are joined by `; `.
+pub fn strip_cookie(headers: &mut http::HeaderMap, name: &str) {
+    use http::header::{HeaderValue, COOKIE};
+    let is_ours = |pair: &&[u8]| split_pair(pair).is_some_and(|(k, _)| k == name.as_bytes());
+    if !headers
+        .get_all(COOKIE)
+        .iter()
+        .any(|v| cookie_pairs(v.as_bytes()).any(|p| is_ours(&p)))
+    {
+        return;
+    }
+    let mut kept: Vec<HeaderValue> = Vec::new();
+    for value in headers.get_all(COOKIE) {
+        if !cookie_pairs(value.as_bytes()).any(|p| is_ours(&p)) {
+            kept.push(value.clone());
             continue;
         }
-        let v = v.trim_matches(is_ows);
-        let v = v
-            .strip_prefix('"')
-            .and_then(|x| x.strip_suffix('"'))
-            .unwrap_or(v);
-        return (v.len() <= MAX_COOKIE_VALUE_BYTES).then_some(v);
+        let rest: Vec<&[u8]> = cookie_pairs(value.as_bytes())
+            .filter(|p| !is_ours(p))
+            .map(trim_ows)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if let (false, Ok(v)) = (
+            rest.is_empty(),
+            HeaderValue::from_bytes(&rest.join(&b"; "[..])),
+        ) {
+            kept.push(v);
+        }
     }
-    None
+    headers.remove(COOKIE);
+    for value in kept {
+        headers.append(COOKIE, value);
+    }
 }
 
 fn is_ows(c: char) -> bool {
@@ -103,6 +199,14 @@ pub fn bearer_token(authorization: &str) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
+/// The bearer token of an `Authorization` value that may hold several
+/// credentials a runtime joined from several lines with `, `: the value's
+/// own when it is `Bearer …` (see [`bearer_token`]), else that of the first
+/// comma-separated credential that is (`Basic x, Bearer es1.…`).
+pub fn authorization_bearer(value: &str) -> Option<&str> {
+    bearer_token(value).or_else(|| value.split(',').skip(1).find_map(bearer_token))
+}
+
 /// Where a request's token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenSource {
@@ -123,7 +227,10 @@ pub struct RequestToken<'a> {
 
 impl std::fmt::Debug for RequestToken<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestToken").field("token", &"<redacted>").field("source", &self.source).finish()
+        f.debug_struct("RequestToken")
+            .field("token", &"<redacted>")
+            .field("source", &self.source)
+            .finish()
     }
 }
 
@@ -131,21 +238,32 @@ impl std::fmt::Debug for RequestToken<'_> {
 /// cookie. An `Authorization` header that is not a usable bearer token
 /// (e.g. `Basic …` meant for the origin) is ignored, so the cookie, if any,
 /// is used — the request then counts as cookie-authenticated and CSRF
-/// applies. An empty cookie value counts as no cookie. `None`: no token
-/// (401 `unauthorized`).
+/// applies. When the cookie appears several times (several `Cookie` lines,
+/// or a stale cookie beside a fresh one), the first value whose tag
+/// verifies (`tag_ok`, which must touch no store) is used, else the first.
+/// An empty cookie value counts as no cookie. `None`: no token (401
+/// `unauthorized`).
 pub fn request_token<'a>(
     authorization: Option<&'a str>,
     cookie_header: Option<&'a str>,
-    cookie_name: &str,
+    cookie_name: &'a str,
+    tag_ok: impl Fn(&str) -> bool,
 ) -> Option<RequestToken<'a>> {
-    if let Some(token) = authorization.and_then(bearer_token) {
+    if let Some(token) = authorization.and_then(authorization_bearer) {
         return Some(RequestToken {
             token,
             source: TokenSource::Bearer,
         });
     }
-    let token = cookie_header.and_then(|h| get_cookie(h, cookie_name))?;
-    (!token.is_empty()).then_some(RequestToken {
+    let mut first = None;
+    for value in cookie_values(cookie_header?, cookie_name).filter(|v| !v.is_empty()) {
+        if tag_ok(value) {
+            first = Some(value);
+            break;
+        }
+        first = first.or(Some(value));
+    }
+    first.map(|token| RequestToken {
         token,
         source: TokenSource::Cookie,
     })
@@ -290,9 +408,31 @@ mod tests {
     }
 
     #[test]
+    fn bearer_in_joined_authorization_lines() {
+        assert_eq!(
+            authorization_bearer("Basic dXNlcg==, Bearer es1.x"),
+            Some("es1.x")
+        );
+        assert_eq!(
+            authorization_bearer("Bearer es1.x, Basic y"),
+            Some("es1.x, Basic y")
+        );
+        assert_eq!(authorization_bearer("Digest a=\"1\", b=\"2\""), None);
+        assert_eq!(authorization_bearer("Basic x"), None);
+        let t = request_token(
+            Some("Basic x, Bearer tok"),
+            Some("__Host-session=c"),
+            NAME,
+            |_| false,
+        )
+        .unwrap();
+        assert_eq!((t.token, t.source), ("tok", TokenSource::Bearer));
+    }
+
+    #[test]
     fn bearer_wins_over_cookie() {
         let cookie = Some("__Host-session=from-cookie");
-        let t = request_token(Some("Bearer from-bearer"), cookie, NAME).unwrap();
+        let t = request_token(Some("Bearer from-bearer"), cookie, NAME, |_| false).unwrap();
         assert_eq!(
             t,
             RequestToken {
@@ -300,7 +440,7 @@ mod tests {
                 source: TokenSource::Bearer
             }
         );
-        let t = request_token(None, cookie, NAME).unwrap();
+        let t = request_token(None, cookie, NAME, |_| false).unwrap();
         assert_eq!(
             t,
             RequestToken {
@@ -308,27 +448,104 @@ mod tests {
                 source: TokenSource::Cookie
             }
         );
-        let t = request_token(Some("Bearer only"), None, NAME).unwrap();
+        let t = request_token(Some("Bearer only"), None, NAME, |_| false).unwrap();
         assert_eq!(t.source, TokenSource::Bearer);
     }
 
     #[test]
     fn non_bearer_authorization_falls_back_to_cookie() {
         let cookie = Some("__Host-session=c");
-        let t = request_token(Some("Basic dXNlcjpwYXNz"), cookie, NAME).unwrap();
+        let t = request_token(Some("Basic dXNlcjpwYXNz"), cookie, NAME, |_| false).unwrap();
         assert_eq!(t.source, TokenSource::Cookie);
-        assert_eq!(request_token(Some("Basic x"), None, NAME), None);
+        assert_eq!(request_token(Some("Basic x"), None, NAME, |_| false), None);
         // A malformed bearer token is still the bearer token: it wins (and
         // fails as invalid_token) rather than letting the cookie through.
-        let t = request_token(Some("Bearer a b"), cookie, NAME).unwrap();
+        let t = request_token(Some("Bearer a b"), cookie, NAME, |_| false).unwrap();
         assert_eq!((t.source, t.token), (TokenSource::Bearer, "a b"));
     }
 
     #[test]
+    fn joined_cookie_lines_are_split_and_every_occurrence_seen() {
+        // Two Cookie lines a runtime joined with ", ".
+        let joined = "a=1, __Host-session=tok; b=2";
+        assert_eq!(get_cookie(joined, NAME), Some("tok"));
+        assert_eq!(get_cookie(joined, "a"), Some("1"));
+        assert_eq!(get_cookie("a=1,__Host-session=tok", NAME), Some("tok"));
+        assert_eq!(get_cookie("a=1 ,\t__Host-session=tok", NAME), Some("tok"));
+        // A comma inside a value is not a separator.
+        assert_eq!(get_cookie("a=x,y; __Host-session=t", "a"), Some("x,y"));
+        assert_eq!(get_cookie("a=x, y", "a"), Some("x, y"));
+        let all: Vec<&str> = cookie_values(
+            "__Host-session=one, x=1, __Host-session=two; __Host-session=3",
+            NAME,
+        )
+        .collect();
+        assert_eq!(all, ["one", "two", "3"]);
+        let many = vec!["__Host-session=v"; MAX_COOKIE_OCCURRENCES + 5].join("; ");
+        assert_eq!(cookie_values(&many, NAME).count(), MAX_COOKIE_OCCURRENCES);
+    }
+
+    #[test]
+    fn the_first_cookie_whose_tag_verifies_is_used() {
+        let header = Some("__Host-session=stale; __Host-session=good, __Host-session=later");
+        let t = request_token(None, header, NAME, |t| t == "good").unwrap();
+        assert_eq!((t.token, t.source), ("good", TokenSource::Cookie));
+        let t = request_token(None, header, NAME, |_| false).unwrap();
+        assert_eq!(
+            t.token, "stale",
+            "none verifies: the first is used (and refused)"
+        );
+        let t = request_token(
+            None,
+            Some("__Host-session=; __Host-session=x"),
+            NAME,
+            |_| false,
+        )
+        .unwrap();
+        assert_eq!(t.token, "x", "empty values are skipped");
+    }
+
+    #[test]
+    fn strip_cookie_removes_every_occurrence_from_every_line() {
+        use http::header::{HeaderValue, COOKIE};
+        use http::HeaderMap;
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("a=1, __Host-session=tok; b=2"),
+        );
+        h.append(COOKIE, HeaderValue::from_static("__Host-session=again"));
+        h.append(COOKIE, HeaderValue::from_static("c=3,  d=4"));
+        h.append(
+            COOKIE,
+            HeaderValue::from_bytes("name=Jos\u{e9}; __Host-session=x".as_bytes()).unwrap(),
+        );
+        strip_cookie(&mut h, NAME);
+        let lines: Vec<&[u8]> = h.get_all(COOKIE).iter().map(|v| v.as_bytes()).collect();
+        assert_eq!(
+            lines,
+            [&b"a=1; b=2"[..], b"c=3,  d=4", "name=Jos\u{e9}".as_bytes()],
+        );
+        let mut only = HeaderMap::new();
+        only.insert(
+            COOKIE,
+            HeaderValue::from_static("__Host-session=x, __Host-session=y"),
+        );
+        strip_cookie(&mut only, NAME);
+        assert!(only.get(COOKIE).is_none());
+    }
+
+    #[test]
     fn no_token() {
-        assert_eq!(request_token(None, None, NAME), None);
-        assert_eq!(request_token(None, Some("other=1"), NAME), None);
-        assert_eq!(request_token(None, Some("__Host-session="), NAME), None);
-        assert_eq!(request_token(None, Some("__Host-session=\"\""), NAME), None);
+        assert_eq!(request_token(None, None, NAME, |_| false), None);
+        assert_eq!(request_token(None, Some("other=1"), NAME, |_| false), None);
+        assert_eq!(
+            request_token(None, Some("__Host-session="), NAME, |_| false),
+            None
+        );
+        assert_eq!(
+            request_token(None, Some("__Host-session=\"\""), NAME, |_| false),
+            None
+        );
     }
 }

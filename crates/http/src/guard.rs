@@ -17,7 +17,7 @@
 //!    `Set-Cookie` header, then `forward.set_cookie` when `finish.save` is
 //!    `Some` (the sliding cookie goes with the sliding write); print
 //!    `finish.logs`; send the response.
-//! 4. `finish.save`, when `Some`, goes to `SessionService::save` in
+//! 4. `finish.save`, when `Some`, goes to `SessionService::slide` in
 //!    `waitUntil` (the sliding write, after the response).
 //!
 //! # Decisions, in order
@@ -42,9 +42,7 @@
 
 use std::fmt;
 
-use http::header::{
-    HeaderValue, ACCEPT, AUTHORIZATION, CACHE_CONTROL, COOKIE, LOCATION, SET_COOKIE,
-};
+use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CACHE_CONTROL, LOCATION, SET_COOKIE};
 use http::{HeaderMap, Method, Response, StatusCode};
 use session_core::token::TOKEN_VERSION;
 use session_core::{Clock, KvStore, Random, Session, SessionError};
@@ -52,11 +50,13 @@ use url::Url;
 
 use crate::app::{App, RequestHead};
 use crate::config::Config;
-use crate::cookie::{bearer_token, clear_cookie, request_token, set_cookie, TokenSource};
+use crate::cookie::{
+    bearer_token, clear_cookie, request_token, set_cookie, strip_cookie, TokenSource,
+};
 use crate::csrf::csrf_ok;
 use crate::identity::{
-    encode_meta, encode_user, strip_session_headers, SESSION_ID_HEADER, SESSION_META_HEADER,
-    SESSION_USER_HEADER,
+    encode_meta, encode_user, strip_override_headers, strip_session_headers, SESSION_ID_HEADER,
+    SESSION_META_HEADER, SESSION_USER_HEADER,
 };
 use crate::problem::{ErrorCode, Problem};
 use crate::rules::Access;
@@ -98,7 +98,8 @@ pub struct Forward {
     pub session: Option<Session>,
     /// How the session's token was presented.
     pub token_source: Option<TokenSource>,
-    /// The session with its expiry slid forward, when sliding is due: save it
+    /// The session with its expiry slid forward, when sliding is due and this
+    /// request claimed it (`SessionService::claim_slide`): slide it
     /// after the response (via [`finish`], which drops it when the request
     /// revoked or replaced its session).
     pub touched: Option<Session>,
@@ -171,10 +172,12 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
         Err(problem) => return respond(problem),
     };
     let cookies = head.cookies();
+    let tag_ok = |t: &str| sessions.key_ring().verify_token(t).is_ok();
     let Some(presented) = request_token(
         head.header("authorization"),
         cookies.as_deref(),
         &config.cookie_name,
+        tag_ok,
     ) else {
         return deny(config, head, ErrorCode::Unauthorized, false);
     };
@@ -201,9 +204,12 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
         Err(SessionError::Store(_) | SessionError::Random) => {
             return respond(ErrorCode::StoreUnavailable.into())
         }
-        Err(SessionError::InvalidToken | SessionError::NotFound | SessionError::Invalid { .. }) => {
-            return deny(config, head, ErrorCode::InvalidToken, by_cookie)
-        }
+        Err(
+            SessionError::InvalidToken
+            | SessionError::NotFound
+            | SessionError::Invalid { .. }
+            | SessionError::Forbidden { .. },
+        ) => return deny(config, head, ErrorCode::InvalidToken, by_cookie),
     };
     if let Access::Role(role) = &access {
         if !session.has_role(role) {
@@ -214,7 +220,8 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
         }
     }
 
-    let touched = sessions.touch_due(&session);
+    // At most one request per session and isolate makes the sliding write.
+    let touched = sessions.claim_slide(&session);
     let set_cookie = match &touched {
         Some(next) if by_cookie => Some(set_cookie(
             &config.cookie_name,
@@ -236,7 +243,8 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
 }
 
 /// The headers forwarded to the origin, before identity headers are added:
-/// the request's, minus every `X-Session-*` header and, unless
+/// the request's, minus every `X-Session-*` header and request-override
+/// header (any spelling, see [`crate::identity`]) and, unless
 /// `FORWARD_TOKEN=true`, the session cookie (other cookies kept, the header
 /// dropped when nothing is left) and any `Authorization` value carrying one
 /// of our tokens (`Bearer es1.…`; other credentials are the origin's and
@@ -244,8 +252,9 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
 pub fn forward_headers(config: &Config, request_headers: &HeaderMap) -> HeaderMap {
     let mut headers = request_headers.clone();
     strip_session_headers(&mut headers);
+    strip_override_headers(&mut headers);
     if !config.forward_token {
-        remove_cookie(&mut headers, &config.cookie_name);
+        strip_cookie(&mut headers, &config.cookie_name);
         remove_our_authorization(&mut headers);
     }
     headers
@@ -273,76 +282,45 @@ pub fn add_identity_headers(headers: &mut HeaderMap, session: &Session) {
     }
 }
 
-/// Whether `value` is `Bearer <one of our tokens>` (by its version prefix;
-/// the tag is not checked, so even forged tokens are not forwarded).
-fn carries_our_token(value: &HeaderValue) -> bool {
-    value.to_str().ok().and_then(bearer_token).is_some_and(|t| {
+/// Whether a credential is `Bearer <one of our tokens>` (by its version
+/// prefix; the tag is not checked, so even forged tokens are not forwarded).
+fn is_our_credential(credential: &str) -> bool {
+    bearer_token(credential).is_some_and(|t| {
         t.strip_prefix(TOKEN_VERSION)
             .is_some_and(|r| r.starts_with('.'))
     })
 }
 
+/// Removes our bearer credentials from every `Authorization` value, also
+/// from a value a runtime joined from several lines with `, `; the origin's
+/// own credentials beside them are kept as written.
 fn remove_our_authorization(headers: &mut HeaderMap) {
-    if !headers.get_all(AUTHORIZATION).iter().any(carries_our_token) {
+    let ours = |v: &HeaderValue| {
+        v.to_str()
+            .is_ok_and(|v| v.split(',').any(is_our_credential))
+    };
+    if !headers.get_all(AUTHORIZATION).iter().any(ours) {
         return;
     }
     let kept: Vec<HeaderValue> = headers
         .get_all(AUTHORIZATION)
         .iter()
-        .filter(|v| !carries_our_token(v))
-        .cloned()
+        .filter_map(|v| {
+            let Ok(text) = v.to_str() else {
+                return Some(v.clone());
+            };
+            let rest: Vec<&str> = text.split(',').filter(|c| !is_our_credential(c)).collect();
+            let rest = rest.join(",");
+            let rest = rest.trim();
+            (!rest.is_empty())
+                .then(|| HeaderValue::from_str(rest).ok())
+                .flatten()
+        })
         .collect();
     headers.remove(AUTHORIZATION);
     for value in kept {
         headers.append(AUTHORIZATION, value);
     }
-}
-
-/// Removes every cookie called `name` from every `Cookie` header, working on
-/// bytes so that headers that are not ASCII are handled too. Pairs are
-/// split and compared as [`crate::cookie::get_cookie`] reads them.
-fn remove_cookie(headers: &mut HeaderMap, name: &str) {
-    let is_ours = |pair: &[u8]| {
-        pair.iter()
-            .position(|&b| b == b'=')
-            .is_some_and(|eq| trim_ows(&pair[..eq]) == name.as_bytes())
-    };
-    let mut changed = false;
-    let mut kept: Vec<HeaderValue> = Vec::new();
-    for value in headers.get_all(COOKIE) {
-        let pairs: Vec<&[u8]> = value.as_bytes().split(|&b| b == b';').collect();
-        if !pairs.iter().any(|p| is_ours(p)) {
-            kept.push(value.clone());
-            continue;
-        }
-        changed = true;
-        let rest: Vec<&[u8]> = pairs
-            .into_iter()
-            .filter(|p| !is_ours(p))
-            .map(trim_ows)
-            .filter(|p| !p.is_empty())
-            .collect();
-        if rest.is_empty() {
-            continue;
-        }
-        if let Ok(v) = HeaderValue::from_bytes(&rest.join(&b"; "[..])) {
-            kept.push(v);
-        }
-    }
-    if changed {
-        headers.remove(COOKIE);
-        for value in kept {
-            headers.append(COOKIE, value);
-        }
-    }
-}
-
-/// `s` without leading and trailing spaces and tabs.
-fn trim_ows(s: &[u8]) -> &[u8] {
-    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = s.iter().position(|b| !is_ows(b)).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !is_ows(b)).map_or(start, |i| i + 1);
-    s.get(start..end).unwrap_or_default()
 }
 
 /// Whether the request is a browser navigation: a GET whose `Accept` holds

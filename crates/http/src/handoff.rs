@@ -60,7 +60,7 @@ pub struct Finish {
     /// exactly when [`Finish::save`] is `Some` (see [`Finish::keeps_sliding`]).
     pub set_cookies: Vec<String>,
     /// The sliding write to run after the response (`waitUntil`) with
-    /// `SessionService::save`; `None` when not due, or when the request
+    /// `SessionService::slide`; `None` when not due, or when the request
     /// revoked or replaced its session.
     pub save: Option<Session>,
     /// Messages for `console.log`; never tokens nor header values.
@@ -248,10 +248,12 @@ impl Current {
             return known.clone();
         }
         let cookies = head.cookies();
+        let tag_ok = |t: &str| sessions.key_ring().verify_token(t).is_ok();
         let presented = request_token(
             head.header("authorization"),
             cookies.as_deref(),
             cookie_name,
+            tag_ok,
         );
         let session = match presented {
             None => None,

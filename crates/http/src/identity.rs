@@ -9,7 +9,17 @@
 //! - Every `X-Session-*` header a client sends is removed before forwarding
 //!   ([`strip_session_headers`], [`is_session_header`]); `X-Session-Issue` and
 //!   `X-Session-Revoke` are removed from every origin response after being
-//!   acted on.
+//!   acted on ([`is_handoff_header`]).
+//! - Header names are compared as origins compare them: without case, and
+//!   with `_` read as `-` ([`same_header_name`]). CGI, WSGI, Rack, PHP and
+//!   Apache map `X-Session-User` and `X_Session_User` to the same
+//!   `HTTP_X_SESSION_USER`, so a client's `X_Session_User` must go too.
+//! - The request-override headers are removed before forwarding as well
+//!   ([`is_override_header`]): rules are decided on the request's own method
+//!   and path, so the origin must not act on another method
+//!   (`X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`) nor
+//!   another path (`X-Original-URL`, `X-Rewrite-URL`, read by IIS and older
+//!   Symfony and Zend stacks).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -72,20 +82,67 @@ pub fn decode_meta(encoded: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Whether `name` is one of ours (`X-Session-…`, any case).
-pub fn is_session_header(name: &str) -> bool {
-    name.get(..SESSION_HEADER_PREFIX.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(SESSION_HEADER_PREFIX))
+/// Headers that make many frameworks treat a request as another method or
+/// another path than the one the guard decided on.
+pub const OVERRIDE_HEADERS: [&str; 5] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+];
+
+/// Whether header names `a` and `b` are the same to an origin: ASCII case
+/// ignored and `_` read as `-`.
+pub fn same_header_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| fold(x) == fold(y))
 }
 
-/// Removes every `X-Session-*` header (all values of each).
+fn fold(b: u8) -> u8 {
+    if b == b'_' {
+        b'-'
+    } else {
+        b.to_ascii_lowercase()
+    }
+}
+
+/// Whether `name` is one of ours: it starts with `x-session-` compared as
+/// [`same_header_name`] does (`X-Session-Id`, `x_session_user`, `X-SESSION_META`).
+pub fn is_session_header(name: &str) -> bool {
+    name.get(..SESSION_HEADER_PREFIX.len())
+        .is_some_and(|p| same_header_name(p, SESSION_HEADER_PREFIX))
+}
+
+/// Whether `name` is one of the handoff headers, spelled any way an origin's
+/// stack may treat as it ([`same_header_name`]). Only the canonical spelling
+/// is acted on; every spelling is removed from responses.
+pub fn is_handoff_header(name: &str) -> bool {
+    same_header_name(name, SESSION_ISSUE) || same_header_name(name, SESSION_REVOKE)
+}
+
+/// Whether `name` is a request-override header ([`OVERRIDE_HEADERS`],
+/// compared as [`same_header_name`] does).
+pub fn is_override_header(name: &str) -> bool {
+    OVERRIDE_HEADERS.iter().any(|h| same_header_name(name, h))
+}
+
+/// Removes every `X-Session-*` header (all values of each, every spelling).
 pub fn strip_session_headers(headers: &mut HeaderMap) {
-    let doomed: Vec<HeaderName> = headers
+    remove_where(headers, is_session_header);
+}
+
+/// Removes every request-override header (all values of each, every spelling).
+pub fn strip_override_headers(headers: &mut HeaderMap) {
+    remove_where(headers, is_override_header);
+}
+
+fn remove_where(headers: &mut HeaderMap, doomed: impl Fn(&str) -> bool) {
+    let names: Vec<HeaderName> = headers
         .keys()
-        .filter(|k| is_session_header(k.as_str()))
+        .filter(|k| doomed(k.as_str()))
         .cloned()
         .collect();
-    for name in doomed {
+    for name in names {
         headers.remove(&name);
     }
 }
@@ -191,6 +248,50 @@ mod tests {
         assert!(!is_session_header("session-id"));
         assert!(!is_session_header("x-sessión-id"));
         assert!(!is_session_header(""));
+        // Underscores read as dashes, as CGI-style origins read them.
+        for spoof in [
+            "X_Session_User",
+            "x-session_meta",
+            "X_SESSION-ID",
+            "x_session_",
+        ] {
+            assert!(is_session_header(spoof), "{spoof}");
+        }
+        assert!(!is_session_header("x_sessionid"));
+        assert!(!is_session_header("x__session-id"));
+    }
+
+    #[test]
+    fn handoff_and_override_names() {
+        for name in [
+            "x-session-issue",
+            "X_Session_Issue",
+            "X-SESSION_REVOKE",
+            "x_session_revoke",
+        ] {
+            assert!(is_handoff_header(name), "{name}");
+        }
+        assert!(!is_handoff_header("x-session-issued"));
+        assert!(!is_handoff_header("x-session-id"));
+        for name in [
+            "X-HTTP-Method-Override",
+            "x_http_method",
+            "X-Method_Override",
+        ] {
+            assert!(is_override_header(name), "{name}");
+        }
+        assert!(!is_override_header("x-http-methods"));
+        let mut h = HeaderMap::new();
+        h.insert("x-http-method-override", HeaderValue::from_static("DELETE"));
+        h.insert("x_http_method", HeaderValue::from_static("PUT"));
+        h.insert("x-method-override", HeaderValue::from_static("PATCH"));
+        h.insert("x-original-url", HeaderValue::from_static("/admin"));
+        h.insert("x-other", HeaderValue::from_static("1"));
+        strip_override_headers(&mut h);
+        assert_eq!(
+            h.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
+            ["x-other"]
+        );
     }
 
     #[test]
@@ -203,6 +304,8 @@ mod tests {
         h.insert("x-session-issue", HeaderValue::from_static("{}"));
         h.insert("x-session-whatever", HeaderValue::from_static("1"));
         h.insert("x-sessionx", HeaderValue::from_static("keep"));
+        h.insert("x_session_user", HeaderValue::from_static("root"));
+        h.insert("x-session_meta", HeaderValue::from_static("e30"));
         h.insert("content-type", HeaderValue::from_static("text/plain"));
         h.append("accept", HeaderValue::from_static("a"));
         h.append("accept", HeaderValue::from_static("b"));

@@ -206,6 +206,14 @@ impl Problem {
         p
     }
 
+    /// A 403 `forbidden` naming the field the caller may not write.
+    pub fn forbidden_field(field: &str, reason: &str) -> Problem {
+        let field = truncate(field.to_owned(), MAX_FIELD_BYTES);
+        let mut p = Problem::new(ErrorCode::Forbidden, format!("{field}: {reason}"));
+        p.field = Some(field);
+        p
+    }
+
     /// A 405 whose `Allow` header lists `allowed` (e.g. `&["GET", "DELETE"]`).
     pub fn method_not_allowed(allowed: &[&str]) -> Problem {
         let allow = allowed.join(", ");

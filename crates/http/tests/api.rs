@@ -42,17 +42,32 @@ impl World {
         }
         let settings = Settings::from_vars(|k| map.get(k).cloned()).expect("valid settings");
         let clock = ManualClock::new(T0);
-        World { settings, kv: MemoryKv::new(clock.clone()), clock, seed: Default::default() }
+        World {
+            settings,
+            kv: MemoryKv::new(clock.clone()),
+            clock,
+            seed: Default::default(),
+        }
     }
 
     fn app(&self) -> App<'_, MemoryKv, ManualClock, SeededRandom> {
         // Each request gets its own seed, as each Worker request has fresh randomness.
         self.seed.set(self.seed.get() + 1);
-        App::new(&self.settings, self.kv.clone(), self.clock.clone(), SeededRandom::new(self.seed.get()))
+        App::new(
+            &self.settings,
+            self.kv.clone(),
+            self.clock.clone(),
+            SeededRandom::new(self.seed.get()),
+        )
     }
 
     fn call(&self, req: Req) -> Answer {
-        let head = RequestHead { method: req.method, url: req.url.parse().unwrap(), headers: req.headers, country: None };
+        let head = RequestHead {
+            method: req.method,
+            url: req.url.parse().unwrap(),
+            headers: req.headers,
+            country: None,
+        };
         let response = pollster::block_on(api::handle(&self.app(), &head, &req.body));
         Answer::from(response)
     }
@@ -61,7 +76,10 @@ impl World {
     fn login(&self, body: Value) -> (String, Value) {
         let a = self.call(Req::post("/auth/admin/sessions").admin().json(&body));
         assert_eq!(a.status, 201, "{}", a.json);
-        (a.json["token"].as_str().unwrap().to_owned(), a.json["session"].clone())
+        (
+            a.json["token"].as_str().unwrap().to_owned(),
+            a.json["session"].clone(),
+        )
     }
 }
 
@@ -74,7 +92,12 @@ struct Req {
 
 impl Req {
     fn new(method: Method, path: &str) -> Req {
-        Req { method, url: format!("https://edge.example{path}"), headers: HeaderMap::new(), body: Vec::new() }
+        Req {
+            method,
+            url: format!("https://edge.example{path}"),
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+        }
     }
     fn get(path: &str) -> Req {
         Req::new(Method::GET, path)
@@ -89,7 +112,10 @@ impl Req {
         Req::new(Method::DELETE, path)
     }
     fn header(mut self, name: &str, value: &str) -> Req {
-        self.headers.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+        self.headers.append(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
         self
     }
     fn admin(self) -> Req {
@@ -120,8 +146,16 @@ struct Answer {
 
 impl From<Response<Vec<u8>>> for Answer {
     fn from(r: Response<Vec<u8>>) -> Answer {
-        let json = if r.body().is_empty() { Value::Null } else { serde_json::from_slice(r.body()).expect("JSON body") };
-        Answer { status: r.status().as_u16(), headers: r.headers().clone(), json }
+        let json = if r.body().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(r.body()).expect("JSON body")
+        };
+        Answer {
+            status: r.status().as_u16(),
+            headers: r.headers().clone(),
+            json,
+        }
     }
 }
 
@@ -130,16 +164,27 @@ impl Answer {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     fn cookies(&self) -> Vec<&str> {
-        self.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect()
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
     }
     /// Asserts a problem+json answer with this status and code.
     fn problem(&self, status: u16, code: &str) -> &Answer {
         assert_eq!(self.status, status, "{}", self.json);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
         assert_eq!(self.json["code"], code, "{}", self.json);
         assert_eq!(self.json["status"], status);
         for field in ["type", "title", "detail"] {
-            assert!(self.json[field].is_string(), "{field} missing in {}", self.json);
+            assert!(
+                self.json[field].is_string(),
+                "{field} missing in {}",
+                self.json
+            );
         }
         self
     }
@@ -148,7 +193,8 @@ impl Answer {
 #[test]
 fn admin_creates_a_session_and_the_token_authenticates_self_service() {
     let w = World::new();
-    let (token, session) = w.login(json!({"userId": "alice", "label": "laptop", "meta": {"roles": ["admin"]}}));
+    let (token, session) =
+        w.login(json!({"userId": "alice", "label": "laptop", "meta": {"roles": ["admin"]}}));
     assert_eq!(session["userId"], "alice");
     assert_eq!(session["label"], "laptop");
     assert_eq!(session["meta"], json!({"roles": ["admin"]}));
@@ -168,23 +214,35 @@ fn bearer_wins_over_cookie() {
     let (bob, _) = w.login(json!({"userId": "bob"}));
     let a = w.call(Req::get("/auth/session").cookie(&alice).bearer(&bob));
     assert_eq!(a.json["userId"], "bob");
-    let bad = w.call(Req::get("/auth/session").cookie(&alice).bearer("es1.k1.nope"));
+    let bad = w.call(
+        Req::get("/auth/session")
+            .cookie(&alice)
+            .bearer("es1.k1.nope"),
+    );
     bad.problem(401, "invalid_token");
 }
 
 #[test]
 fn missing_malformed_and_expired_tokens_answer_the_contract_codes() {
     let w = World::new();
-    w.call(Req::get("/auth/session")).problem(401, "unauthorized");
+    w.call(Req::get("/auth/session"))
+        .problem(401, "unauthorized");
     w.kv.reset_counts();
-    w.call(Req::get("/auth/session").bearer("garbage")).problem(401, "invalid_token");
+    w.call(Req::get("/auth/session").bearer("garbage"))
+        .problem(401, "invalid_token");
     let (token, _) = w.login(json!({"userId": "alice", "idleTtl": 60}));
     let forged = format!("{}x", &token[..token.len() - 1]);
     w.kv.reset_counts();
-    w.call(Req::get("/auth/session").bearer(&forged)).problem(401, "invalid_token");
-    assert_eq!(w.kv.counts().total(), 0, "a forged token costs no KV operation");
+    w.call(Req::get("/auth/session").bearer(&forged))
+        .problem(401, "invalid_token");
+    assert_eq!(
+        w.kv.counts().total(),
+        0,
+        "a forged token costs no KV operation"
+    );
     w.clock.advance_secs(61);
-    w.call(Req::get("/auth/session").bearer(&token)).problem(401, "session_expired");
+    w.call(Req::get("/auth/session").bearer(&token))
+        .problem(401, "session_expired");
 }
 
 #[test]
@@ -195,7 +253,11 @@ fn problem_details_never_contain_the_token() {
     let a = w.call(Req::get("/auth/session").bearer(&token));
     a.problem(401, "invalid_token");
     assert!(!a.json.to_string().contains(&token));
-    let v = w.call(Req::post("/auth/admin/verify").admin().json(&json!({"token": token})));
+    let v = w.call(
+        Req::post("/auth/admin/verify")
+            .admin()
+            .json(&json!({"token": token})),
+    );
     v.problem(401, "invalid_token");
     assert!(!v.json.to_string().contains(&token));
 }
@@ -203,33 +265,123 @@ fn problem_details_never_contain_the_token() {
 #[test]
 fn patch_applies_a_json_merge_patch() {
     let w = World::new();
-    let (token, _) = w.login(json!({"userId": "alice", "label": "old", "meta": {"a": 1, "b": {"c": 2, "d": 3}}}));
-    let a = w.call(
-        Req::patch("/auth/session")
-            .bearer(&token)
-            .raw("application/merge-patch+json", r#"{"meta": {"a": null, "b": {"c": 5}, "e": [1]}}"#),
-    );
+    let (token, session) = w
+        .login(json!({"userId": "alice", "label": "old", "meta": {"a": 1, "b": {"c": 2, "d": 3}}}));
+    let path = format!("/auth/admin/sessions/{}", session["id"].as_str().unwrap());
+    let a = w.call(Req::patch(&path).admin().raw(
+        "application/merge-patch+json",
+        r#"{"meta": {"a": null, "b": {"c": 5}, "e": [1]}}"#,
+    ));
     assert_eq!(a.status, 200, "{}", a.json);
     assert_eq!(a.json["meta"], json!({"b": {"c": 5, "d": 3}, "e": [1]}));
     assert_eq!(a.json["label"], "old");
-    let b = w.call(Req::patch("/auth/session").bearer(&token).json(&json!({"label": null})));
+    let b = w.call(
+        Req::patch("/auth/session")
+            .bearer(&token)
+            .raw("application/merge-patch+json", r#"{"label": null}"#),
+    );
     assert_eq!(b.json["label"], Value::Null);
-    assert_eq!(w.call(Req::get("/auth/session").bearer(&token)).json, b.json, "the patch is stored");
+    assert_eq!(b.json["meta"], a.json["meta"]);
+    assert_eq!(
+        w.call(Req::get("/auth/session").bearer(&token)).json,
+        b.json,
+        "the patch is stored"
+    );
+}
+
+#[test]
+fn a_holder_can_never_write_meta() {
+    // Security issue 8, finding 1: PATCH {API_PREFIX}/session with meta was a
+    // privilege escalation (the holder granted itself any role).
+    let w = World::new();
+    let (token, _) = w.login(json!({"userId": "alice", "meta": {"roles": ["user"]}}));
+    for body in [
+        r#"{"meta":{"roles":["admin"]}}"#,
+        r#"{"meta":null}"#,
+        r#"{"label":"x","meta":{}}"#,
+    ] {
+        let a = w.call(
+            Req::patch("/auth/session")
+                .bearer(&token)
+                .raw("application/json", body),
+        );
+        assert_eq!(a.problem(403, "forbidden").json["field"], "meta", "{body}");
+        let c = w.call(
+            Req::patch("/auth/session")
+                .cookie(&token)
+                .header("origin", "https://app.example")
+                .raw("application/merge-patch+json", body),
+        );
+        assert_eq!(
+            c.problem(403, "forbidden").json["field"],
+            "meta",
+            "cookie: {body}"
+        );
+    }
+    let me = w.call(Req::get("/auth/session").bearer(&token));
+    assert_eq!(me.json["meta"], json!({"roles": ["user"]}));
+    assert_eq!(
+        me.json["label"],
+        Value::Null,
+        "nothing of a refused patch is written"
+    );
 }
 
 #[test]
 fn bad_bodies_are_400_naming_the_field_or_415() {
     let w = World::new();
     let (token, _) = w.login(json!({"userId": "alice"}));
-    let patch = |body: &str| w.call(Req::patch("/auth/session").bearer(&token).raw("application/json", body));
-    assert_eq!(patch("{").problem(400, "invalid_request").json["field"], "body");
-    assert_eq!(patch("[]").problem(400, "invalid_request").json["field"], "body");
-    assert_eq!(patch(&json!({"label": "x".repeat(129)}).to_string()).problem(400, "invalid_request").json["field"], "label");
-    assert_eq!(patch(r#"{"meta": 5}"#).problem(400, "invalid_request").json["field"], "meta");
+    let patch = |body: &str| {
+        w.call(
+            Req::patch("/auth/session")
+                .bearer(&token)
+                .raw("application/json", body),
+        )
+    };
+    assert_eq!(
+        patch("{").problem(400, "invalid_request").json["field"],
+        "body"
+    );
+    assert_eq!(
+        patch("[]").problem(400, "invalid_request").json["field"],
+        "body"
+    );
+    assert_eq!(
+        patch(&json!({"label": "x".repeat(129)}).to_string())
+            .problem(400, "invalid_request")
+            .json["field"],
+        "label"
+    );
+    let id = w.call(Req::get("/auth/session").bearer(&token)).json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin_patch = |body: &str| {
+        w.call(
+            Req::patch(&format!("/auth/admin/sessions/{id}"))
+                .admin()
+                .raw("application/json", body),
+        )
+    };
+    assert_eq!(
+        admin_patch(r#"{"meta": 5}"#)
+            .problem(400, "invalid_request")
+            .json["field"],
+        "meta"
+    );
     let big = json!({"meta": {"k": "x".repeat(4100)}}).to_string();
-    assert_eq!(patch(&big).problem(400, "invalid_request").json["field"], "meta");
-    w.call(Req::patch("/auth/session").bearer(&token).raw("text/plain", "{}")).problem(415, "unsupported_media_type");
-    w.call(Req::patch("/auth/session").bearer(&token)).problem(415, "unsupported_media_type");
+    assert_eq!(
+        admin_patch(&big).problem(400, "invalid_request").json["field"],
+        "meta"
+    );
+    w.call(
+        Req::patch("/auth/session")
+            .bearer(&token)
+            .raw("text/plain", "{}"),
+    )
+    .problem(415, "unsupported_media_type");
+    w.call(Req::patch("/auth/session").bearer(&token))
+        .problem(415, "unsupported_media_type");
 
     let create = |body: Value| w.call(Req::post("/auth/admin/sessions").admin().json(&body));
     for (body, field) in [
@@ -242,8 +394,14 @@ fn bad_bodies_are_400_naming_the_field_or_415() {
         (json!({"userId": "a", "idleTtl": 59}), "idleTtl"),
         (json!({"userId": "a", "idleTtl": "60"}), "idleTtl"),
         (json!({"userId": "a", "idleTtl": 61.5}), "idleTtl"),
-        (json!({"userId": "a", "absoluteTtl": 31_536_001}), "absoluteTtl"),
-        (json!({"userId": "a", "idleTtl": 120, "absoluteTtl": 60}), "idleTtl"),
+        (
+            json!({"userId": "a", "absoluteTtl": 31_536_001}),
+            "absoluteTtl",
+        ),
+        (
+            json!({"userId": "a", "idleTtl": 120, "absoluteTtl": 60}),
+            "idleTtl",
+        ),
         (json!({"userId": "a", "colour": "red"}), "colour"),
     ] {
         let a = create(body.clone());
@@ -260,13 +418,23 @@ fn refresh_extends_to_idle_ttl_capped_and_reissues_the_cookie_only_for_cookies()
     let (token, s) = w.login(json!({"userId": "alice", "idleTtl": 600, "absoluteTtl": 900}));
     w.clock.advance_secs(500);
     let origin = "https://edge.example";
-    let a = w.call(Req::post("/auth/session/refresh").cookie(&token).header("origin", origin));
+    let a = w.call(
+        Req::post("/auth/session/refresh")
+            .cookie(&token)
+            .header("origin", origin),
+    );
     assert_eq!(a.status, 200, "{}", a.json);
-    assert_eq!(a.json["expiresAt"], a.json["absoluteExpiresAt"], "capped at absolute");
+    assert_eq!(
+        a.json["expiresAt"], a.json["absoluteExpiresAt"],
+        "capped at absolute"
+    );
     assert_ne!(a.json["expiresAt"], s["expiresAt"]);
     let cookies = a.cookies();
     assert_eq!(cookies.len(), 1);
-    assert_eq!(cookies[0], format!("__Host-session={token}; Max-Age=400; Path=/; HttpOnly; Secure; SameSite=Lax"));
+    assert_eq!(
+        cookies[0],
+        format!("__Host-session={token}; Max-Age=400; Path=/; HttpOnly; Secure; SameSite=Lax")
+    );
     let b = w.call(Req::post("/auth/session/refresh").bearer(&token));
     assert_eq!(b.status, 200);
     assert!(b.cookies().is_empty(), "bearer callers get no cookie");
@@ -279,7 +447,8 @@ fn logout_revokes_and_clears_the_cookie() {
     let a = w.call(Req::delete("/auth/session").bearer(&token));
     assert_eq!(a.status, 204);
     assert!(a.cookies()[0].contains("Max-Age=0"));
-    w.call(Req::get("/auth/session").bearer(&token)).problem(401, "invalid_token");
+    w.call(Req::get("/auth/session").bearer(&token))
+        .problem(401, "invalid_token");
 }
 
 #[test]
@@ -287,14 +456,40 @@ fn csrf_guards_cookie_authenticated_unsafe_requests_before_any_kv_read() {
     let w = World::new();
     let (token, _) = w.login(json!({"userId": "alice"}));
     w.kv.reset_counts();
-    w.call(Req::delete("/auth/session").cookie(&token)).problem(403, "csrf");
-    w.call(Req::delete("/auth/session").cookie(&token).header("origin", "https://evil.example")).problem(403, "csrf");
+    w.call(Req::delete("/auth/session").cookie(&token))
+        .problem(403, "csrf");
+    w.call(
+        Req::delete("/auth/session")
+            .cookie(&token)
+            .header("origin", "https://evil.example"),
+    )
+    .problem(403, "csrf");
     assert_eq!(w.kv.counts().total(), 0);
     // Safe methods need no Origin; bearer requests are exempt; allowed origins pass.
     assert_eq!(w.call(Req::get("/auth/session").cookie(&token)).status, 200);
-    assert_eq!(w.call(Req::post("/auth/session/refresh").cookie(&token).header("origin", "https://app.example")).status, 200);
-    assert_eq!(w.call(Req::post("/auth/session/refresh").bearer(&token)).status, 200);
-    assert_eq!(w.call(Req::delete("/auth/session").cookie(&token).header("origin", "https://edge.example")).status, 204);
+    assert_eq!(
+        w.call(
+            Req::post("/auth/session/refresh")
+                .cookie(&token)
+                .header("origin", "https://app.example")
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        w.call(Req::post("/auth/session/refresh").bearer(&token))
+            .status,
+        200
+    );
+    assert_eq!(
+        w.call(
+            Req::delete("/auth/session")
+                .cookie(&token)
+                .header("origin", "https://edge.example")
+        )
+        .status,
+        204
+    );
 }
 
 #[test]
@@ -311,12 +506,14 @@ fn listing_marks_the_current_session_and_revoking_others_keeps_it() {
         assert!(s.get("meta").is_none(), "summaries leave meta out");
         assert_eq!(s["userId"], "alice");
     }
-    w.call(Req::delete("/auth/sessions?others=maybe").bearer(&mine)).problem(400, "invalid_request");
+    w.call(Req::delete("/auth/sessions?others=maybe").bearer(&mine))
+        .problem(400, "invalid_request");
     let r = w.call(Req::delete("/auth/sessions?others=true").bearer(&mine));
     assert_eq!(r.json, json!({"revoked": 1}));
     assert!(r.cookies().is_empty());
     assert_eq!(w.call(Req::get("/auth/session").bearer(&mine)).status, 200);
-    w.call(Req::get("/auth/session").bearer(&other)).problem(401, "invalid_token");
+    w.call(Req::get("/auth/session").bearer(&other))
+        .problem(401, "invalid_token");
     let all = w.call(Req::delete("/auth/sessions").bearer(&mine));
     assert_eq!(all.json, json!({"revoked": 1}));
     assert!(all.cookies()[0].contains("Max-Age=0"));
@@ -328,35 +525,68 @@ fn deleting_one_session_by_id_is_limited_to_the_same_user() {
     let (mine, _) = w.login(json!({"userId": "alice"}));
     let (_, other) = w.login(json!({"userId": "alice"}));
     let (bobs, bob) = w.login(json!({"userId": "bob"}));
-    w.call(Req::delete(&format!("/auth/sessions/{}", bob["id"].as_str().unwrap())).bearer(&mine)).problem(404, "not_found");
-    assert_eq!(w.call(Req::get("/auth/session").bearer(&bobs)).status, 200, "bob's session survives");
-    w.call(Req::delete("/auth/sessions/nope").bearer(&mine)).problem(404, "not_found");
-    assert_eq!(w.call(Req::delete(&format!("/auth/sessions/{}", other["id"].as_str().unwrap())).bearer(&mine)).status, 204);
-    w.call(Req::delete(&format!("/auth/sessions/{}", other["id"].as_str().unwrap())).bearer(&mine)).problem(404, "not_found");
+    w.call(Req::delete(&format!("/auth/sessions/{}", bob["id"].as_str().unwrap())).bearer(&mine))
+        .problem(404, "not_found");
+    assert_eq!(
+        w.call(Req::get("/auth/session").bearer(&bobs)).status,
+        200,
+        "bob's session survives"
+    );
+    w.call(Req::delete("/auth/sessions/nope").bearer(&mine))
+        .problem(404, "not_found");
+    assert_eq!(
+        w.call(
+            Req::delete(&format!("/auth/sessions/{}", other["id"].as_str().unwrap())).bearer(&mine)
+        )
+        .status,
+        204
+    );
+    w.call(Req::delete(&format!("/auth/sessions/{}", other["id"].as_str().unwrap())).bearer(&mine))
+        .problem(404, "not_found");
 }
 
 #[test]
 fn admin_api_needs_the_key_and_is_closed_without_one() {
     let w = World::new();
-    w.call(Req::get("/auth/admin/sessions")).problem(401, "unauthorized");
-    w.call(Req::get("/auth/admin/sessions").bearer("wrong-key-wrong-key")).problem(401, "unauthorized");
-    w.call(Req::get("/auth/admin/sessions").bearer(&ADMIN_KEY[..ADMIN_KEY.len() - 1])).problem(401, "unauthorized");
+    w.call(Req::get("/auth/admin/sessions"))
+        .problem(401, "unauthorized");
+    w.call(Req::get("/auth/admin/sessions").bearer("wrong-key-wrong-key"))
+        .problem(401, "unauthorized");
+    w.call(Req::get("/auth/admin/sessions").bearer(&ADMIN_KEY[..ADMIN_KEY.len() - 1]))
+        .problem(401, "unauthorized");
     assert_eq!(w.call(Req::get("/auth/admin/sessions").admin()).status, 200);
     let closed = World::with(&[("ADMIN_KEY", "")]);
-    closed.call(Req::get("/auth/admin/sessions").admin()).problem(503, "admin_disabled");
-    closed.call(Req::post("/auth/admin/sessions").admin().json(&json!({"userId": "a"}))).problem(503, "admin_disabled");
+    closed
+        .call(Req::get("/auth/admin/sessions").admin())
+        .problem(503, "admin_disabled");
+    closed
+        .call(
+            Req::post("/auth/admin/sessions")
+                .admin()
+                .json(&json!({"userId": "a"})),
+        )
+        .problem(503, "admin_disabled");
 }
 
 #[test]
 fn without_token_keys_every_session_route_is_misconfigured() {
     let w = World::with(&[("TOKEN_KEYS", "")]);
-    w.call(Req::get("/auth/session").bearer("x")).problem(503, "misconfigured");
-    w.call(Req::post("/auth/admin/sessions").admin().json(&json!({"userId": "a"}))).problem(503, "misconfigured");
+    w.call(Req::get("/auth/session").bearer("x"))
+        .problem(503, "misconfigured");
+    w.call(
+        Req::post("/auth/admin/sessions")
+            .admin()
+            .json(&json!({"userId": "a"})),
+    )
+    .problem(503, "misconfigured");
     let bad = World::with(&[("TOKEN_KEYS", "k1:tooshort")]);
     let a = bad.call(Req::get("/auth/sessions"));
     a.problem(503, "misconfigured");
     assert!(a.json["detail"].as_str().unwrap().contains("TOKEN_KEYS"));
-    assert!(!a.json["detail"].as_str().unwrap().contains("tooshort"), "never echo key material");
+    assert!(
+        !a.json["detail"].as_str().unwrap().contains("tooshort"),
+        "never echo key material"
+    );
 }
 
 #[test]
@@ -364,17 +594,49 @@ fn admin_reads_patches_deletes_and_verifies_sessions() {
     let w = World::new();
     let (token, s) = w.login(json!({"userId": "carol", "meta": {"x": 1}}));
     let id = s["id"].as_str().unwrap();
-    assert_eq!(w.call(Req::get(&format!("/auth/admin/sessions/{id}")).admin()).json, s);
-    let p = w.call(Req::patch(&format!("/auth/admin/sessions/{id}")).admin().json(&json!({"label": "kiosk", "meta": {"x": null}})));
-    assert_eq!((p.json["label"].clone(), p.json["meta"].clone()), (json!("kiosk"), json!({})));
-    let v = w.call(Req::post("/auth/admin/verify").admin().json(&json!({"token": token})));
+    assert_eq!(
+        w.call(Req::get(&format!("/auth/admin/sessions/{id}")).admin())
+            .json,
+        s
+    );
+    let p = w.call(
+        Req::patch(&format!("/auth/admin/sessions/{id}"))
+            .admin()
+            .json(&json!({"label": "kiosk", "meta": {"x": null}})),
+    );
+    assert_eq!(
+        (p.json["label"].clone(), p.json["meta"].clone()),
+        (json!("kiosk"), json!({}))
+    );
+    let v = w.call(
+        Req::post("/auth/admin/verify")
+            .admin()
+            .json(&json!({"token": token})),
+    );
     assert_eq!(v.json["label"], "kiosk");
-    w.call(Req::post("/auth/admin/verify").admin().json(&json!({"token": 5}))).problem(400, "invalid_request");
-    w.call(Req::post("/auth/admin/verify").admin().json(&json!({}))).problem(400, "invalid_request");
-    assert_eq!(w.call(Req::delete(&format!("/auth/admin/sessions/{id}")).admin()).status, 204);
-    w.call(Req::get(&format!("/auth/admin/sessions/{id}")).admin()).problem(404, "not_found");
-    w.call(Req::delete(&format!("/auth/admin/sessions/{id}")).admin()).problem(404, "not_found");
-    w.call(Req::post("/auth/admin/verify").admin().json(&json!({"token": token}))).problem(401, "invalid_token");
+    w.call(
+        Req::post("/auth/admin/verify")
+            .admin()
+            .json(&json!({"token": 5})),
+    )
+    .problem(400, "invalid_request");
+    w.call(Req::post("/auth/admin/verify").admin().json(&json!({})))
+        .problem(400, "invalid_request");
+    assert_eq!(
+        w.call(Req::delete(&format!("/auth/admin/sessions/{id}")).admin())
+            .status,
+        204
+    );
+    w.call(Req::get(&format!("/auth/admin/sessions/{id}")).admin())
+        .problem(404, "not_found");
+    w.call(Req::delete(&format!("/auth/admin/sessions/{id}")).admin())
+        .problem(404, "not_found");
+    w.call(
+        Req::post("/auth/admin/verify")
+            .admin()
+            .json(&json!({"token": token})),
+    )
+    .problem(401, "invalid_token");
 }
 
 #[test]
@@ -384,17 +646,26 @@ fn admin_user_routes_decode_any_user_id() {
     w.login(json!({"userId": user}));
     w.login(json!({"userId": user}));
     w.login(json!({"userId": "a:b"}));
-    let encoded = percent_encoding::utf8_percent_encode(user, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let encoded =
+        percent_encoding::utf8_percent_encode(user, percent_encoding::NON_ALPHANUMERIC).to_string();
     let list = w.call(Req::get(&format!("/auth/admin/users/{encoded}/sessions")).admin());
     assert_eq!(list.json["sessions"].as_array().unwrap().len(), 2);
-    assert!(list.json["sessions"].as_array().unwrap().iter().all(|s| s["userId"] == user && s.get("current").is_none()));
+    assert!(list.json["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["userId"] == user && s.get("current").is_none()));
     let r = w.call(Req::delete(&format!("/auth/admin/users/{encoded}/sessions")).admin());
     assert_eq!(r.json, json!({"revoked": 2}));
     let rest = w.call(Req::get("/auth/admin/users/a%3Ab/sessions").admin());
     assert_eq!(rest.json["sessions"].as_array().unwrap().len(), 1);
     for bad in ["%FF", "%ZZ", "a%2", "%"] {
         let a = w.call(Req::get(&format!("/auth/admin/users/{bad}/sessions")).admin());
-        assert_eq!(a.problem(400, "invalid_request").json["field"], "userId", "{bad}");
+        assert_eq!(
+            a.problem(400, "invalid_request").json["field"],
+            "userId",
+            "{bad}"
+        );
     }
 }
 
@@ -409,14 +680,20 @@ fn admin_listing_paginates_without_duplicates() {
     let mut pages = 0;
     loop {
         let q = match &cursor {
-            Some(c) => format!("?limit=10&cursor={}", percent_encoding::utf8_percent_encode(c, percent_encoding::NON_ALPHANUMERIC)),
+            Some(c) => format!(
+                "?limit=10&cursor={}",
+                percent_encoding::utf8_percent_encode(c, percent_encoding::NON_ALPHANUMERIC)
+            ),
             None => "?limit=10".into(),
         };
         let a = w.call(Req::get(&format!("/auth/admin/sessions{q}")).admin());
         assert_eq!(a.status, 200, "{}", a.json);
         pages += 1;
         for s in a.json["sessions"].as_array().unwrap() {
-            assert!(seen.insert(s["id"].as_str().unwrap().to_owned()), "duplicate {s}");
+            assert!(
+                seen.insert(s["id"].as_str().unwrap().to_owned()),
+                "duplicate {s}"
+            );
         }
         match a.json["cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
@@ -437,11 +714,15 @@ fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
     let w = World::new();
     w.call(Req::get("/auth/nope")).problem(404, "not_found");
     w.call(Req::get("/auth/session/")).problem(404, "not_found");
-    w.call(Req::get("/auth/admin/users//sessions").admin()).problem(404, "not_found");
+    w.call(Req::get("/auth/admin/users//sessions").admin())
+        .problem(404, "not_found");
     let a = w.call(Req::new(Method::PUT, "/auth/session"));
     a.problem(405, "method_not_allowed");
     assert_eq!(a.header("allow"), Some("GET, PATCH, DELETE"));
-    assert_eq!(w.call(Req::get("/auth/session/refresh")).header("allow"), Some("POST"));
+    assert_eq!(
+        w.call(Req::get("/auth/session/refresh")).header("allow"),
+        Some("POST")
+    );
 }
 
 #[test]
@@ -449,8 +730,14 @@ fn store_failure_is_503_store_unavailable() {
     let w = World::new();
     let (token, _) = w.login(json!({"userId": "alice"}));
     w.kv.fail_with(Some(session_core::StoreError::Unavailable("down".into())));
-    w.call(Req::get("/auth/session").bearer(&token)).problem(503, "store_unavailable");
-    w.call(Req::post("/auth/admin/sessions").admin().json(&json!({"userId": "a"}))).problem(503, "store_unavailable");
+    w.call(Req::get("/auth/session").bearer(&token))
+        .problem(503, "store_unavailable");
+    w.call(
+        Req::post("/auth/admin/sessions")
+            .admin()
+            .json(&json!({"userId": "a"})),
+    )
+    .problem(503, "store_unavailable");
 }
 
 #[test]
@@ -462,11 +749,21 @@ fn cors_allows_listed_origins_with_credentials_and_answers_preflights() {
             .header("access-control-request-method", "PATCH"),
     );
     assert_eq!(pre.status, 204);
-    assert_eq!(pre.header("access-control-allow-origin"), Some("https://app.example"));
+    assert_eq!(
+        pre.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
     assert_eq!(pre.header("access-control-allow-credentials"), Some("true"));
-    assert!(pre.header("access-control-allow-methods").unwrap().contains("PATCH"));
+    assert!(pre
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("PATCH"));
     let a = w.call(Req::get("/auth/session").header("origin", "https://app.example"));
-    assert_eq!(a.header("access-control-allow-origin"), Some("https://app.example"), "errors carry CORS too");
+    assert_eq!(
+        a.header("access-control-allow-origin"),
+        Some("https://app.example"),
+        "errors carry CORS too"
+    );
     let evil = w.call(Req::get("/auth/session").header("origin", "https://evil.example"));
     assert_eq!(evil.header("access-control-allow-origin"), None);
 }
@@ -475,7 +772,11 @@ fn cors_allows_listed_origins_with_credentials_and_answers_preflights() {
 fn a_custom_prefix_moves_every_route_and_the_openapi_paths() {
     let w = World::with(&[("API_PREFIX", "/api/sessions-v1")]);
     let (token, _) = w.login_at("/api/sessions-v1");
-    assert_eq!(w.call(Req::get("/api/sessions-v1/session").bearer(&token)).status, 200);
+    assert_eq!(
+        w.call(Req::get("/api/sessions-v1/session").bearer(&token))
+            .status,
+        200
+    );
     let doc = w.call(Req::get("/api/sessions-v1/openapi.json"));
     assert!(doc.json["paths"].get("/api/sessions-v1/session").is_some());
     assert!(doc.json["paths"].get("/auth/session").is_none());
@@ -483,9 +784,16 @@ fn a_custom_prefix_moves_every_route_and_the_openapi_paths() {
 
 impl World {
     fn login_at(&self, prefix: &str) -> (String, Value) {
-        let a = self.call(Req::post(&format!("{prefix}/admin/sessions")).admin().json(&json!({"userId": "u"})));
+        let a = self.call(
+            Req::post(&format!("{prefix}/admin/sessions"))
+                .admin()
+                .json(&json!({"userId": "u"})),
+        );
         assert_eq!(a.status, 201, "{}", a.json);
-        (a.json["token"].as_str().unwrap().to_owned(), a.json["session"].clone())
+        (
+            a.json["token"].as_str().unwrap().to_owned(),
+            a.json["session"].clone(),
+        )
     }
 }
 
@@ -503,8 +811,10 @@ fn the_openapi_document_and_the_router_agree() {
             documented.push((sub.to_owned(), method.to_uppercase()));
         }
     }
-    let mut routed: Vec<(String, String)> =
-        ROUTES.iter().flat_map(|(p, ms)| ms.iter().map(move |m| (p.to_string(), m.to_string()))).collect();
+    let mut routed: Vec<(String, String)> = ROUTES
+        .iter()
+        .flat_map(|(p, ms)| ms.iter().map(move |m| (p.to_string(), m.to_string())))
+        .collect();
     documented.sort();
     routed.sort();
     assert_eq!(documented, routed);
@@ -513,9 +823,18 @@ fn the_openapi_document_and_the_router_agree() {
     for (template, method) in &documented {
         // A fresh session per call: some operations revoke theirs.
         let (token, s) = w.login(json!({"userId": "dora"}));
-        let path = format!("/auth{}", template.replace("{id}", s["id"].as_str().unwrap()).replace("{userId}", "dora"));
+        let path = format!(
+            "/auth{}",
+            template
+                .replace("{id}", s["id"].as_str().unwrap())
+                .replace("{userId}", "dora")
+        );
         let mut req = Req::new(Method::from_bytes(method.as_bytes()).unwrap(), &path);
-        req = if template.starts_with("/admin") { req.admin() } else { req.bearer(&token) };
+        req = if template.starts_with("/admin") {
+            req.admin()
+        } else {
+            req.bearer(&token)
+        };
         if method == "POST" || method == "PATCH" {
             let body = if template.ends_with("verify") {
                 json!({"token": token})
@@ -527,7 +846,12 @@ fn the_openapi_document_and_the_router_agree() {
             req = req.json(&body);
         }
         let a = w.call(req);
-        assert!(a.status < 400, "{method} {path} answered {}: {}", a.status, a.json);
+        assert!(
+            a.status < 400,
+            "{method} {path} answered {}: {}",
+            a.status,
+            a.json
+        );
     }
 }
 
@@ -538,7 +862,8 @@ fn a_non_ascii_app_cookie_does_not_hide_the_session_cookie() {
     let mut req = Req::get("/auth/session");
     // `José` as UTF-8 bytes on the wire: not visible ASCII.
     let raw = format!("name=José; __Host-session={token}");
-    req.headers.append("cookie", HeaderValue::from_bytes(raw.as_bytes()).unwrap());
+    req.headers
+        .append("cookie", HeaderValue::from_bytes(raw.as_bytes()).unwrap());
     let a = w.call(req);
     assert_eq!(a.status, 200, "{}", a.json);
     assert_eq!(a.json["userId"], "alice");
@@ -548,12 +873,32 @@ fn a_non_ascii_app_cookie_does_not_hide_the_session_cookie() {
 fn debug_output_of_request_types_never_shows_the_token() {
     let token = "es1.k1.AAAAAAAAAAAAAAAAAAAAAA.c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA.dGFn";
     let mut headers = HeaderMap::new();
-    headers.insert("cookie", HeaderValue::from_str(&format!("__Host-session={token}")).unwrap());
-    headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
-    let head = RequestHead { method: Method::GET, url: "https://edge.example/x".parse().unwrap(), headers, country: None };
+    headers.insert(
+        "cookie",
+        HeaderValue::from_str(&format!("__Host-session={token}")).unwrap(),
+    );
+    headers.insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    let head = RequestHead {
+        method: Method::GET,
+        url: "https://edge.example/x".parse().unwrap(),
+        headers,
+        country: None,
+    };
     let shown = format!("{head:?}");
-    assert!(shown.contains("cookie") && !shown.contains("c2VjcmV0"), "{shown}");
-    let presented = session_http::cookie::request_token(head.header("authorization"), None, "__Host-session").unwrap();
+    assert!(
+        shown.contains("cookie") && !shown.contains("c2VjcmV0"),
+        "{shown}"
+    );
+    let presented = session_http::cookie::request_token(
+        head.header("authorization"),
+        None,
+        "__Host-session",
+        |_| true,
+    )
+    .unwrap();
     assert!(!format!("{presented:?}").contains("c2VjcmV0"));
 }
 
@@ -562,11 +907,54 @@ fn malformed_bearer_tokens_are_invalid_not_missing_and_cost_no_kv() {
     let w = World::new();
     let (token, _) = w.login(json!({"userId": "alice"}));
     w.kv.reset_counts();
-    for auth in ["Bearer a b".to_owned(), format!("Bearer {}", "x".repeat(5000)), format!("Bearer {token} extra")] {
-        let a = w.call(Req::get("/auth/session").header("authorization", &auth).cookie(&token));
+    for auth in [
+        "Bearer a b".to_owned(),
+        format!("Bearer {}", "x".repeat(5000)),
+        format!("Bearer {token} extra"),
+    ] {
+        let a = w.call(
+            Req::get("/auth/session")
+                .header("authorization", &auth)
+                .cookie(&token),
+        );
         a.problem(401, "invalid_token");
     }
     assert_eq!(w.kv.counts().total(), 0);
     // Another scheme is not ours: the cookie is used.
-    assert_eq!(w.call(Req::get("/auth/session").header("authorization", "Basic dXNlcjpwYXNz").cookie(&token)).status, 200);
+    assert_eq!(
+        w.call(
+            Req::get("/auth/session")
+                .header("authorization", "Basic dXNlcjpwYXNz")
+                .cookie(&token)
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
+fn joined_cookie_lines_authenticate_and_the_first_verifying_occurrence_wins() {
+    // Security issue 8, finding 6: `Cookie: a=1` and `Cookie: __Host-session=…`
+    // reach the Worker joined as `a=1, __Host-session=…`.
+    let w = World::new();
+    let (token, session) = w.login(json!({"userId": "alice"}));
+    let joined =
+        Req::get("/auth/session").header("cookie", &format!("a=1, __Host-session={token}"));
+    assert_eq!(w.call(joined).json["id"], session["id"]);
+    // A stale (badly tagged) cookie before the good one does not hide it, and costs no KV read.
+    let stale = format!("{}A", &token[..token.len() - 1]);
+    let stale = if stale == token {
+        format!("{}B", &token[..token.len() - 1])
+    } else {
+        stale
+    };
+    w.kv.reset_counts();
+    let two = Req::get("/auth/session").header(
+        "cookie",
+        &format!("__Host-session={stale}; __Host-session={token}"),
+    );
+    assert_eq!(w.call(two).json["id"], session["id"]);
+    assert_eq!(w.kv.counts().reads, 1);
+    let only_stale = Req::get("/auth/session").header("cookie", &format!("__Host-session={stale}"));
+    w.call(only_stale).problem(401, "invalid_token");
 }

@@ -11,7 +11,9 @@ use http::{HeaderMap, Method, Response, StatusCode};
 use pollster::block_on;
 use serde_json::{json, Value};
 use session_core::store::{KvOp, KvOpCounts};
-use session_core::{ManualClock, MemoryKv, NewSession, SeededRandom, Session, StoreError};
+use session_core::{
+    Ledger, ManualClock, MemoryKv, NewSession, SeededRandom, Session, Slide, StoreError,
+};
 use session_http::app::{App, RequestHead, Settings};
 use session_http::cookie::TokenSource;
 use session_http::guard::{decide, finish, Finish, Forward, GuardDecision};
@@ -39,6 +41,8 @@ struct Env {
     kv: MemoryKv,
     clock: ManualClock,
     random: Rc<SeededRandom>,
+    /// One isolate's ledger, shared by every request, as in the Worker.
+    ledger: Rc<Ledger>,
 }
 
 impl Env {
@@ -66,10 +70,22 @@ impl Env {
             kv: MemoryKv::new(clock.clone()),
             clock,
             random: Rc::new(SeededRandom::new(42)),
+            ledger: Rc::default(),
         }
     }
 
     fn app(&self) -> TestApp<'_> {
+        App::with_ledger(
+            &self.settings,
+            self.kv.clone(),
+            self.clock.clone(),
+            self.random.clone(),
+            self.ledger.clone(),
+        )
+    }
+
+    /// A request served by another isolate (its own ledger).
+    fn other_isolate(&self) -> TestApp<'_> {
         App::new(
             &self.settings,
             self.kv.clone(),
@@ -864,7 +880,8 @@ fn sliding_expiration() {
     assert!(fin.keeps_sliding());
     let save = fin.save.expect("sliding write");
     assert_eq!(env.ops().total(), 0, "finish without handoff costs nothing");
-    block_on(env.app().sessions().unwrap().save(&save)).unwrap();
+    let slid = block_on(env.app().sessions().unwrap().slide(&save)).unwrap();
+    assert!(matches!(slid, Slide::Written(_)));
     assert_eq!(env.check(&token).unwrap().expires_at, now + 3_600_000);
     // And the old expiry no longer applies.
     env.clock.advance_secs(2000);
@@ -1223,4 +1240,247 @@ fn client_sent_handoff_headers_are_never_honored() {
     assert!(fin.set_cookies.is_empty() && fin.save.is_none() && fin.logs.is_empty());
     assert!(env.check(&token).is_ok());
     assert_eq!(env.kv.len(), 2, "no session created");
+}
+
+// ---------------------------------------------------------------------------
+// Security issue 8: races of the sliding write, spoofed and joined headers
+
+/// A session of `u1` with role `admin`, the clock moved so that sliding is due.
+fn due_admin(env: &Env) -> (String, Session) {
+    let (token, session) = env.login_with_roles("u1", &["admin"]);
+    env.clock.advance_secs(1801);
+    (token, session)
+}
+
+#[test]
+fn a_revocation_while_the_request_is_at_the_origin_is_not_undone() {
+    // Finding 2: the request's sliding write used to put the old record back.
+    for revoke in [
+        "self-service logout",
+        "log out everywhere",
+        "admin delete",
+        "other isolate",
+    ] {
+        let env = Env::new(&[]);
+        let (token, session) = due_admin(&env);
+        let head = req("GET", "/app/slow", &[("cookie", &cookie(&token))]);
+        let f = forwarded(env.decide(&head));
+        assert!(f.touched.is_some(), "sliding due");
+        // ... the origin is slow; meanwhile the session is revoked.
+        let app = env.app();
+        let other = env.other_isolate();
+        let sessions = if revoke == "other isolate" {
+            other.sessions().unwrap()
+        } else {
+            app.sessions().unwrap()
+        };
+        match revoke {
+            "self-service logout" => block_on(sessions.destroy_session(&session)).unwrap(),
+            "log out everywhere" => {
+                assert_eq!(block_on(sessions.destroy_user("u1", None)).unwrap(), 1)
+            }
+            _ => assert!(block_on(sessions.destroy(&session.id)).unwrap()),
+        }
+        let fin = env.finish(&head, &f, &mut HeaderMap::new());
+        let save = fin.save.expect("the request still wants its sliding write");
+        env.kv.reset_counts();
+        let slid = block_on(env.app().sessions().unwrap().slide(&save)).unwrap();
+        assert!(matches!(slid, Slide::Skipped), "{revoke}: {slid:?}");
+        assert_eq!(env.ops(), ops(1, 0, 0, 0), "{revoke}: re-read, no write");
+        assert!(
+            env.check(&token).is_err(),
+            "{revoke}: the session stays revoked"
+        );
+        assert!(
+            env.kv.is_empty(),
+            "{revoke}: nothing written back: {:?}",
+            env.kv.keys()
+        );
+    }
+}
+
+#[test]
+fn an_admin_change_while_the_request_is_at_the_origin_is_kept() {
+    // Finding 3: an admin removed a role; the sliding write put it back.
+    let env = Env::new(&[]);
+    let (token, session) = due_admin(&env);
+    let head = req(
+        "GET",
+        "/admin/report",
+        &[("authorization", &bearer(&token))],
+    );
+    let f = forwarded(env.decide(&head));
+    let app = env.other_isolate();
+    block_on(
+        app.sessions()
+            .unwrap()
+            .update(&session.id, &json!({"meta": {"roles": []}})),
+    )
+    .unwrap();
+    let fin = env.finish(&head, &f, &mut HeaderMap::new());
+    let slid = block_on(env.app().sessions().unwrap().slide(&fin.save.unwrap())).unwrap();
+    assert!(matches!(slid, Slide::Written(_)));
+    let now = env.check(&token).unwrap();
+    assert_eq!(
+        Value::Object(now.meta),
+        json!({"roles": []}),
+        "the role stays removed"
+    );
+    assert_eq!(
+        now.expires_at,
+        T0 + 1_801_000 + 3_600_000,
+        "and the expiry still slid"
+    );
+    env.clock.advance_secs(1);
+    assert_eq!(problem(env.decide(&head)), (403, "forbidden".into()));
+}
+
+#[test]
+fn forty_overlapping_requests_make_one_sliding_write() {
+    // Finding 4: every overlapping request used to make its own write.
+    let env = Env::new(&[]);
+    let (token, _) = due_admin(&env);
+    let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
+    let forwards: Vec<Forward> = (0..40).map(|_| forwarded(env.decide(&head))).collect();
+    assert_eq!(forwards.iter().filter(|f| f.touched.is_some()).count(), 1);
+    assert_eq!(
+        forwards.iter().filter(|f| f.set_cookie.is_some()).count(),
+        1
+    );
+    env.kv.reset_counts();
+    for f in &forwards {
+        if let Some(save) = env.finish(&head, f, &mut HeaderMap::new()).save {
+            block_on(env.app().sessions().unwrap().slide(&save)).unwrap();
+        }
+    }
+    assert_eq!(
+        env.ops(),
+        ops(1, 2, 0, 0),
+        "one re-read and one write of both keys"
+    );
+    // Another isolate does not know of the claim: it may write once too.
+    let other = env.other_isolate();
+    let s = block_on(other.sessions().unwrap().verify(&token)).unwrap();
+    assert!(
+        other.sessions().unwrap().claim_slide(&s).is_none(),
+        "already slid: not due"
+    );
+}
+
+#[test]
+fn identity_headers_spoofed_with_underscores_are_stripped() {
+    // Finding 5: `X_Session_User` reached the origin, which CGI-style stacks
+    // read as `HTTP_X_SESSION_USER`, the identity.
+    let env = Env::new(&[]);
+    let (token, session) = env.login("alice");
+    let spoofs = [
+        ("X_Session_User", "root"),
+        ("x_session_meta", "eyJyb2xlcyI6WyJhZG1pbiJdfQ"),
+        ("X-Session_Id", "forged"),
+        ("x_session-user", "root2"),
+        ("X_SESSION_ISSUE", "{}"),
+    ];
+    for (path, auth) in [("/assets/a.js", None), ("/app/x", Some(bearer(&token)))] {
+        let mut headers: Vec<(&str, &str)> = spoofs.to_vec();
+        if let Some(auth) = &auth {
+            headers.push(("authorization", auth));
+        }
+        let f = forwarded(env.decide(&req("GET", path, &headers)));
+        let mut names: Vec<&str> = f
+            .headers
+            .keys()
+            .map(|k| k.as_str())
+            .filter(|k| k.replace('_', "-").starts_with("x-session-"))
+            .collect();
+        names.sort_unstable();
+        if auth.is_some() {
+            assert_eq!(
+                names,
+                ["x-session-id", "x-session-meta", "x-session-user"],
+                "{path}"
+            );
+            assert_eq!(header(&f.headers, "x-session-user"), Some("alice"));
+            assert_eq!(
+                header(&f.headers, "x-session-id"),
+                Some(session.id.as_str())
+            );
+        } else {
+            assert!(names.is_empty(), "{path}: {names:?}");
+        }
+    }
+}
+
+#[test]
+fn override_headers_are_never_forwarded() {
+    // A GET-only public rule must not reach the origin as another method, nor
+    // a public path as another path.
+    let env = Env::new(&[]);
+    let headers = [
+        ("X-HTTP-Method-Override", "DELETE"),
+        ("x-http-method", "PUT"),
+        ("X-Method-Override", "PATCH"),
+        ("X_HTTP_Method_Override", "DELETE"),
+        ("X-Original-URL", "/admin/x"),
+        ("X_Rewrite_URL", "/admin/x"),
+        ("x-other", "kept"),
+    ];
+    let f = forwarded(env.decide(&req("GET", "/public", &headers)));
+    let names: Vec<&str> = f.headers.keys().map(|k| k.as_str()).collect();
+    assert_eq!(names, ["x-other"]);
+}
+
+#[test]
+fn joined_cookie_lines_are_read_and_stripped() {
+    // Finding 6: `Cookie: a=1` + `Cookie: __Host-session=…` arrive joined as
+    // `a=1, __Host-session=…`: the token leaked to public paths and was not
+    // seen on session paths.
+    let env = Env::new(&[]);
+    let (token, session) = env.login("alice");
+    let joined = format!("a=1, {}, b=2", cookie(&token));
+    let f = forwarded(env.decide(&req("GET", "/assets/a.js", &[("cookie", &joined)])));
+    assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"));
+    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &joined)])));
+    assert_eq!(f.session.unwrap().id, session.id);
+    assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"));
+    assert!(!format!(
+        "{:?}",
+        f.headers.get_all("cookie").iter().collect::<Vec<_>>()
+    )
+    .contains("es1."));
+    // A stale (forged) cookie first: the valid one is used, no extra read.
+    let stale = format!("{}x", &token[..token.len() - 1]);
+    let two = format!("{}; {}", cookie(&stale), cookie(&token));
+    env.kv.reset_counts();
+    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &two)])));
+    assert_eq!(f.session.unwrap().id, session.id);
+    assert_eq!(env.ops(), ops(1, 0, 0, 0));
+    assert!(
+        header(&f.headers, "cookie").is_none(),
+        "both occurrences stripped"
+    );
+    // A joined Authorization: our bearer is used and removed, the origin's Basic kept.
+    let auth = format!("Basic dXNlcjpwdw==, {}", bearer(&token));
+    let f = forwarded(env.decide(&req("GET", "/app/x", &[("authorization", &auth)])));
+    assert_eq!(f.token_source, Some(TokenSource::Bearer));
+    assert_eq!(
+        header(&f.headers, "authorization"),
+        Some("Basic dXNlcjpwdw==")
+    );
+}
+
+#[test]
+fn a_misconfiguration_never_shows_the_value() {
+    // Finding 7: a 503 echoed ORIGIN_URL's password to every client.
+    let vars: HashMap<String, String> = [
+        ("TOKEN_KEYS".to_owned(), key_ring()),
+        (
+            "ORIGIN_URL".to_owned(),
+            "http://user:PASSWORD@origin.example/?x".to_owned(),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let e = Settings::from_vars(|k| vars.get(k).cloned()).unwrap_err();
+    assert_eq!(e.var, "ORIGIN_URL");
+    assert!(!e.to_string().contains("PASSWORD"), "{e}");
 }

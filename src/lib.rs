@@ -11,12 +11,16 @@ pub mod store;
 use std::rc::Rc;
 
 use session_core::random::OsRandom;
+use session_core::Ledger;
 use session_http::api;
 use session_http::app::{App, RequestHead, Settings};
 use session_http::config::ConfigError;
 use session_http::guard::{self, GuardDecision};
 use session_http::problem::{ErrorCode, Problem};
-use worker::{console_error, console_log, event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
+use worker::{
+    console_error, console_log, event, Context, Env, Request, Response, ScheduleContext,
+    ScheduledEvent,
+};
 
 use crate::http::{read_body, request_head, to_worker_response, BodyError};
 use crate::platform::JsClock;
@@ -30,13 +34,18 @@ const CLEANUP_BUDGET: usize = 200;
 thread_local! {
     /// Vars and secrets are fixed for an isolate's life: validate them once.
     static SETTINGS: std::cell::OnceCell<Rc<Result<Settings, ConfigError>>> = const { std::cell::OnceCell::new() };
+    /// What this isolate remembers between requests: sliding claims, revocations.
+    static LEDGER: Rc<Ledger> = Rc::default();
 }
 
 fn settings(env: &Env) -> Rc<Result<Settings, ConfigError>> {
     SETTINGS.with(|cell| {
         cell.get_or_init(|| {
             Rc::new(Settings::from_vars(|name| {
-                env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string()))
+                env.secret(name)
+                    .ok()
+                    .map(|s| s.to_string())
+                    .or_else(|| env.var(name).ok().map(|v| v.to_string()))
             }))
         })
         .clone()
@@ -44,7 +53,14 @@ fn settings(env: &Env) -> Rc<Result<Settings, ConfigError>> {
 }
 
 fn new_app<'s>(settings: &'s Settings, env: &Env) -> WorkerApp<'s> {
-    App::new(settings, WorkersKv::from_env(env), JsClock, OsRandom)
+    let ledger = LEDGER.with(Rc::clone);
+    App::with_ledger(
+        settings,
+        WorkersKv::from_env(env),
+        JsClock,
+        OsRandom,
+        ledger,
+    )
 }
 
 #[event(start)]
@@ -62,14 +78,23 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     };
     let head = match request_head(&req) {
         Ok(head) => head,
-        Err(_) => return problem(ErrorCode::InvalidRequest, "the request line could not be read"),
+        Err(_) => {
+            return problem(
+                ErrorCode::InvalidRequest,
+                "the request line could not be read",
+            )
+        }
     };
     let app = new_app(settings, &env);
     if settings.config.api_subpath(head.url.path()).is_some() {
         let body = match read_body(&mut req, api::MAX_BODY_BYTES).await {
             Ok(body) => body,
-            Err(BodyError::TooLarge) => return problem(ErrorCode::PayloadTooLarge, "the body is over 64 KiB"),
-            Err(BodyError::Unreadable) => return problem(ErrorCode::InvalidRequest, "the body could not be read"),
+            Err(BodyError::TooLarge) => {
+                return problem(ErrorCode::PayloadTooLarge, "the body is over 64 KiB")
+            }
+            Err(BodyError::Unreadable) => {
+                return problem(ErrorCode::InvalidRequest, "the body could not be read")
+            }
         };
         return to_worker_response(api::handle(&app, &head, &body).await);
     }
@@ -78,7 +103,13 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
 
 /// A request outside the API: the guard decides, the origin answers, the
 /// handoff headers are applied, and a due sliding write runs after the response.
-async fn guarded(req: &Request, head: &RequestHead, app: &WorkerApp<'_>, env: &Env, ctx: &Context) -> worker::Result<Response> {
+async fn guarded(
+    req: &Request,
+    head: &RequestHead,
+    app: &WorkerApp<'_>,
+    env: &Env,
+    ctx: &Context,
+) -> worker::Result<Response> {
     let forward = match guard::decide(app, head).await {
         GuardDecision::Respond(response) => return to_worker_response(response),
         GuardDecision::Forward(forward) => forward,
@@ -87,23 +118,41 @@ async fn guarded(req: &Request, head: &RequestHead, app: &WorkerApp<'_>, env: &E
         Ok(response) => response,
         Err(e) => {
             console_error!("origin unavailable: {e}");
-            return problem(ErrorCode::OriginUnavailable, "the origin could not be reached");
+            return problem(
+                ErrorCode::OriginUnavailable,
+                "the origin could not be reached",
+            );
         }
     };
     let mut handoff = ::http::HeaderMap::new();
-    for name in [session_http::identity::SESSION_ISSUE_HEADER, session_http::identity::SESSION_REVOKE_HEADER] {
+    for name in [
+        session_http::identity::SESSION_ISSUE_HEADER,
+        session_http::identity::SESSION_REVOKE_HEADER,
+    ] {
         if let Ok(Some(value)) = response.headers().get(name.as_str()) {
             if let Ok(value) = ::http::HeaderValue::from_str(&value) {
                 handoff.insert(name.clone(), value);
             }
         }
-        response.headers_mut().delete(name.as_str())?;
+    }
+    // Every spelling an origin's stack may read as a handoff header goes.
+    let doomed: Vec<String> = response
+        .headers()
+        .keys()
+        .filter(|k| session_http::identity::is_handoff_header(k))
+        .collect();
+    for name in doomed {
+        response.headers_mut().delete(&name)?;
     }
     let finish = guard::finish(app, head, &forward, &mut handoff).await;
     for line in &finish.logs {
         console_log!("{line}");
     }
-    for cookie in finish.set_cookies.iter().chain(forward.set_cookie.iter().filter(|_| finish.keeps_sliding())) {
+    for cookie in finish
+        .set_cookies
+        .iter()
+        .chain(forward.set_cookie.iter().filter(|_| finish.keeps_sliding()))
+    {
         response.headers_mut().append("set-cookie", cookie)?;
     }
     if let Some(touched) = finish.save {
@@ -112,7 +161,7 @@ async fn guarded(req: &Request, head: &RequestHead, app: &WorkerApp<'_>, env: &E
         ctx.wait_until(async move {
             if let Ok(settings) = settings.as_ref() {
                 if let Ok(sessions) = new_app(settings, &env).sessions() {
-                    if let Err(e) = sessions.save(&touched).await {
+                    if let Err(e) = sessions.slide(&touched).await {
                         console_error!("sliding expiration write failed: {e}");
                     }
                 }
@@ -133,7 +182,10 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         Ok(sessions) => match sessions.cleanup(CLEANUP_BUDGET).await {
             Ok(report) => console_log!(
                 "index cleanup: scanned {}, removed {}, reads {}, done {}",
-                report.scanned, report.removed, report.reads, report.done
+                report.scanned,
+                report.removed,
+                report.reads,
+                report.done
             ),
             Err(e) => console_error!("index cleanup failed: {e}"),
         },

@@ -191,7 +191,10 @@ describe('session API end to end', { concurrency: 4 }, () => {
       const { token, session } = await createSession(w, {
         userId: 'patcher', label: 'L', meta: { a: 1, nested: { x: 1, y: 2 }, roles: ['r'], keep: 'k' },
       });
-      const patch = (json, extra = {}) => callJson(w, '/auth/session', { method: 'PATCH', bearer: token, json, ...extra });
+      // meta is the admin's (and the origin's) to write: its merge patch semantics, on the admin route.
+      const patch = (json, extra = {}) => callJson(w, `/auth/admin/sessions/${session.id}`, { method: 'PATCH', admin: true, json, ...extra });
+      // The label is also the holder's.
+      const patchOwn = (json, extra = {}) => callJson(w, '/auth/session', { method: 'PATCH', bearer: token, json, ...extra });
 
       let r = await patch({ meta: { a: null, nested: { y: null, z: 3 }, b: true } });
       assert.equal(r.res.status, 200, r.text);
@@ -203,17 +206,17 @@ describe('session API end to end', { concurrency: 4 }, () => {
       assert.deepEqual(r.body.meta.roles, ['x', 'y'], 'arrays are replaced, not merged');
       r = await patch({ meta: { nested: 'flat' } });
       assert.equal(r.body.meta.nested, 'flat', 'a non-object replaces an object');
-      r = await patch({ label: null });
+      r = await patchOwn({ label: null });
       assert.equal(r.res.status, 200);
       assert.equal(r.body.label, null);
       assert.equal(r.body.meta.keep, 'k', 'meta untouched by a label patch');
-      r = await patch({ label: 'new' }, { headers: { 'content-type': 'application/merge-patch+json' } });
+      r = await patchOwn({ label: 'new' }, { headers: { 'content-type': 'application/merge-patch+json' } });
       assert.equal(r.res.status, 200, r.text);
       assert.equal(r.body.label, 'new');
-      r = await patch({});
+      r = await patchOwn({});
       assert.equal(r.res.status, 200);
       assert.equal(r.body.label, 'new');
-      r = await patch({ label: 'é'.repeat(128) }, { headers: { 'content-type': 'application/json; charset=utf-8' } });
+      r = await patchOwn({ label: 'é'.repeat(128) }, { headers: { 'content-type': 'application/json; charset=utf-8' } });
       assert.equal(r.res.status, 200, r.text);
       r = await patch({ meta: null });
       assert.equal(r.res.status, 200);
@@ -223,9 +226,6 @@ describe('session API end to end', { concurrency: 4 }, () => {
       const cases = [
         [{ json: { label: 'x'.repeat(129) } }, 'label'],
         [{ json: { label: 5 } }, 'label'],
-        [{ json: { meta: 'str' } }, 'meta'],
-        [{ json: { meta: [1] } }, 'meta'],
-        [{ json: { meta: { big: 'x'.repeat(4100) } } }, 'meta'],
         [{ json: { id: 'x' } }, 'body'],
         [{ json: { userId: 'mallory' } }, 'body'],
         [{ json: [] }, 'body'],
@@ -236,6 +236,19 @@ describe('session API end to end', { concurrency: 4 }, () => {
       for (const [opts, field] of cases) {
         const res = await call(w, '/auth/session', { method: 'PATCH', bearer: token, ...opts });
         await expectProblem(res, { status: 400, code: 'invalid_request', field }, `PATCH ${JSON.stringify(opts).slice(0, 80)}`);
+      }
+      for (const [opts, field] of [
+        [{ json: { meta: 'str' } }, 'meta'],
+        [{ json: { meta: [1] } }, 'meta'],
+        [{ json: { meta: { big: 'x'.repeat(4100) } } }, 'meta'],
+      ]) {
+        const res = await call(w, `/auth/admin/sessions/${session.id}`, { method: 'PATCH', admin: true, ...opts });
+        await expectProblem(res, { status: 400, code: 'invalid_request', field }, `admin PATCH ${JSON.stringify(opts).slice(0, 80)}`);
+      }
+      // A holder's patch naming meta, whatever its value, is refused (403 naming meta).
+      for (const json of [{ meta: { roles: ['admin'] } }, { meta: null }, { meta: 'str' }, { label: 'x', meta: {} }]) {
+        const res = await call(w, '/auth/session', { method: 'PATCH', bearer: token, json });
+        await expectProblem(res, { status: 403, code: 'forbidden', field: 'meta' }, `holder PATCH ${JSON.stringify(json)}`);
       }
       for (const ct of [undefined, 'text/plain', 'application/x-www-form-urlencoded', 'application/jsonx']) {
         const headers = ct ? { 'content-type': ct } : {};
@@ -927,7 +940,8 @@ describe('session API end to end', { concurrency: 4 }, () => {
         made.push(await createSession(w, { userId, label: 'lbl', meta: { roles: ['admin'], n: 1 } }));
       }
       await callJson(w, '/auth/session/refresh', { method: 'POST', bearer: made[0].token }, 200);
-      await callJson(w, '/auth/session', { method: 'PATCH', bearer: made[1].token, json: { meta: { x: 1 } } }, 200);
+      await callJson(w, '/auth/session', { method: 'PATCH', bearer: made[1].token, json: { label: 'x' } }, 200);
+      await callJson(w, `/auth/admin/sessions/${made[1].session.id}`, { method: 'PATCH', admin: true, json: { meta: { x: 1 } } }, 200);
       await callJson(w, '/auth/session/refresh', { method: 'POST', cookie: made[2].token, origin: true }, 200);
 
       const kv = await w.kv();

@@ -1,6 +1,6 @@
 // Starts the built Worker (build/index.js) in Miniflare with a KV namespace
 // bound as SESSIONS, and a local HTTP origin the guard can forward to.
-import { Miniflare } from 'miniflare';
+import { Miniflare, Response } from 'miniflare';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -16,30 +16,84 @@ export function randomSecrets() {
 }
 
 /**
+ * Every KV call the Worker makes through a spied SESSIONS binding, and the
+ * faults to inject: `calls` holds `{phase: 'before'|'after', op, key}`.
+ */
+function kvControl() {
+  const calls = [];
+  const faults = new Map(); // op -> number of upcoming calls to fail
+  const waiters = [];
+  const handler = async (req) => {
+    const event = await req.json();
+    calls.push(event);
+    for (const w of waiters.splice(0)) (w.pred(event) ? w.resolve(event) : waiters.push(w));
+    if (event.phase === 'before' && (faults.get(event.op) || 0) > 0) {
+      faults.set(event.op, faults.get(event.op) - 1);
+      return Response.json({ fail: `injected KV ${event.op} failure` });
+    }
+    return Response.json({});
+  };
+  return { calls, faults, waiters, handler };
+}
+
+/**
  * Starts the Worker. `bindings` are vars and secrets (strings); `kvPersist`
  * keeps KV data in a directory so a second Worker can reuse it.
+ *
+ * With `spyKv`, SESSIONS is a wrapper (tests/support/kv-spy.js) that reports
+ * every call to this process: `w.kvOps()` counts them by operation (`get`,
+ * `getWithMetadata`, `put`, `delete`, `list`) since `w.resetKvOps()`,
+ * `w.failKv(op, n)` makes the next `n` calls of `op` throw, and
+ * `w.kvCallDone(pred)` resolves when a call matching `pred({op, key})` has
+ * finished (waitUntil work included). `w.kv()` then reads the same data
+ * through a second, unspied binding.
  */
-export async function startWorker({ bindings = {}, kvPersist, kvNamespaces = ['SESSIONS'] } = {}) {
+export async function startWorker({ bindings = {}, kvPersist, kvNamespaces = ['SESSIONS'], spyKv = false } = {}) {
   const secrets = randomSecrets();
   const env = { ...secrets, ...bindings };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const mf = new Miniflare({
+  const worker = {
+    name: 'edge-session',
     modules: true,
     scriptPath: path.join(root, 'build', 'index.js'),
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: '2026-04-01',
-    kvNamespaces,
-    kvPersist,
     bindings: env,
-  });
+  };
+  const control = kvControl();
+  let options;
+  if (spyKv) {
+    const support = path.join(root, 'tests', 'support');
+    options = {
+      kvPersist,
+      workers: [
+        { ...worker, kvNamespaces: { SESSIONS_RAW: 'sessions' }, wrappedBindings: { SESSIONS: { scriptName: 'kv-spy' } } },
+        {
+          name: 'kv-spy', modules: true, modulesRoot: support, scriptPath: path.join(support, 'kv-spy.js'),
+          kvNamespaces: { REAL: 'sessions' }, serviceBindings: { CTL: control.handler },
+        },
+      ],
+    };
+  } else {
+    options = { ...worker, kvNamespaces, kvPersist };
+  }
+  const mf = new Miniflare(options);
   const url = await mf.ready;
   const base = url.href.replace(/\/$/, '');
+  const before = () => control.calls.filter((c) => c.phase === 'before');
   return {
     mf,
     env,
     base,
     fetch: (p, init) => mf.dispatchFetch(base + p, init),
-    kv: () => mf.getKVNamespace('SESSIONS'),
+    kv: () => mf.getKVNamespace(spyKv ? 'SESSIONS_RAW' : 'SESSIONS'),
+    kvOps: () => before().reduce((m, c) => ({ ...m, [c.op]: (m[c.op] || 0) + 1 }), {}),
+    resetKvOps: () => control.calls.splice(0),
+    failKv: (op, n = 1) => control.faults.set(op, n),
+    kvCallDone: (pred, ms = 5000) => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no such KV call finished in time')), ms);
+      control.waiters.push({ pred: (e) => e.phase === 'after' && pred(e), resolve: (e) => { clearTimeout(timer); resolve(e); } });
+    }),
     dispose: () => mf.dispose(),
   };
 }

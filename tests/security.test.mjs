@@ -1,0 +1,321 @@
+// End-to-end tests of the security fixes of issue 8: the built Worker in
+// Miniflare in front of a local origin that can hold its answer, so that a
+// revocation or an admin change happens while a request is at the origin.
+// Sliding is made due at once by moving the stored record's `expiresAt`
+// (idle TTL 60 s, 20 s left) instead of waiting half the idle TTL.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { startWorker } from './support/worker.mjs';
+import {
+  COOKIE, createSession, currentSession, expectProblem, kvSnapshot, send, sendText,
+  sessionCookie, setCookies, sleep, withGuard,
+} from './support/guard.mjs';
+
+const RULES = [
+  { path: '/public/**', access: 'public' },
+  { path: '/feed', methods: ['GET'], access: 'public' },
+  { path: '/admin/**', access: 'role:admin' },
+  { path: '/app/**', access: 'session' },
+];
+
+/**
+ * An origin that answers at once, except requests to `/…/slow` which it holds
+ * until `release()`; `arrived` resolves when such a request got there.
+ */
+async function startHoldingOrigin() {
+  const received = [];
+  let arrive;
+  let arrived = new Promise((r) => (arrive = r));
+  let release;
+  let gate = new Promise((r) => (release = r));
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const seen = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() };
+      received.push(seen);
+      if (req.url.endsWith('/slow')) {
+        arrive(seen);
+        await gate;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(seen));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    received,
+    arrived: () => arrived,
+    release: () => release(),
+    reset: () => {
+      arrived = new Promise((r) => (arrive = r));
+      gate = new Promise((r) => (release = r));
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+async function withHoldingGuard(bindings, fn) {
+  const origin = await startHoldingOrigin();
+  let w;
+  try {
+    w = await startWorker({ spyKv: true, bindings: { ORIGIN_URL: origin.url, GUARD_RULES: JSON.stringify(RULES), ...bindings } });
+    return await fn({ w, origin });
+  } finally {
+    if (w) await w.dispose();
+    await origin.close();
+  }
+}
+
+/** Moves the stored record's expiresAt to 20 s from now: with idle TTL 60 s, sliding is due. */
+async function makeSlidingDue(w, id) {
+  const kv = await w.kv();
+  const key = `s:${id}`;
+  const value = await kv.get(key, 'text');
+  assert.ok(value, `record ${key} present`);
+  const record = JSON.parse(value);
+  record.expiresAt = Date.now() + 20_000;
+  await kv.put(key, JSON.stringify(record), { expirationTtl: 86_400 });
+  return record.expiresAt;
+}
+
+const admin = (w) => ({ authorization: `Bearer ${w.env.ADMIN_KEY}` });
+
+/**
+ * Starts a cookie request to `/app/slow` and waits until the origin holds it.
+ * Answers `{ pending }` (a bare promise would be awaited by the caller's await).
+ */
+async function inFlight(w, origin, token, path = '/app/slow') {
+  origin.reset();
+  const pending = send(w, path, { cookie: token });
+  await origin.arrived();
+  return { pending };
+}
+
+/**
+ * Releases the held request of session `id`, reads its answer, and waits
+ * until its sliding write (waitUntil) has re-read the record and, when it
+ * writes, has written both keys. Answers the response and the KV calls the
+ * request made after its release.
+ */
+async function finish(w, origin, pending, id) {
+  w.resetKvOps();
+  const reread = w.kvCallDone((c) => c.op === 'getWithMetadata' && c.key === `s:${id}`);
+  origin.release();
+  const res = await pending;
+  await res.arrayBuffer();
+  // (A build without the re-read never makes that call: then wait for the write.)
+  await reread.catch(() => sleep(1000));
+  await sleep(300); // a put, if any, would follow the re-read at once
+  const ops = w.kvOps();
+  if (ops.put) await sleep(300);
+  return { res, ops: w.kvOps() };
+}
+
+describe('security fixes (issue 8), end to end', { concurrency: 4 }, () => {
+  test('finding 1: a holder cannot write meta (PATCH /auth/session answers 403 naming meta)', async () => {
+    await withHoldingGuard({}, async ({ w }) => {
+      const { token } = await createSession(w, { userId: 'mallory', meta: { roles: ['user'] } });
+      for (const [how, opts] of [['bearer', { bearer: token }], ['cookie', { cookie: token, origin: true }]]) {
+        const res = await send(w, '/auth/session', {
+          ...opts, method: 'PATCH', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ meta: { roles: ['admin'] } }),
+        });
+        const p = await expectProblem(res, 403, 'forbidden', how);
+        assert.equal(p.field, 'meta', how);
+      }
+      const denied = await send(w, '/admin/panel', { bearer: token });
+      await expectProblem(denied, 403, 'forbidden', 'role path');
+      const me = await currentSession(w, token);
+      assert.deepEqual(me.session.meta, { roles: ['user'] });
+      // The label stays the holder's to change.
+      const ok = await sendText(w, '/auth/session', {
+        bearer: token, method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' },
+        body: JSON.stringify({ label: 'my phone' }),
+      });
+      assert.equal(ok.res.status, 200, ok.text);
+      assert.equal(ok.json.label, 'my phone');
+    });
+  });
+
+  test('finding 2: a revocation made while a request is at the origin is not undone by its sliding write', async () => {
+    await withHoldingGuard({}, async ({ w, origin }) => {
+      const revocations = [
+        ['log out everywhere', (t) => send(w, '/auth/sessions', { method: 'DELETE', bearer: t })],
+        ['logout', (t) => send(w, '/auth/session', { method: 'DELETE', bearer: t })],
+        ['admin delete', (_t, id) => w.fetch(`/auth/admin/sessions/${id}`, { method: 'DELETE', headers: admin(w) })],
+        ['admin revoke user', (_t, _id, user) => w.fetch(`/auth/admin/users/${user}/sessions`, { method: 'DELETE', headers: admin(w) })],
+      ];
+      for (const [how, revoke] of revocations) {
+        const user = `victim-${how.replace(/ /g, '-')}`;
+        const { token, session } = await createSession(w, { userId: user, idleTtl: 60 });
+        await makeSlidingDue(w, session.id);
+        const { pending } = await inFlight(w, origin, token);
+
+        const r = await revoke(token, session.id, user);
+        assert.ok(r.status === 200 || r.status === 204, `${how}: ${r.status}`);
+        await r.arrayBuffer();
+        assert.equal((await currentSession(w, token)).status, 401, `${how}: revoked at once`);
+
+        const { res, ops } = await finish(w, origin, pending, session.id);
+        assert.equal(res.status, 200, `${how}: the held request is answered`);
+        assert.equal((await currentSession(w, token)).status, 401, `${how}: still revoked after the request finished`);
+        assert.deepEqual(ops, { getWithMetadata: 1 }, `${how}: the sliding write re-read the record and wrote nothing`);
+        const listed = await (await w.fetch(`/auth/admin/users/${user}/sessions`, { headers: admin(w) })).json();
+        assert.deepEqual(listed.sessions, [], `${how}: not listed again`);
+        const kv = await kvSnapshot(w);
+        assert.ok(!kv.some((e) => e.name.includes(session.id)), `${how}: no KV key of the session written back`);
+      }
+    });
+  });
+
+  test('finding 3: an admin change made while a request is at the origin is kept; the expiry still slides', async () => {
+    await withHoldingGuard({}, async ({ w, origin }) => {
+      const { token, session } = await createSession(w, { userId: 'demoted', idleTtl: 60, meta: { roles: ['admin'] } });
+      const dueAt = await makeSlidingDue(w, session.id);
+      const { pending } = await inFlight(w, origin, token, '/admin/slow');
+      const patched = await w.fetch(`/auth/admin/sessions/${session.id}`, {
+        method: 'PATCH', headers: { ...admin(w), 'content-type': 'application/merge-patch+json' },
+        body: JSON.stringify({ label: 'demoted', meta: { roles: [] } }),
+      });
+      assert.equal(patched.status, 200, await patched.text());
+      const { res, ops } = await finish(w, origin, pending, session.id);
+      assert.equal(res.status, 200);
+      assert.equal(sessionCookie(res)?.value, token, 'the sliding cookie was re-issued');
+
+      const me = await currentSession(w, token);
+      assert.equal(me.status, 200);
+      assert.deepEqual(me.session.meta, { roles: [] }, 'the role stays removed');
+      assert.deepEqual(ops, { getWithMetadata: 1, put: 2 }, 'one re-read, then both keys written');
+      assert.equal(me.session.label, 'demoted');
+      assert.ok(Date.parse(me.session.expiresAt) > dueAt + 30_000, `expiresAt slid: ${me.session.expiresAt}`);
+      await expectProblem(await send(w, '/admin/panel', { cookie: token }), 403, 'forbidden', 'role removed');
+    });
+  });
+
+  test('finding 4: 40 overlapping requests of one session make one sliding write', async () => {
+    await withHoldingGuard({}, async ({ w }) => {
+      const { token, session } = await createSession(w, { userId: 'burst', idleTtl: 60 });
+      const dueAt = await makeSlidingDue(w, session.id);
+      w.resetKvOps();
+      const indexWritten = w.kvCallDone((c) => c.op === 'put' && c.key.startsWith('u:'));
+      // Each body is read as soon as its response arrives (unread bodies of
+      // many parallel dispatchFetch answers are sometimes consumed by Miniflare).
+      const responses = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+        const r = await send(w, `/app/burst/${i}`, { cookie: token });
+        await r.arrayBuffer();
+        return r;
+      }));
+      for (const r of responses) assert.equal(r.status, 200);
+      const reissued = responses.filter((r) => sessionCookie(r));
+      assert.equal(reissued.length, 1, 'the cookie is re-issued once, with the one sliding write');
+      await indexWritten;
+      await sleep(500);
+      // 40 verifications, the one sliding write's re-read, and its two keys.
+      assert.deepEqual(w.kvOps(), { getWithMetadata: 41, put: 2 }, 'exactly one sliding write');
+      const me = await currentSession(w, token);
+      assert.ok(Date.parse(me.session.expiresAt) > dueAt + 30_000, 'the one write slid the session');
+      // Right after, nothing is due any more: no second write, no cookie.
+      const later = await send(w, '/app/after', { cookie: token });
+      await later.arrayBuffer();
+      assert.equal(sessionCookie(later), undefined);
+    });
+  });
+
+  test('finding 5: identity and handoff headers spelled with underscores never reach the origin', async () => {
+    await withGuard({ rules: RULES }, async ({ w, origin }) => {
+      const { token, session } = await createSession(w, { userId: 'alice' });
+      const spoofs = {
+        'X_Session_User': 'root', 'x_session_meta': 'eyJyb2xlcyI6WyJhZG1pbiJdfQ', 'X-Session_Id': 'forged',
+        'x_session-user': 'root2', 'X_Session_Issue': '{"userId":"root"}',
+      };
+      for (const [path, opts] of [['/public/x', {}], ['/app/x', { bearer: token }]]) {
+        const { json } = await sendText(w, path, { ...opts, headers: spoofs });
+        const names = Object.keys(json.headers).filter((k) => k.replace(/_/g, '-').startsWith('x-session-')).sort();
+        if (opts.bearer) {
+          assert.deepEqual(names, ['x-session-id', 'x-session-meta', 'x-session-user'], path);
+          assert.equal(json.headers['x-session-user'], 'alice');
+          assert.equal(json.headers['x-session-id'], session.id);
+        } else {
+          assert.deepEqual(names, [], `${path}: ${names}`);
+        }
+      }
+      assert.equal(origin.received.length, 2);
+    });
+  });
+
+  test('finding 5: response handoff headers in any spelling are removed; only the canonical one acts', async () => {
+    const respond = (seen) => (seen.url === '/public/odd'
+      ? { headers: { 'x_session_issue': '{"userId":"eve"}', 'X-Session_Revoke': 'all' } }
+      : undefined);
+    await withGuard({ rules: RULES, respond }, async ({ w }) => {
+      const res = await send(w, '/public/odd');
+      await res.arrayBuffer();
+      assert.equal(res.headers.get('x_session_issue'), null);
+      assert.equal(res.headers.get('x-session_revoke'), null);
+      assert.deepEqual(setCookies(res), [], 'no session issued from a non-canonical spelling');
+    });
+  });
+
+  test('finding 6: cookie lines joined with ", " are read and stripped', async () => {
+    await withGuard({ rules: RULES }, async ({ w, origin }) => {
+      const { token, session } = await createSession(w, { userId: 'joined' });
+      // Two Cookie lines: the runtime joins them into one value with ", ".
+      const headers = [['cookie', 'a=1'], ['cookie', `${COOKIE}=${token}`], ['cookie', 'b=2']];
+      const pub = await w.fetch('/public/page', { headers });
+      const seenPub = JSON.parse(await pub.text());
+      assert.ok(!JSON.stringify(seenPub.headers).includes(token), 'the token is not forwarded on public paths');
+      assert.equal(seenPub.headers.cookie, 'a=1; b=2');
+      const app = await w.fetch('/app/page', { headers });
+      assert.equal(app.status, 200, 'the joined cookie authenticates');
+      const seenApp = JSON.parse(await app.text());
+      assert.equal(seenApp.headers['x-session-id'], session.id);
+      assert.ok(!JSON.stringify(seenApp.headers).includes(token));
+      // The runtime's own joining of a Cookie and an Authorization line, Basic first.
+      const auth = await w.fetch('/app/page', { headers: [['authorization', 'Basic dXNlcjpwdw=='], ['authorization', `Bearer ${token}`]] });
+      assert.equal(auth.status, 200);
+      const seenAuth = JSON.parse(await auth.text());
+      assert.equal(seenAuth.headers.authorization, 'Basic dXNlcjpwdw==', 'the origin keeps its own credentials only');
+      assert.equal(origin.received.length, 3);
+    });
+  });
+
+  test('finding 7: a misconfiguration names the var, never its value', async () => {
+    for (const [bindings, varName, secret] of [
+      [{ ORIGIN_URL: 'http://user:Hunter2Secret@origin.example/' }, 'ORIGIN_URL', 'Hunter2Secret'],
+      [{ GUARD_RULES: '[{"path":"Hunter2Secret","access":"public"}]' }, 'GUARD_RULES', 'Hunter2Secret'],
+      [{ GUARD_RULES: '[{"path":"/","access":"public"} Hunter2Secret]' }, 'GUARD_RULES', 'Hunter2Secret'],
+      [{ LOGIN_URL: '//Hunter2Secret' }, 'LOGIN_URL', 'Hunter2Secret'],
+    ]) {
+      const w = await startWorker({ bindings });
+      try {
+        for (const path of ['/public/x', '/auth/session']) {
+          const res = await w.fetch(path);
+          const text = await res.clone().text();
+          const p = await expectProblem(res, 503, 'misconfigured', `${varName} ${path}`);
+          assert.ok(p.detail.includes(varName), p.detail);
+          assert.ok(!text.includes(secret), `${varName} echoed its value: ${text}`);
+        }
+      } finally {
+        await w.dispose();
+      }
+    }
+  });
+
+  test('method- and path-override headers are removed before forwarding', async () => {
+    await withGuard({ rules: RULES }, async ({ w, origin }) => {
+      const { json } = await sendText(w, '/feed', {
+        headers: {
+          'X-HTTP-Method-Override': 'DELETE', 'X-HTTP-Method': 'PUT', 'X-Method-Override': 'PATCH', 'X_HTTP_Method_Override': 'DELETE',
+          'X-Original-URL': '/admin/panel', 'X-Rewrite-URL': '/admin/panel',
+        },
+      });
+      assert.equal(json.method, 'GET');
+      const names = Object.keys(json.headers).filter((k) => /method|original|rewrite/i.test(k));
+      assert.deepEqual(names, []);
+      assert.equal(origin.received.length, 1);
+    });
+  });
+});

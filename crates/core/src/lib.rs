@@ -19,6 +19,7 @@ pub mod random;
 pub mod service;
 pub mod session;
 pub mod store;
+pub mod text;
 pub mod token;
 
 pub use clock::{Clock, ManualClock};

@@ -36,6 +36,7 @@ use crate::session::{
     Summary, ValidationError, MAX_TTL, MIN_TTL,
 };
 use crate::store::{KvStore, ListOptions, ListPage, PutOptions, StoreError, MAX_LIST_LIMIT};
+use crate::text::quote;
 use crate::token::{KeyRing, Secret, SessionId, Token};
 use serde_json::{Map, Value};
 use std::rc::Rc;
@@ -802,13 +803,13 @@ fn apply_patch(session: &Session, patch: &Value, writer: Writer) -> Result<Sessi
         return Err(ValidationError::new("body", "must be a JSON object").into());
     };
     if let Some(unknown) = fields.keys().find(|k| *k != "label" && *k != "meta") {
-        let shown: String = unknown.chars().take(64).collect();
         let allowed = match writer {
             Writer::Holder => "only label can be changed",
             Writer::Admin => "only label and meta can be changed",
         };
+        let shown = quote(unknown);
         return Err(
-            ValidationError::new("body", format!("unknown field {shown:?}: {allowed}")).into(),
+            ValidationError::new("body", format!("unknown field {shown}: {allowed}")).into(),
         );
     }
     if writer == Writer::Holder && fields.contains_key("meta") {

@@ -15,6 +15,7 @@
 //! strings (UTC, milliseconds) in the contract JSON.
 
 use crate::store::MAX_METADATA_BYTES;
+use crate::text::truncate_bytes;
 use crate::token::{SecretHash, SessionId};
 use chrono::{DateTime, SecondsFormat};
 use serde::ser::{SerializeStruct, Serializer};
@@ -176,18 +177,6 @@ impl ClientInfo {
             country,
         }
     }
-}
-
-/// The longest prefix of `text` of at most `max` bytes ending at a char boundary.
-pub fn truncate_bytes(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 /// Renders milliseconds since the epoch as RFC 3339 UTC with milliseconds.

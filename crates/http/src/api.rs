@@ -422,7 +422,10 @@ fn only_fields<'v>(body: &'v Value, known: &[&str]) -> Result<&'v Map<String, Va
         return Err(Problem::invalid_field("body", "must be a JSON object"));
     };
     if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
-        let shown: String = unknown.chars().take(64).collect();
+        let shown: String = unknown
+            .chars()
+            .take(session_core::text::QUOTE_CHARS)
+            .collect();
         return Err(Problem::invalid_field(&shown, "is not a known field"));
     }
     Ok(fields)

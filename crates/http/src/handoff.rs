@@ -46,7 +46,7 @@ use crate::app::{App, RequestHead};
 use crate::cookie::{clear_cookie, request_token, set_cookie};
 use crate::guard::Forward;
 use crate::identity::{SESSION_ISSUE, SESSION_ISSUE_HEADER, SESSION_REVOKE, SESSION_REVOKE_HEADER};
-use crate::rules::quote;
+use session_core::text::quote;
 
 /// Largest `X-Session-Issue` value acted on, in bytes.
 pub const MAX_ISSUE_BYTES: usize = 8 * 1024;

@@ -18,7 +18,8 @@ use std::fmt;
 
 use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use session_core::text::truncate_owned;
 
 /// Prefix of every problem `type` URI; the code is appended.
 pub const PROBLEM_TYPE_BASE: &str = "https://edge-session.dev/problems/";
@@ -32,136 +33,90 @@ pub const MAX_DETAIL_BYTES: usize = 512;
 /// Longest `field` kept, in bytes (cut on a character boundary).
 pub const MAX_FIELD_BYTES: usize = 128;
 
-/// The machine-readable error codes of the contract (section 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    InvalidRequest,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    MethodNotAllowed,
-    NotFound,
-    Unauthorized,
-    InvalidToken,
-    SessionExpired,
-    Forbidden,
-    Csrf,
-    AdminDisabled,
-    Misconfigured,
-    StoreUnavailable,
-    OriginUnavailable,
+/// Declares [`ErrorCode`] from one table: each code once, with its `code`
+/// string, HTTP status, title and default detail (after axum's
+/// `define_rejection!`: one row per error, nothing kept in step by hand).
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = $code:literal, $status:ident, $title:literal, $detail:literal; )*) => {
+        /// The machine-readable error codes of the contract (section 7).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the contract's order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The `code` member, e.g. `"invalid_token"`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            /// The HTTP status answered with this code.
+            pub const fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::$status,)* }
+            }
+
+            /// Short human-readable summary, the same for every occurrence of the code.
+            pub const fn title(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $title,)* }
+            }
+
+            /// A generic detail for when the caller has nothing more specific.
+            pub const fn default_detail(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $detail,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    InvalidRequest = "invalid_request", BAD_REQUEST, "Invalid request",
+        "The request is malformed.";
+    PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "Payload too large",
+        "The request body is larger than 64 KiB.";
+    UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type",
+        "The body must be sent as application/json or application/merge-patch+json.";
+    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed",
+        "This method is not allowed on this resource.";
+    NotFound = "not_found", NOT_FOUND, "Not found",
+        "No such resource.";
+    Unauthorized = "unauthorized", UNAUTHORIZED, "Authentication required",
+        "A session token is required.";
+    InvalidToken = "invalid_token", UNAUTHORIZED, "Invalid token",
+        "The session token is not valid.";
+    SessionExpired = "session_expired", UNAUTHORIZED, "Session expired",
+        "The session has expired.";
+    Forbidden = "forbidden", FORBIDDEN, "Forbidden",
+        "The session lacks the role this resource requires.";
+    Csrf = "csrf", FORBIDDEN, "Cross-site request refused",
+        "A cookie-authenticated unsafe request needs an allowed Origin header.";
+    AdminDisabled = "admin_disabled", SERVICE_UNAVAILABLE, "Admin API disabled",
+        "The admin API is disabled: ADMIN_KEY is not set.";
+    Misconfigured = "misconfigured", SERVICE_UNAVAILABLE, "Service misconfigured",
+        "The session service is not configured correctly.";
+    StoreUnavailable = "store_unavailable", SERVICE_UNAVAILABLE, "Session store unavailable",
+        "The session store could not be reached.";
+    OriginUnavailable = "origin_unavailable", BAD_GATEWAY, "Origin unavailable",
+        "The origin could not be reached.";
 }
 
 impl ErrorCode {
-    /// Every code, in the contract's order.
-    pub const ALL: [ErrorCode; 14] = [
-        ErrorCode::InvalidRequest,
-        ErrorCode::PayloadTooLarge,
-        ErrorCode::UnsupportedMediaType,
-        ErrorCode::MethodNotAllowed,
-        ErrorCode::NotFound,
-        ErrorCode::Unauthorized,
-        ErrorCode::InvalidToken,
-        ErrorCode::SessionExpired,
-        ErrorCode::Forbidden,
-        ErrorCode::Csrf,
-        ErrorCode::AdminDisabled,
-        ErrorCode::Misconfigured,
-        ErrorCode::StoreUnavailable,
-        ErrorCode::OriginUnavailable,
-    ];
-
-    /// The `code` member, e.g. `"invalid_token"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidRequest => "invalid_request",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::InvalidToken => "invalid_token",
-            ErrorCode::SessionExpired => "session_expired",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::Csrf => "csrf",
-            ErrorCode::AdminDisabled => "admin_disabled",
-            ErrorCode::Misconfigured => "misconfigured",
-            ErrorCode::StoreUnavailable => "store_unavailable",
-            ErrorCode::OriginUnavailable => "origin_unavailable",
-        }
-    }
-
     /// The code named by `s` (exact, as produced by [`ErrorCode::as_str`]).
     pub fn parse(s: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
-    /// The HTTP status answered with this code.
-    pub const fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
-            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::Unauthorized | ErrorCode::InvalidToken | ErrorCode::SessionExpired => {
-                StatusCode::UNAUTHORIZED
-            }
-            ErrorCode::Forbidden | ErrorCode::Csrf => StatusCode::FORBIDDEN,
-            ErrorCode::AdminDisabled | ErrorCode::Misconfigured | ErrorCode::StoreUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            ErrorCode::OriginUnavailable => StatusCode::BAD_GATEWAY,
-        }
-    }
-
-    /// Short human-readable summary, the same for every occurrence of the code.
-    pub const fn title(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidRequest => "Invalid request",
-            ErrorCode::PayloadTooLarge => "Payload too large",
-            ErrorCode::UnsupportedMediaType => "Unsupported media type",
-            ErrorCode::MethodNotAllowed => "Method not allowed",
-            ErrorCode::NotFound => "Not found",
-            ErrorCode::Unauthorized => "Authentication required",
-            ErrorCode::InvalidToken => "Invalid token",
-            ErrorCode::SessionExpired => "Session expired",
-            ErrorCode::Forbidden => "Forbidden",
-            ErrorCode::Csrf => "Cross-site request refused",
-            ErrorCode::AdminDisabled => "Admin API disabled",
-            ErrorCode::Misconfigured => "Service misconfigured",
-            ErrorCode::StoreUnavailable => "Session store unavailable",
-            ErrorCode::OriginUnavailable => "Origin unavailable",
-        }
-    }
-
-    /// A generic detail for when the caller has nothing more specific.
-    pub const fn default_detail(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidRequest => "The request is malformed.",
-            ErrorCode::PayloadTooLarge => "The request body is larger than 64 KiB.",
-            ErrorCode::UnsupportedMediaType => {
-                "The body must be sent as application/json or application/merge-patch+json."
-            }
-            ErrorCode::MethodNotAllowed => "This method is not allowed on this resource.",
-            ErrorCode::NotFound => "No such resource.",
-            ErrorCode::Unauthorized => "A session token is required.",
-            ErrorCode::InvalidToken => "The session token is not valid.",
-            ErrorCode::SessionExpired => "The session has expired.",
-            ErrorCode::Forbidden => "The session lacks the role this resource requires.",
-            ErrorCode::Csrf => {
-                "A cookie-authenticated unsafe request needs an allowed Origin header."
-            }
-            ErrorCode::AdminDisabled => "The admin API is disabled: ADMIN_KEY is not set.",
-            ErrorCode::Misconfigured => "The session service is not configured correctly.",
-            ErrorCode::StoreUnavailable => "The session store could not be reached.",
-            ErrorCode::OriginUnavailable => "The origin could not be reached.",
-        }
+        ErrorCode::ALL.iter().copied().find(|c| c.as_str() == s)
     }
 
     /// The problem `type` URI of this code.
     pub fn type_uri(self) -> String {
         format!("{PROBLEM_TYPE_BASE}{}", self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -190,7 +145,7 @@ impl Problem {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Problem {
         Problem {
             code,
-            detail: truncate(detail.into(), MAX_DETAIL_BYTES),
+            detail: truncate_owned(detail.into(), MAX_DETAIL_BYTES),
             field: None,
             allow: None,
         }
@@ -200,7 +155,7 @@ impl Problem {
     /// `Problem::invalid_field("userId", "must be 1..256 bytes")`; the detail
     /// reads `userId: must be 1..256 bytes`.
     pub fn invalid_field(field: &str, reason: &str) -> Problem {
-        let field = truncate(field.to_owned(), MAX_FIELD_BYTES);
+        let field = truncate_owned(field.to_owned(), MAX_FIELD_BYTES);
         let mut p = Problem::new(ErrorCode::InvalidRequest, format!("{field}: {reason}"));
         p.field = Some(field);
         p
@@ -208,7 +163,7 @@ impl Problem {
 
     /// A 403 `forbidden` naming the field the caller may not write.
     pub fn forbidden_field(field: &str, reason: &str) -> Problem {
-        let field = truncate(field.to_owned(), MAX_FIELD_BYTES);
+        let field = truncate_owned(field.to_owned(), MAX_FIELD_BYTES);
         let mut p = Problem::new(ErrorCode::Forbidden, format!("{field}: {reason}"));
         p.field = Some(field);
         p
@@ -306,18 +261,6 @@ impl fmt::Display for Problem {
 }
 
 impl std::error::Error for Problem {}
-
-/// Cuts `s` to at most `max` bytes on a character boundary.
-pub(crate) fn truncate(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
-    s
-}
 
 #[cfg(test)]
 mod tests {
@@ -447,7 +390,7 @@ mod tests {
 
     #[test]
     fn every_code_renders_a_consistent_response() {
-        for code in ErrorCode::ALL {
+        for &code in ErrorCode::ALL {
             let res = Problem::from(code).to_response();
             let v = body_json(&res);
             assert_eq!(res.status(), code.status());

@@ -433,13 +433,6 @@ pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// Quotes a user-supplied string for an error message, cut to 64 characters.
-pub(crate) fn quote(s: &str) -> String {
-    let cut: String = s.chars().take(64).collect();
-    let ell = if cut.len() < s.len() { "…" } else { "" };
-    format!("{:?}{ell}", cut)
-}
-
 // ---------------------------------------------------------------------------
 // Patterns
 

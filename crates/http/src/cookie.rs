@@ -7,6 +7,8 @@
 //!   there is one, else the cookie, and says which, because CSRF checks apply
 //!   to cookie authentication only.
 
+use crate::syntax::{is_tchar, trim_ows};
+
 /// Longest `Cookie` header read, in bytes; longer headers yield no cookie.
 pub const MAX_COOKIE_HEADER_BYTES: usize = 32 * 1024;
 /// Longest cookie value returned, in bytes.
@@ -15,7 +17,7 @@ pub const MAX_COOKIE_VALUE_BYTES: usize = 4096;
 /// Whether `name` is a cookie name: an RFC 6265 / RFC 9110 token (visible
 /// ASCII without separators), at most 128 bytes.
 pub fn is_cookie_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 128 && name.bytes().all(crate::rules::is_tchar)
+    !name.is_empty() && name.len() <= 128 && name.bytes().all(is_tchar)
 }
 
 /// Whether `value` is made of RFC 6265 `cookie-octet`s (visible ASCII except
@@ -64,7 +66,7 @@ pub fn cookie_pairs(header: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// Whether `s` starts, after spaces and tabs, with a cookie name and `=`.
 fn starts_a_pair(s: &[u8]) -> bool {
     let s = trim_ows(s);
-    let name_len = s.iter().take_while(|&&b| crate::rules::is_tchar(b)).count();
+    let name_len = s.iter().take_while(|&&b| is_tchar(b)).count();
     name_len > 0 && s.get(name_len) == Some(&b'=')
 }
 
@@ -79,14 +81,6 @@ pub fn split_pair(pair: &[u8]) -> Option<(&[u8], &[u8])> {
         v => v,
     };
     Some((name, value))
-}
-
-/// `s` without leading and trailing spaces and tabs.
-pub fn trim_ows(s: &[u8]) -> &[u8] {
-    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = s.iter().position(|b| !is_ows(b)).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !is_ows(b)).map_or(start, |i| i + 1);
-    s.get(start..end).unwrap_or_default()
 }
 
 /// Every value of the cookie called `name` (case-sensitive) in a `Cookie`
@@ -154,10 +148,6 @@ pub fn strip_cookie(headers: &mut http::HeaderMap, name: &str) {
     }
 }
 
-fn is_ows(c: char) -> bool {
-    c == ' ' || c == '\t'
-}
-
 /// `Set-Cookie` value for the session cookie:
 /// `name=value; Max-Age=N; Path=/; HttpOnly; Secure; SameSite=Lax`.
 ///
@@ -185,17 +175,17 @@ pub fn clear_cookie(name: &str) -> String {
 /// call, so such a request answers 401 `invalid_token`, as a malformed token
 /// does, rather than `unauthorized`.
 pub fn bearer_token(authorization: &str) -> Option<&str> {
-    let h = authorization.trim_matches(is_ows);
+    let h = authorization.trim_matches([' ', '\t']);
     let scheme = h.get(..6)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
     }
     let rest = &h[6..];
     // The scheme must be followed by whitespace ("Bearerx" is another scheme).
-    if !rest.starts_with(is_ows) {
+    if !rest.starts_with([' ', '\t']) {
         return None;
     }
-    let token = rest.trim_matches(is_ows);
+    let token = rest.trim_matches([' ', '\t']);
     (!token.is_empty()).then_some(token)
 }
 

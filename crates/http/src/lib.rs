@@ -23,3 +23,4 @@ pub mod handoff;
 pub mod identity;
 pub mod problem;
 pub mod rules;
+pub mod syntax;

@@ -3,7 +3,7 @@
 
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use session_http::app::RequestHead;
+use session_http::request::RequestHead;
 use wasm_bindgen::JsValue;
 
 /// The head of an incoming request. Headers that are not valid HTTP are

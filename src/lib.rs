@@ -13,10 +13,11 @@ use std::rc::Rc;
 use session_core::random::OsRandom;
 use session_core::Ledger;
 use session_http::api;
-use session_http::app::{App, RequestHead, Settings};
-use session_http::config::ConfigError;
+use session_http::app::App;
+use session_http::config::{Config, ConfigError};
 use session_http::guard::{self, GuardDecision};
 use session_http::problem::{ErrorCode, Problem};
+use session_http::request::RequestHead;
 use worker::{
     console_error, console_log, event, Context, Env, Request, Response, ScheduleContext,
     ScheduledEvent,
@@ -33,15 +34,15 @@ const CLEANUP_BUDGET: usize = 200;
 
 thread_local! {
     /// Vars and secrets are fixed for an isolate's life: validate them once.
-    static SETTINGS: std::cell::OnceCell<Rc<Result<Settings, ConfigError>>> = const { std::cell::OnceCell::new() };
+    static SETTINGS: std::cell::OnceCell<Rc<Result<Config, ConfigError>>> = const { std::cell::OnceCell::new() };
     /// What this isolate remembers between requests: sliding claims, revocations.
     static LEDGER: Rc<Ledger> = Rc::default();
 }
 
-fn settings(env: &Env) -> Rc<Result<Settings, ConfigError>> {
+fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
     SETTINGS.with(|cell| {
         cell.get_or_init(|| {
-            Rc::new(Settings::from_vars(|name| {
+            Rc::new(Config::from_vars(|name| {
                 env.secret(name)
                     .ok()
                     .map(|s| s.to_string())
@@ -52,7 +53,7 @@ fn settings(env: &Env) -> Rc<Result<Settings, ConfigError>> {
     })
 }
 
-fn new_app<'s>(settings: &'s Settings, env: &Env) -> WorkerApp<'s> {
+fn new_app<'s>(settings: &'s Config, env: &Env) -> WorkerApp<'s> {
     let ledger = LEDGER.with(Rc::clone);
     App::with_ledger(
         settings,
@@ -86,7 +87,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         }
     };
     let app = new_app(settings, &env);
-    if settings.config.api_subpath(head.url.path()).is_some() {
+    if settings.api_subpath(head.url.path()).is_some() {
         let body = match read_body(&mut req, api::MAX_BODY_BYTES).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {

@@ -7,14 +7,19 @@
 //! [`random::SeededRandom`] and [`store::MemoryKv`].
 //!
 //! - [`token`]: token format, HMAC key ring (`TOKEN_KEYS`), secret hashing;
-//! - [`keys`]: the KV key layout (`KEY_PREFIX`), the only place key names are built;
-//! - [`session`]: the record, its validation, stored forms and contract JSON;
+//! - [`session`]: the session, its lifetime, the bounds of its fields, its
+//!   contract JSON, the input of a new one;
+//! - [`policy`]: TTL bounds and defaults;
+//! - [`layout`]: what KV holds: key names (`KEY_PREFIX`), the record and
+//!   index formats, KV expirations;
 //! - [`service`]: the operations ([`SessionService`]);
-//! - [`ledger`]: what one isolate remembers between requests (sliding claims, revocations).
+//! - [`ledger`]: what one isolate remembers between requests (sliding claims, revocations);
+//! - [`text`]: small text helpers shared by every layer.
 
 pub mod clock;
-pub mod keys;
+pub mod layout;
 pub mod ledger;
+pub mod policy;
 pub mod random;
 pub mod service;
 pub mod session;
@@ -23,10 +28,11 @@ pub mod text;
 pub mod token;
 
 pub use clock::{Clock, ManualClock};
-pub use keys::KeyLayout;
+pub use layout::KeyLayout;
 pub use ledger::Ledger;
+pub use policy::Policy;
 pub use random::{OsRandom, Random, RandomError, SeededRandom};
-pub use service::{CleanupReport, NewSession, Policy, SessionError, SessionService, Slide, Writer};
-pub use session::{ClientInfo, Session, Summary, ValidationError};
+pub use service::{CleanupReport, SessionError, SessionService, Slide, Writer};
+pub use session::{ClientInfo, Lifetime, NewSession, Session, Summary, ValidationError};
 pub use store::{KvStore, MemoryKv, StoreError};
 pub use token::{KeyRing, KeyRingError, SessionId, Token, TokenError};

@@ -105,6 +105,26 @@ impl SessionId {
     }
 }
 
+impl std::ops::Deref for SessionId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl AsRef<str> for SessionId {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl serde::Serialize for SessionId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
 impl std::fmt::Display for SessionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
@@ -238,7 +258,7 @@ impl std::fmt::Display for TokenError {
 impl std::error::Error for TokenError {}
 
 /// Why `TOKEN_KEYS` was refused. The reason names entries by position and
-/// never echoes key material.
+/// never echoes any of the value (key ids included: the whole var is a secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRingError(pub String);
 
@@ -302,39 +322,36 @@ impl KeyRing {
     pub fn parse(text: &str) -> Result<Self, KeyRingError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(KeyRingError("TOKEN_KEYS is empty".into()));
+            return Err(KeyRingError("is empty".into()));
         }
         let mut keys = Vec::new();
         for (index, entry) in text.split(',').enumerate() {
             let n = index + 1;
             let entry = entry.trim();
             if entry.is_empty() {
-                return Err(KeyRingError(format!("TOKEN_KEYS entry {n} is empty")));
+                return Err(KeyRingError(format!("entry {n} is empty")));
             }
             let Some((kid, key)) = entry.split_once(':') else {
                 return Err(KeyRingError(format!(
-                    "TOKEN_KEYS entry {n} is not of the form kid:base64key"
+                    "entry {n} is not of the form kid:base64key"
                 )));
             };
             let (kid, key) = (kid.trim(), key.trim());
             if !is_valid_kid(kid) {
                 return Err(KeyRingError(format!(
-                    "TOKEN_KEYS entry {n}: key id must be 1 to {MAX_KID_LEN} characters of A-Z a-z 0-9 _ -"
+                    "entry {n}: key id must be 1 to {MAX_KID_LEN} characters of A-Z a-z 0-9 _ -"
                 )));
             }
             if keys.iter().any(|k: &(String, Vec<u8>)| k.0 == kid) {
-                return Err(KeyRingError(format!(
-                    "TOKEN_KEYS entry {n}: key id {kid} appears twice"
-                )));
+                // The key id is part of a secret: never repeat it.
+                return Err(KeyRingError(format!("entry {n}: the key id appears twice")));
             }
             let Some(bytes) = decode_key(key) else {
-                return Err(KeyRingError(format!(
-                    "TOKEN_KEYS entry {n}: key is not valid base64"
-                )));
+                return Err(KeyRingError(format!("entry {n}: key is not valid base64")));
             };
             if bytes.len() < MIN_KEY_BYTES {
                 return Err(KeyRingError(format!(
-                    "TOKEN_KEYS entry {n}: key must decode to at least {MIN_KEY_BYTES} bytes"
+                    "entry {n}: key must decode to at least {MIN_KEY_BYTES} bytes"
                 )));
             }
             keys.push((kid.to_owned(), bytes));
@@ -353,7 +370,7 @@ impl KeyRing {
                 return Err(KeyRingError(format!("key {n}: invalid key id")));
             }
             if ring.iter().any(|k: &RingKey| k.kid == kid) {
-                return Err(KeyRingError(format!("key {n}: key id {kid} appears twice")));
+                return Err(KeyRingError(format!("key {n}: the key id appears twice")));
             }
             if key.len() < MIN_KEY_BYTES {
                 return Err(KeyRingError(format!(
@@ -637,6 +654,9 @@ mod tests {
                 "not valid base64",
             ),
         ];
+        let secret_kid = format!("SecretKid:{good},SecretKid:{good}");
+        let err = KeyRing::parse(&secret_kid).unwrap_err().to_string();
+        assert!(err.contains("twice") && !err.contains("SecretKid"), "{err}");
         for (input, expected) in cases {
             let err = KeyRing::parse(&input).expect_err(&input).to_string();
             assert!(err.contains(expected), "{input:?} gave {err:?}");

@@ -5,7 +5,7 @@ mod common;
 
 use common::{block_on, env, Env, T0};
 use serde_json::{json, Value};
-use session_core::session::EXPIRED_RECORD_GRACE_SECS as GRACE;
+use session_core::layout::EXPIRED_RECORD_GRACE_SECS as GRACE;
 use session_core::store::{KvOp, KvOpCounts, KvStore, PutOptions};
 use session_core::{ClientInfo, NewSession, Policy, SessionError, StoreError, Writer};
 
@@ -16,9 +16,9 @@ fn writes(n: usize) -> KvOpCounts {
     }
 }
 
-fn invalid_field(result: Result<impl std::fmt::Debug, SessionError>) -> &'static str {
+fn invalid_field(result: Result<impl std::fmt::Debug, SessionError>) -> String {
     match result {
-        Err(SessionError::Invalid { field, .. }) => field,
+        Err(SessionError::Invalid(e)) => e.field.into_owned(),
         other => panic!("expected Invalid, got {other:?}"),
     }
 }
@@ -39,9 +39,12 @@ fn create_writes_exactly_two_keys_and_no_reads() {
     assert_eq!(kv.len(), 2);
     assert_eq!(session.user_id, "alice");
     assert_eq!(session.label.as_deref(), Some("laptop"));
-    assert_eq!((session.created_at, session.last_seen_at), (T0, T0));
-    assert_eq!(session.expires_at, T0 + 600_000);
-    assert_eq!(session.absolute_expires_at, T0 + 3_600_000);
+    assert_eq!(
+        (session.lifetime.created_at, session.lifetime.last_seen_at),
+        (T0, T0)
+    );
+    assert_eq!(session.lifetime.expires_at, T0 + 600_000);
+    assert_eq!(session.lifetime.absolute_expires_at, T0 + 3_600_000);
     assert_eq!((session.idle_ttl, session.absolute_ttl), (600, 3600));
     assert_eq!(session.client.country.as_deref(), Some("FR"));
     assert!(token
@@ -72,7 +75,7 @@ fn create_defaults_follow_the_policy() {
     let service = service.with_policy(Policy::new(120, 600).unwrap());
     let (_, s) = block_on(service.create(NewSession::for_user("u"))).unwrap();
     assert_eq!(
-        (s.expires_at, s.absolute_expires_at),
+        (s.lifetime.expires_at, s.lifetime.absolute_expires_at),
         (T0 + 120_000, T0 + 600_000)
     );
     // A missing TTL is adjusted to keep idle <= absolute.
@@ -105,9 +108,11 @@ fn policy_rules_name_the_variable() {
         Policy::new(60, 59).unwrap_err().field,
         "SESSION_ABSOLUTE_TTL"
     );
+    // An absolute TTL shorter than the idle one is the absolute one's fault,
+    // as the configuration reports it.
     let e = Policy::new(700, 600).unwrap_err();
-    assert_eq!(e.field, "SESSION_IDLE_TTL");
-    assert!(e.reason.contains("SESSION_ABSOLUTE_TTL"));
+    assert_eq!(e.field, "SESSION_ABSOLUTE_TTL");
+    assert!(e.reason.contains("SESSION_IDLE_TTL"));
 }
 
 #[test]
@@ -171,7 +176,9 @@ fn create_validation_boundaries() {
         invalid_field(create(ttls(31_536_001, 31_536_001))),
         "idleTtl"
     );
-    assert_eq!(invalid_field(create(ttls(601, 600))), "idleTtl");
+    // One rule for both TTLs (crate::policy): when the absolute TTL is the
+    // shorter, it is the one at fault, as the configuration reports it.
+    assert_eq!(invalid_field(create(ttls(601, 600))), "absoluteTtl");
     let only_abs = NewSession {
         absolute_ttl: Some(59),
         ..user("u")
@@ -255,7 +262,7 @@ fn a_well_tagged_token_whose_secret_hash_differs_is_invalid() {
         .find(|e| e.name == format!("s:{}", b.id))
         .unwrap()
         .value;
-    let forged_record = record_b.replace(&b.id, &a.id);
+    let forged_record = record_b.replace(b.id.as_str(), a.id.as_str());
     block_on(kv.put(
         &key_a,
         &forged_record,
@@ -301,8 +308,8 @@ fn idle_expiry_and_absolute_cap() {
     let s = block_on(service.verify(token.expose())).unwrap();
     // Refresh at 599 s: expiresAt = min(599 + 600, 1000) = 1000 s.
     let refreshed = block_on(service.refresh(&s)).unwrap();
-    assert_eq!(refreshed.expires_at, T0 + 1_000_000);
-    assert_eq!(refreshed.last_seen_at, T0 + 599_000);
+    assert_eq!(refreshed.lifetime.expires_at, T0 + 1_000_000);
+    assert_eq!(refreshed.lifetime.last_seen_at, T0 + 599_000);
     clock.advance_secs(400); // t = 999 s
     assert!(block_on(service.verify(token.expose())).is_ok());
     clock.advance_secs(1); // t = 1000 s: absolute cap
@@ -353,7 +360,7 @@ fn refresh_writes_both_keys_with_the_new_ttl() {
     kv.reset_counts();
     let r = block_on(service.refresh(&s)).unwrap();
     assert_eq!(kv.counts(), writes(2));
-    assert_eq!(r.expires_at, T0 + 1_100_000);
+    assert_eq!(r.lifetime.expires_at, T0 + 1_100_000);
     for entry in kv.entries() {
         assert_eq!(
             entry.expiration,
@@ -364,7 +371,7 @@ fn refresh_writes_both_keys_with_the_new_ttl() {
     }
     // The listing sees the new expiry too (index metadata rewritten).
     let listed = block_on(service.list_user("u", None)).unwrap();
-    assert_eq!(listed[0].expires_at, r.expires_at);
+    assert_eq!(listed[0].lifetime.expires_at, r.lifetime.expires_at);
     clock.advance_secs(200); // past the original expiresAt, before the new one
     assert!(block_on(service.verify(token.expose())).is_ok());
     assert_eq!(block_on(service.list_user("u", None)).unwrap().len(), 1);
@@ -389,9 +396,9 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
     assert!(service.touch_due(&s).is_none());
     clock.set_ms(T0 + 300_001); // less than half left: due
     let touched = service.touch_due(&s).expect("due");
-    assert_eq!(touched.expires_at, T0 + 900_001);
-    assert_eq!(touched.last_seen_at, T0 + 300_001);
-    assert_eq!(s.expires_at, T0 + 600_000, "touch_due is pure");
+    assert_eq!(touched.lifetime.expires_at, T0 + 900_001);
+    assert_eq!(touched.lifetime.last_seen_at, T0 + 300_001);
+    assert_eq!(s.lifetime.expires_at, T0 + 600_000, "touch_due is pure");
     kv.reset_counts();
     assert!(service.touch_due(&s).is_some());
     assert_eq!(kv.counts().total(), 0, "touch_due touches no store");
@@ -399,7 +406,7 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
     assert_eq!(kv.counts(), writes(2));
 
     let s = block_on(service.verify(token.expose())).unwrap();
-    assert_eq!(s.expires_at, T0 + 900_001);
+    assert_eq!(s.lifetime.expires_at, T0 + 900_001);
     clock.advance_secs(200);
     assert!(
         service.touch_due(&s).is_none(),
@@ -407,7 +414,7 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
     );
     clock.advance_secs(101); // t = 601.001 s, 299 s left
     let touched = service.touch_due(&s).expect("due again");
-    assert_eq!(touched.expires_at, T0 + 1_201_001);
+    assert_eq!(touched.lifetime.expires_at, T0 + 1_201_001);
     block_on(service.save(&touched)).unwrap();
 
     // Near the absolute cap: slides only up to it, then never again.
@@ -415,7 +422,7 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
     let s = block_on(service.verify(token.expose())).unwrap();
     let touched = service.touch_due(&s).expect("due");
     assert_eq!(
-        touched.expires_at,
+        touched.lifetime.expires_at,
         T0 + 1_500_000,
         "capped at absoluteExpiresAt"
     );
@@ -497,7 +504,7 @@ fn get_and_destroy_by_id() {
     );
     assert!(!block_on(service.destroy(&e.id)).unwrap(), "was not live");
     assert!(
-        kv.keys().iter().all(|k| !k.contains(&e.id)),
+        kv.keys().iter().all(|k| !k.contains(e.id.as_str())),
         "but its keys are gone"
     );
     assert!(block_on(service.get(&keep.id)).is_ok());
@@ -570,8 +577,8 @@ fn update_is_an_rfc7396_merge_patch_on_label_and_meta() {
     );
     assert_eq!(u.label.as_deref(), Some("old"), "absent label untouched");
     assert_eq!(
-        (u.expires_at, u.absolute_expires_at),
-        (s.expires_at, s.absolute_expires_at)
+        (u.lifetime.expires_at, u.lifetime.absolute_expires_at),
+        (s.lifetime.expires_at, s.lifetime.absolute_expires_at)
     );
 
     let u = block_on(service.update(&s.id, &json!({"label": null}))).unwrap();

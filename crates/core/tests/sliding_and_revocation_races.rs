@@ -55,7 +55,7 @@ fn a_holder_patch_naming_meta_is_forbidden_and_writes_nothing() {
             .update_session(&s, &json!({"userId": "x"}), Writer::Holder),
     );
     assert!(
-        matches!(e, Err(SessionError::Invalid { field: "body", .. })),
+        matches!(&e, Err(SessionError::Invalid(v)) if v.field == "body"),
         "{e:?}"
     );
     let u = block_on(
@@ -148,8 +148,8 @@ fn a_sliding_write_keeps_a_change_made_meanwhile() {
         }
     );
     let now = T0 + 302_000;
-    assert_eq!(written.expires_at, now + 600_000);
-    assert_eq!(written.last_seen_at, now);
+    assert_eq!(written.lifetime.expires_at, now + 600_000);
+    assert_eq!(written.lifetime.last_seen_at, now);
     let v = block_on(env.service.verify(&token)).unwrap();
     assert_eq!(
         Value::Object(v.meta),
@@ -157,10 +157,10 @@ fn a_sliding_write_keeps_a_change_made_meanwhile() {
         "the role stays removed"
     );
     assert_eq!(v.label.as_deref(), Some("seen"));
-    assert_eq!(v.expires_at, now + 600_000);
+    assert_eq!(v.lifetime.expires_at, now + 600_000);
     let listed = block_on(env.service.list_user("alice", None)).unwrap();
     assert_eq!(
-        (listed[0].label.as_deref(), listed[0].expires_at),
+        (listed[0].label.as_deref(), listed[0].lifetime.expires_at),
         (Some("seen"), now + 600_000)
     );
 }

@@ -4,14 +4,18 @@
 //! A plain harness: each case runs for about half a second after a warm-up
 //! and reports the mean time per iteration.
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderValue, Method};
 use pollster::block_on;
 use session_core::{ManualClock, MemoryKv, NewSession, SeededRandom};
-use session_http::app::{App, RequestHead, Settings};
+use session_http::app::App;
+use session_http::config::Config;
+use session_http::request::RequestHead;
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 use session_http::guard::{decide, GuardDecision};
 use session_http::rules::Rules;
 
@@ -30,18 +34,13 @@ fn bench(name: &str, mut f: impl FnMut()) {
     println!("{name:<58} {per:>12.2?} / iter  ({n} iters)");
 }
 
-fn settings(rules: &str) -> Settings {
-    let vars: HashMap<&str, String> = [
-        (
-            "TOKEN_KEYS",
-            "k1:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=".to_owned(),
-        ),
-        ("ADMIN_KEY", "bench-admin-key-0123456789".to_owned()),
-        ("GUARD_RULES", rules.to_owned()),
-    ]
-    .into_iter()
-    .collect();
-    Settings::from_vars(|k| vars.get(k).cloned()).expect("settings")
+fn settings(rules: &str) -> Config {
+    let base = [
+        ("TOKEN_KEYS", support::TOKEN_KEYS),
+        ("ADMIN_KEY", support::ADMIN_KEY),
+        ("GUARD_RULES", rules),
+    ];
+    support::config(&base, &[])
 }
 
 fn head(path: &str, token: Option<&str>) -> RequestHead {
@@ -78,10 +77,10 @@ fn main() {
     let (token, _) = block_on(sessions.create(NewSession::for_user("alice"))).unwrap();
     let token = token.expose().to_owned();
 
-    bench("Settings::from_vars (256 rules; once per isolate)", || {
-        black_box(Settings::from_vars(|k| match k {
+    bench("Config::from_vars (256 rules; once per isolate)", || {
+        black_box(Config::from_vars(|k| match k {
             "GUARD_RULES" => Some(rules_json.clone()),
-            "TOKEN_KEYS" => Some("k1:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=".into()),
+            "TOKEN_KEYS" => Some(support::TOKEN_KEYS.into()),
             _ => None,
         }))
         .ok();

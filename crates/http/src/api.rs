@@ -13,11 +13,12 @@ use session_core::{
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::app::{App, RequestHead};
+use crate::app::App;
 use crate::cookie::{bearer_token, clear_cookie, request_token, set_cookie, TokenSource};
 use crate::cors;
 use crate::csrf::csrf_ok;
 use crate::problem::{ErrorCode, Problem};
+use crate::request::RequestHead;
 
 /// Largest request body the API accepts (413 `payload_too_large` above).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -161,7 +162,10 @@ async fn route<S: KvStore, C: Clock, R: Random>(
         }
         Route::AdminSessions => {
             let sessions = admin(app, head)?;
-            let new = new_session(json_body(head, body)?)?;
+            // The admin caller is a backend, not the user's device: its own
+            // user agent would mislead, so admin-made sessions record no client.
+            let new = NewSession::from_json(json_body(head, body)?, Default::default())
+                .map_err(|e| Problem::invalid_field(&e.field, &e.reason))?;
             let (token, session) = sessions.create(new).await.map_err(session_problem)?;
             let answer = json!({ "token": token.expose(), "session": session.to_json() });
             Ok(json(StatusCode::CREATED, &answer))
@@ -345,7 +349,7 @@ async fn self_service<S: KvStore, C: Clock, R: Random>(
                 return Err(not_found());
             }
             let response = empty(StatusCode::NO_CONTENT);
-            Ok(if *id == me.session.id {
+            Ok(if *id == me.session.id.as_str() {
                 with_cookie(response, &clear_cookie(cookie_name))
             } else {
                 response
@@ -431,52 +435,6 @@ fn only_fields<'v>(body: &'v Value, known: &[&str]) -> Result<&'v Map<String, Va
     Ok(fields)
 }
 
-/// `POST admin/sessions` body → the core's input; types are checked here,
-/// bounds by the core (both name the field).
-fn new_session(body: Value) -> Result<NewSession, Problem> {
-    let fields = only_fields(
-        &body,
-        &["userId", "label", "meta", "idleTtl", "absoluteTtl"],
-    )?;
-    let user_id = match fields.get("userId") {
-        Some(Value::String(user_id)) => user_id.clone(),
-        _ => {
-            return Err(Problem::invalid_field(
-                "userId",
-                "is required and must be a string",
-            ))
-        }
-    };
-    let label = match fields.get("label") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(label)) => Some(label.clone()),
-        Some(_) => return Err(Problem::invalid_field("label", "must be a string or null")),
-    };
-    let meta = match fields.get("meta") {
-        None | Some(Value::Null) => None,
-        Some(meta @ Value::Object(_)) => Some(meta.clone()),
-        Some(_) => return Err(Problem::invalid_field("meta", "must be a JSON object")),
-    };
-    let ttl = |field: &'static str| match fields.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
-        Some(_) => Err(Problem::invalid_field(
-            field,
-            "must be a whole number of seconds",
-        )),
-    };
-    Ok(NewSession {
-        user_id,
-        label,
-        meta,
-        idle_ttl: ttl("idleTtl")?,
-        absolute_ttl: ttl("absoluteTtl")?,
-        // The admin caller is a backend, not the user's device: its own user
-        // agent would mislead, so admin-made sessions record no client.
-        client: Default::default(),
-    })
-}
-
 /// A percent-encoded path segment as text: `None` when an escape is not `%`
 /// and two hex digits (`%ZZ`) or the bytes are not UTF-8.
 fn decode_path_param(encoded: &str) -> Option<String> {
@@ -544,7 +502,7 @@ pub fn session_problem(error: SessionError) -> Problem {
         }
         SessionError::Expired => Problem::new(ErrorCode::SessionExpired, "the session has expired"),
         SessionError::NotFound => not_found(),
-        SessionError::Invalid { field, reason } => Problem::invalid_field(field, &reason),
+        SessionError::Invalid(e) => Problem::invalid_field(&e.field, &e.reason),
         SessionError::Forbidden { field } => Problem::forbidden_field(
             field,
             "is written only by the origin (X-Session-Issue) and the admin API",

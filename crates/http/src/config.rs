@@ -1,5 +1,9 @@
 //! The Worker's configuration (contract section 1), read from its vars and
 //! secrets through a lookup function so it can be tested without a Worker.
+//! Every var is parsed once, into the typed value of the module that owns
+//! its concept: `KEY_PREFIX` into the core's [`KeyLayout`], the TTLs into its
+//! [`Policy`], `TOKEN_KEYS` into its [`KeyRing`], `GUARD_RULES` into
+//! [`Rules`]; each bound and character rule is stated there, once.
 //!
 //! Rules that apply to every var:
 //! - A value that is empty or only whitespace counts as **unset** (the
@@ -11,12 +15,14 @@
 //!   URL may hold credentials, and the message reaches clients in a 503
 //!   problem. `Config`'s `Debug` redacts the secrets.
 //!
-//! `TOKEN_KEYS` is kept raw and not validated here: the contract wants an
-//! invalid key ring to answer 503 `misconfigured` on session routes while
-//! public paths keep working, so the key ring's parser reports that.
+//! A bad `TOKEN_KEYS` does not fail the configuration: it is kept as
+//! [`Config::key_ring`]'s error, so that session routes answer 503
+//! `misconfigured` while public paths keep working (contract §6).
 
 use std::fmt;
 
+use session_core::policy::{TtlNames, TTL_VARS};
+use session_core::{KeyLayout, KeyRing, Policy};
 use url::Url;
 
 use crate::cookie::is_cookie_name;
@@ -24,10 +30,6 @@ use crate::csrf::normalize_origin;
 use crate::identity::encode_user;
 use crate::rules::Rules;
 
-// The TTL bounds and defaults, and the key prefix bound, are the core's.
-pub use session_core::keys::MAX_PREFIX_BYTES as MAX_KEY_PREFIX_BYTES;
-pub use session_core::service::{DEFAULT_ABSOLUTE_TTL, DEFAULT_IDLE_TTL};
-pub use session_core::session::{MAX_TTL, MIN_TTL};
 pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
 pub const DEFAULT_API_PREFIX: &str = "/auth";
 /// Shortest `ADMIN_KEY`, in bytes.
@@ -57,12 +59,15 @@ pub const VARS: [&str; 12] = [
     "FORWARD_TOKEN",
 ];
 
+/// The TTL vars, as the core's policy names them.
+const TTLS: TtlNames = TTL_VARS;
+
 /// A var with a bad value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     /// The var's name, e.g. `"SESSION_IDLE_TTL"`.
     pub var: &'static str,
-    /// What is wrong; never the value of a secret.
+    /// What is wrong; never the value.
     pub reason: String,
 }
 
@@ -89,13 +94,11 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// The parsed configuration.
-#[derive(Clone, PartialEq)]
+/// The parsed configuration, fixed for an isolate's life.
+#[derive(Clone)]
 pub struct Config {
-    /// `SESSION_IDLE_TTL`, seconds.
-    pub idle_ttl: u64,
-    /// `SESSION_ABSOLUTE_TTL`, seconds, `>= idle_ttl`.
-    pub absolute_ttl: u64,
+    /// `SESSION_IDLE_TTL` and `SESSION_ABSOLUTE_TTL`.
+    pub policy: Policy,
     /// `COOKIE_NAME`, a valid cookie name.
     pub cookie_name: String,
     /// `ALLOWED_ORIGINS`, each the ASCII serialization of an http(s) origin
@@ -105,8 +108,8 @@ pub struct Config {
     pub login_url: Option<String>,
     /// `API_PREFIX`: starts with `/`, no trailing `/`, e.g. `/auth`.
     pub api_prefix: String,
-    /// `KEY_PREFIX`, visible ASCII, possibly empty.
-    pub key_prefix: String,
+    /// `KEY_PREFIX`, as the key layout it prefixes.
+    pub layout: KeyLayout,
     /// `ORIGIN_URL`: an http(s) URL without query, fragment or credentials;
     /// its path, if any, is a prefix (see [`Config::upstream_url`]).
     pub origin_url: Option<Url>,
@@ -114,8 +117,8 @@ pub struct Config {
     pub rules: Rules,
     /// `ADMIN_KEY`; `None`: admin API disabled (503 `admin_disabled`).
     pub admin_key: Option<String>,
-    /// `TOKEN_KEYS`, raw (see the module docs).
-    pub token_keys: Option<String>,
+    /// `TOKEN_KEYS`, or why it is missing or unusable (see the module docs).
+    pub key_ring: Result<KeyRing, ConfigError>,
     /// `FORWARD_TOKEN` (`"true"` / `"false"`, default false): whether the
     /// guard forwards the session cookie and an `Authorization` header
     /// carrying a session token to the origin. Off, both are removed.
@@ -124,21 +127,40 @@ pub struct Config {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redact = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
-            .field("idle_ttl", &self.idle_ttl)
-            .field("absolute_ttl", &self.absolute_ttl)
+            .field("policy", &self.policy)
             .field("cookie_name", &self.cookie_name)
             .field("allowed_origins", &self.allowed_origins)
             .field("login_url", &self.login_url)
             .field("api_prefix", &self.api_prefix)
-            .field("key_prefix", &self.key_prefix)
+            .field("key_prefix", &self.layout.prefix())
             .field("origin_url", &self.origin_url.as_ref().map(Url::as_str))
             .field("rules", &self.rules.len())
-            .field("admin_key", &redact(&self.admin_key))
-            .field("token_keys", &redact(&self.token_keys))
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
+            .field("key_ring", &self.key_ring.as_ref().map(KeyRing::kids))
             .field("forward_token", &self.forward_token)
             .finish()
+    }
+}
+
+impl PartialEq for Config {
+    /// Equal when every var reads the same; key rings compare by their key
+    /// ids (an HMAC key cannot be read back).
+    fn eq(&self, other: &Config) -> bool {
+        fn ring(c: &Config) -> Result<Vec<&str>, ConfigError> {
+            c.key_ring.as_ref().map(KeyRing::kids).map_err(Clone::clone)
+        }
+        self.policy == other.policy
+            && self.cookie_name == other.cookie_name
+            && self.allowed_origins == other.allowed_origins
+            && self.login_url == other.login_url
+            && self.api_prefix == other.api_prefix
+            && self.layout == other.layout
+            && self.origin_url == other.origin_url
+            && self.rules == other.rules
+            && self.admin_key == other.admin_key
+            && ring(self) == ring(other)
+            && self.forward_token == other.forward_token
     }
 }
 
@@ -146,17 +168,16 @@ impl Default for Config {
     /// The configuration with nothing set.
     fn default() -> Config {
         Config {
-            idle_ttl: DEFAULT_IDLE_TTL,
-            absolute_ttl: DEFAULT_ABSOLUTE_TTL,
+            policy: Policy::default(),
             cookie_name: DEFAULT_COOKIE_NAME.to_owned(),
             allowed_origins: Vec::new(),
             login_url: None,
             api_prefix: DEFAULT_API_PREFIX.to_owned(),
-            key_prefix: String::new(),
+            layout: KeyLayout::default(),
             origin_url: None,
             rules: Rules::default(),
             admin_key: None,
-            token_keys: None,
+            key_ring: Err(ConfigError::new("TOKEN_KEYS", "not set")),
             forward_token: false,
         }
     }
@@ -176,25 +197,31 @@ impl Config {
         if let Some(v) = var("ADMIN_KEY") {
             c.admin_key = Some(parse_admin_key(&v)?);
         }
-        c.token_keys = var("TOKEN_KEYS");
+        if let Some(v) = var("TOKEN_KEYS") {
+            c.key_ring = KeyRing::parse(&v).map_err(|e| ConfigError::new("TOKEN_KEYS", e.0));
+        }
         if let Some(v) = var("ORIGIN_URL") {
             c.origin_url = Some(parse_origin_url(&v)?);
         }
         if let Some(v) = var("GUARD_RULES") {
             c.rules = Rules::parse(&v).map_err(|e| ConfigError::new("GUARD_RULES", e))?;
         }
-        if let Some(v) = var("SESSION_IDLE_TTL") {
-            c.idle_ttl = parse_ttl("SESSION_IDLE_TTL", &v)?;
-        }
-        if let Some(v) = var("SESSION_ABSOLUTE_TTL") {
-            c.absolute_ttl = parse_ttl("SESSION_ABSOLUTE_TTL", &v)?;
-        }
-        if c.absolute_ttl < c.idle_ttl {
-            return Err(ConfigError::new(
-                "SESSION_ABSOLUTE_TTL",
-                "is less than SESSION_IDLE_TTL; it must be at least as long",
-            ));
-        }
+        let idle_ttl = match var(TTLS.idle) {
+            Some(v) => parse_ttl(TTLS.idle, &v)?,
+            None => c.policy.idle_ttl,
+        };
+        let absolute_ttl = match var(TTLS.absolute) {
+            Some(v) => parse_ttl(TTLS.absolute, &v)?,
+            None => c.policy.absolute_ttl,
+        };
+        c.policy = Policy::new(idle_ttl, absolute_ttl).map_err(|e| ConfigError {
+            var: if e.field == TTLS.idle {
+                TTLS.idle
+            } else {
+                TTLS.absolute
+            },
+            reason: e.reason,
+        })?;
         if let Some(v) = var("COOKIE_NAME") {
             if !is_cookie_name(&v) {
                 return Err(ConfigError::new(
@@ -214,15 +241,8 @@ impl Config {
             c.api_prefix = parse_api_prefix(&v)?;
         }
         if let Some(v) = var("KEY_PREFIX") {
-            if v.len() > MAX_KEY_PREFIX_BYTES || !v.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(ConfigError::new(
-                    "KEY_PREFIX",
-                    format!(
-                        "must be at most {MAX_KEY_PREFIX_BYTES} visible ASCII characters without spaces"
-                    ),
-                ));
-            }
-            c.key_prefix = v;
+            c.layout =
+                KeyLayout::new(&v).map_err(|reason| ConfigError::new("KEY_PREFIX", reason))?;
         }
         if let Some(v) = var("FORWARD_TOKEN") {
             c.forward_token = match v.as_str() {
@@ -308,28 +328,15 @@ fn safe_next(path_and_query: &str) -> String {
     next
 }
 
+/// A TTL var: plain decimal digits, then the core's bounds.
 fn parse_ttl(var: &'static str, v: &str) -> Result<u64, ConfigError> {
     let n = if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
         None
     } else {
         v.parse::<u64>().ok()
     };
-    let Some(n) = n else {
-        return Err(ConfigError::new(var, "is not a whole number of seconds"));
-    };
-    if n < MIN_TTL {
-        return Err(ConfigError::new(
-            var,
-            format!("is below the minimum of {MIN_TTL} seconds"),
-        ));
-    }
-    if n > MAX_TTL {
-        return Err(ConfigError::new(
-            var,
-            format!("is above the maximum of {MAX_TTL} seconds (365 days)"),
-        ));
-    }
-    Ok(n)
+    let n = n.ok_or_else(|| ConfigError::new(var, "is not a whole number of seconds"))?;
+    session_core::policy::check_ttl(n).map_err(|reason| ConfigError::new(var, reason))
 }
 
 fn parse_admin_key(v: &str) -> Result<String, ConfigError> {
@@ -473,6 +480,8 @@ fn parse_api_prefix(v: &str) -> Result<String, ConfigError> {
 mod tests {
     use super::*;
     use crate::rules::Access;
+    use session_core::layout::MAX_PREFIX_BYTES as MAX_KEY_PREFIX_BYTES;
+    use session_core::policy::MAX_TTL;
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -495,17 +504,20 @@ mod tests {
     fn defaults() {
         let c = ok(&[]);
         assert_eq!(c, Config::default());
-        assert_eq!(c.idle_ttl, 604_800);
-        assert_eq!(c.absolute_ttl, 2_592_000);
+        assert_eq!(c.policy.idle_ttl, 604_800);
+        assert_eq!(c.policy.absolute_ttl, 2_592_000);
         assert_eq!(c.cookie_name, "__Host-session");
         assert!(c.allowed_origins.is_empty());
         assert_eq!(c.login_url, None);
         assert_eq!(c.api_prefix, "/auth");
-        assert_eq!(c.key_prefix, "");
+        assert_eq!(c.layout.prefix(), "");
         assert_eq!(c.origin_url, None);
         assert!(c.rules.is_empty());
         assert_eq!(c.admin_key, None);
-        assert_eq!(c.token_keys, None);
+        assert_eq!(
+            c.key_ring.as_ref().unwrap_err().to_string(),
+            "TOKEN_KEYS: not set"
+        );
         assert!(!c.forward_token);
     }
 
@@ -533,7 +545,7 @@ mod tests {
     fn reads_every_var() {
         let c = ok(&[
             ("ADMIN_KEY", "0123456789abcdef0123"),
-            ("TOKEN_KEYS", " k1:AAAA,k0:BBBB "),
+            ("TOKEN_KEYS", " k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,k0:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB "),
             ("ORIGIN_URL", "https://origin.example.com/app/"),
             ("GUARD_RULES", r#"[{"path":"/assets/*","access":"public"}]"#),
             ("SESSION_IDLE_TTL", "3600"),
@@ -548,7 +560,7 @@ mod tests {
             ("KEY_PREFIX", "app1:"),
         ]);
         assert_eq!(c.admin_key.as_deref(), Some("0123456789abcdef0123"));
-        assert_eq!(c.token_keys.as_deref(), Some("k1:AAAA,k0:BBBB"));
+        assert_eq!(c.key_ring.as_ref().unwrap().kids(), ["k1", "k0"]);
         assert_eq!(
             c.origin_url.as_ref().map(Url::as_str),
             Some("https://origin.example.com/app/")
@@ -557,8 +569,8 @@ mod tests {
             c.rules.access_for("GET", "/assets/a.js"),
             Ok(&Access::Public)
         );
-        assert_eq!(c.idle_ttl, 3600);
-        assert_eq!(c.absolute_ttl, 86400);
+        assert_eq!(c.policy.idle_ttl, 3600);
+        assert_eq!(c.policy.absolute_ttl, 86400);
         assert_eq!(c.cookie_name, "sid");
         assert_eq!(
             c.allowed_origins,
@@ -566,20 +578,23 @@ mod tests {
         );
         assert_eq!(c.login_url.as_deref(), Some("/login"));
         assert_eq!(c.api_prefix, "/api/session");
-        assert_eq!(c.key_prefix, "app1:");
+        assert_eq!(c.layout.prefix(), "app1:");
     }
 
     #[test]
     fn ttls() {
-        assert_eq!(ok(&[("SESSION_IDLE_TTL", " 60 ")]).idle_ttl, 60);
-        assert_eq!(ok(&[("SESSION_IDLE_TTL", "0600")]).idle_ttl, 600);
+        assert_eq!(ok(&[("SESSION_IDLE_TTL", " 60 ")]).policy.idle_ttl, 60);
+        assert_eq!(ok(&[("SESSION_IDLE_TTL", "0600")]).policy.idle_ttl, 600);
         let c = ok(&[
             ("SESSION_IDLE_TTL", "31536000"),
             ("SESSION_ABSOLUTE_TTL", "31536000"),
         ]);
-        assert_eq!((c.idle_ttl, c.absolute_ttl), (MAX_TTL, MAX_TTL));
+        assert_eq!(
+            (c.policy.idle_ttl, c.policy.absolute_ttl),
+            (MAX_TTL, MAX_TTL)
+        );
         let c = ok(&[("SESSION_IDLE_TTL", "60"), ("SESSION_ABSOLUTE_TTL", "60")]);
-        assert_eq!((c.idle_ttl, c.absolute_ttl), (60, 60));
+        assert_eq!((c.policy.idle_ttl, c.policy.absolute_ttl), (60, 60));
         for bad_value in [
             "abc",
             "-60",
@@ -833,9 +848,9 @@ mod tests {
 
     #[test]
     fn key_prefix() {
-        assert_eq!(ok(&[("KEY_PREFIX", "app:")]).key_prefix, "app:");
+        assert_eq!(ok(&[("KEY_PREFIX", "app:")]).layout.prefix(), "app:");
         let max = "k".repeat(MAX_KEY_PREFIX_BYTES);
-        assert_eq!(ok(&[("KEY_PREFIX", &max)]).key_prefix, max);
+        assert_eq!(ok(&[("KEY_PREFIX", &max)]).layout.prefix(), max);
         for v in ["k".repeat(65), "a b".into(), "é".into(), "a\u{1}".into()] {
             assert_eq!(bad(&[("KEY_PREFIX", &v)]).var, "KEY_PREFIX", "{v}");
         }
@@ -894,13 +909,13 @@ mod tests {
     }
 
     #[test]
-    fn token_keys_are_kept_raw() {
-        // Validation belongs to the key ring (invalid keys → 503 on session
-        // routes only), so anything non-blank is kept.
-        assert_eq!(
-            ok(&[("TOKEN_KEYS", "garbage")]).token_keys.as_deref(),
-            Some("garbage")
-        );
+    fn a_bad_key_ring_is_kept_as_its_error() {
+        // Session routes answer 503 with it while public paths keep working,
+        // so a bad TOKEN_KEYS does not fail the whole configuration.
+        let c = ok(&[("TOKEN_KEYS", "garbage")]);
+        let e = c.key_ring.unwrap_err();
+        assert_eq!(e.var, "TOKEN_KEYS");
+        assert!(!e.to_string().contains("garbage"), "{e}");
     }
 
     #[test]
@@ -908,7 +923,12 @@ mod tests {
         // Any var's value may hold a secret (a password in a URL, a key): a
         // configuration problem names the var and the reason only.
         const SECRET: &str = "PASSWORD123xyz";
-        let cases: [(&str, String); 12] = [
+        let cases: [(&str, String); 14] = [
+            ("TOKEN_KEYS", format!("{SECRET}:AAAA")),
+            (
+                "TOKEN_KEYS",
+                format!("{SECRET}:{k},{SECRET}:{k}", k = "A".repeat(43)),
+            ),
             ("ORIGIN_URL", format!("http://user:{SECRET}@origin.example")),
             ("ORIGIN_URL", format!("https://origin.example/{SECRET}?q")),
             ("ORIGIN_URL", format!("not a url {SECRET}")),
@@ -932,7 +952,10 @@ mod tests {
             ),
         ];
         for (var, value) in &cases {
-            let e = bad(&[(var, value)]);
+            let e = match load(&[(var, value)]) {
+                Ok(c) => c.key_ring.expect_err("TOKEN_KEYS is refused"),
+                Err(e) => e,
+            };
             assert_eq!(e.var, *var);
             assert!(
                 !e.to_string().contains(SECRET),

@@ -48,7 +48,7 @@ use session_core::token::TOKEN_VERSION;
 use session_core::{Clock, KvStore, Random, Session, SessionError};
 use url::Url;
 
-use crate::app::{App, RequestHead};
+use crate::app::App;
 use crate::config::Config;
 use crate::cookie::{
     bearer_token, clear_cookie, request_token, set_cookie, strip_cookie, TokenSource,
@@ -59,6 +59,7 @@ use crate::identity::{
     SESSION_META_HEADER, SESSION_USER_HEADER,
 };
 use crate::problem::{ErrorCode, Problem};
+use crate::request::RequestHead;
 use crate::rules::Access;
 
 pub use crate::handoff::{finish, Finish, MAX_ISSUE_BYTES};
@@ -118,7 +119,10 @@ impl fmt::Debug for Forward {
             .field("access", &self.access)
             .field("session", &self.session.as_ref().map(|s| s.id.as_str()))
             .field("token_source", &self.token_source)
-            .field("touched", &self.touched.as_ref().map(|s| s.expires_at))
+            .field(
+                "touched",
+                &self.touched.as_ref().map(|s| s.lifetime.expires_at),
+            )
             .field(
                 "set_cookie",
                 &self.set_cookie.as_ref().map(|_| "<redacted>"),
@@ -265,7 +269,7 @@ pub fn forward_headers(config: &Config, request_headers: &HeaderMap) -> HeaderMa
 pub fn add_identity_headers(headers: &mut HeaderMap, session: &Session) {
     let meta = serde_json::Value::Object(session.meta.clone());
     for (name, value) in [
-        (SESSION_ID_HEADER, session.id.clone()),
+        (SESSION_ID_HEADER, session.id.to_string()),
         (SESSION_USER_HEADER, encode_user(&session.user_id)),
         (SESSION_META_HEADER, encode_meta(&meta)),
     ] {

@@ -40,13 +40,15 @@ use std::fmt;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
-use session_core::{Clock, KvStore, NewSession, Random, Session, SessionError, SessionService};
+use session_core::{
+    ClientInfo, Clock, KvStore, NewSession, Random, Session, SessionError, SessionService,
+};
 
-use crate::app::{App, RequestHead};
+use crate::app::App;
 use crate::cookie::{clear_cookie, request_token, set_cookie};
 use crate::guard::Forward;
 use crate::identity::{SESSION_ISSUE, SESSION_ISSUE_HEADER, SESSION_REVOKE, SESSION_REVOKE_HEADER};
-use session_core::text::quote;
+use crate::request::RequestHead;
 
 /// Largest `X-Session-Issue` value acted on, in bytes.
 pub const MAX_ISSUE_BYTES: usize = 8 * 1024;
@@ -93,16 +95,6 @@ enum Revoke {
     All,
 }
 
-/// A parsed `X-Session-Issue`; the service validates the values.
-#[derive(Debug, Clone, PartialEq)]
-struct Issue {
-    user_id: String,
-    label: Option<String>,
-    meta: Option<Value>,
-    idle_ttl: Option<u64>,
-    absolute_ttl: Option<u64>,
-}
-
 /// Acts on the origin's handoff headers and removes them from
 /// `response_headers` (see the module docs). `forward` is what
 /// [`crate::guard::decide`] returned for this request.
@@ -133,7 +125,7 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
         })
     });
     let issue = one_value(SESSION_ISSUE, &issue_values, &mut out.logs).and_then(|v| {
-        parse_issue(v)
+        parse_issue(v, head.client())
             .map_err(|why| out.logs.push(format!("{SESSION_ISSUE} ignored: {why}")))
             .ok()
     });
@@ -183,19 +175,9 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
         }
     }
 
-    if let Some(issue) = issue {
-        let new = NewSession {
-            user_id: issue.user_id,
-            label: issue.label,
-            meta: issue.meta,
-            idle_ttl: issue.idle_ttl,
-            absolute_ttl: issue.absolute_ttl,
-            client: head.client(),
-        };
+    if let Some(new) = issue {
         match sessions.create(new).await {
-            Err(SessionError::Invalid { field, reason }) => out
-                .logs
-                .push(format!("{SESSION_ISSUE} ignored: {field}: {reason}")),
+            Err(SessionError::Invalid(e)) => out.logs.push(format!("{SESSION_ISSUE} ignored: {e}")),
             Err(e) => out
                 .logs
                 .push(format!("{SESSION_ISSUE}: creating the session failed: {e}")),
@@ -315,54 +297,15 @@ fn parse_revoke(value: &str) -> Option<Revoke> {
     }
 }
 
-/// Parses the `X-Session-Issue` JSON. Errors name the field and never echo
-/// a value (only an unknown field's name, cut short).
-fn parse_issue(text: &str) -> Result<Issue, String> {
+/// Parses the `X-Session-Issue` JSON into a new session for `client`.
+/// Errors name the field and never echo a value.
+fn parse_issue(text: &str, client: ClientInfo) -> Result<NewSession, String> {
     if text.len() > MAX_ISSUE_BYTES {
         return Err(format!("longer than {MAX_ISSUE_BYTES} bytes"));
     }
     let value: Value = serde_json::from_str(text)
         .map_err(|e| format!("not valid JSON (line {}, column {})", e.line(), e.column()))?;
-    let Value::Object(mut fields) = value else {
-        return Err("must be a JSON object".into());
-    };
-    const ALLOWED: [&str; 5] = ["userId", "label", "meta", "idleTtl", "absoluteTtl"];
-    if let Some(unknown) = fields.keys().find(|k| !ALLOWED.contains(&k.as_str())) {
-        return Err(format!(
-            "unknown field {} (allowed: {})",
-            quote(unknown),
-            ALLOWED.join(", ")
-        ));
-    }
-    let user_id = match fields.remove("userId") {
-        Some(Value::String(s)) => s,
-        None | Some(Value::Null) => return Err("userId: missing".into()),
-        Some(_) => return Err("userId: must be a string".into()),
-    };
-    let label = match fields.remove("label") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err("label: must be a string or null".into()),
-    };
-    let meta = match fields.remove("meta") {
-        None | Some(Value::Null) => None,
-        Some(meta @ Value::Object(_)) => Some(meta),
-        Some(_) => return Err("meta: must be a JSON object".into()),
-    };
-    let ttl = |field: &str, value: Option<Value>| match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
-        Some(_) => Err(format!("{field}: must be a whole number of seconds")),
-    };
-    let idle_ttl = ttl("idleTtl", fields.remove("idleTtl"))?;
-    let absolute_ttl = ttl("absoluteTtl", fields.remove("absoluteTtl"))?;
-    Ok(Issue {
-        user_id,
-        label,
-        meta,
-        idle_ttl,
-        absolute_ttl,
-    })
+    NewSession::from_json(value, client).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -372,36 +315,44 @@ mod tests {
 
     #[test]
     fn issue_parsing() {
+        let client = ClientInfo::new(Some("UA"), None);
         let full = parse_issue(
             r#"{"userId":"u1","label":"l","meta":{"a":1},"idleTtl":60,"absoluteTtl":120}"#,
+            client.clone(),
         )
         .unwrap();
         assert_eq!(full.user_id, "u1");
         assert_eq!(full.label.as_deref(), Some("l"));
         assert_eq!(full.meta, Some(json!({"a": 1})));
         assert_eq!((full.idle_ttl, full.absolute_ttl), (Some(60), Some(120)));
-        let min = parse_issue(r#"{"userId":"u","label":null,"meta":null}"#).unwrap();
-        assert_eq!((min.label, min.meta, min.idle_ttl), (None, None, None));
+        assert_eq!(
+            full.client, client,
+            "the session records the request's client"
+        );
         for (text, starts) in [
             ("", "not valid JSON"),
             ("{", "not valid JSON"),
-            ("[]", "must be a JSON object"),
-            ("{}", "userId: missing"),
-            (r#"{"userId":7}"#, "userId: must be a string"),
-            (r#"{"userId":"u","extra":1}"#, "unknown field \"extra\""),
+            ("[]", "body: must be a JSON object"),
+            ("{}", "userId: "),
+            (r#"{"userId":7}"#, "userId: "),
+            (r#"{"userId":"u","extra":1}"#, "extra: is not a known field"),
             (r#"{"userId":"u","label":1}"#, "label: "),
             (r#"{"userId":"u","meta":[]}"#, "meta: "),
             (r#"{"userId":"u","idleTtl":-1}"#, "idleTtl: "),
-            (r#"{"userId":"u","idleTtl":60.5}"#, "idleTtl: "),
-            (r#"{"userId":"u","absoluteTtl":"60"}"#, "absoluteTtl: "),
         ] {
-            let e = parse_issue(text).unwrap_err();
+            let e = parse_issue(text, ClientInfo::default()).unwrap_err();
             assert!(e.starts_with(starts), "{text}: {e}");
         }
         let big = format!(r#"{{"userId":"{}"}}"#, "u".repeat(MAX_ISSUE_BYTES));
-        assert!(parse_issue(&big).unwrap_err().starts_with("longer than"));
+        assert!(parse_issue(&big, ClientInfo::default())
+            .unwrap_err()
+            .starts_with("longer than"));
         // Values are never echoed.
-        let e = parse_issue(r#"{"userId":"u","idleTtl":"es1.secret"}"#).unwrap_err();
+        let e = parse_issue(
+            r#"{"userId":"u","idleTtl":"es1.secret"}"#,
+            ClientInfo::default(),
+        )
+        .unwrap_err();
         assert!(!e.contains("es1"), "{e}");
     }
 

@@ -22,5 +22,6 @@ pub mod guard;
 pub mod handoff;
 pub mod identity;
 pub mod problem;
+pub mod request;
 pub mod rules;
 pub mod syntax;

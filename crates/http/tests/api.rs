@@ -1,15 +1,17 @@
 //! Native tests of the session API: routing, authentication, parsing,
 //! validation and rendering, against the in-memory KV with a settable clock.
 
-use std::collections::HashMap;
-
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
 use serde_json::{json, Value};
 use session_core::{ManualClock, MemoryKv, SeededRandom};
 use session_http::api::{self, OPENAPI_JSON, ROUTES};
-use session_http::app::{App, RequestHead, Settings};
+use session_http::app::App;
+use session_http::config::Config;
+use session_http::request::RequestHead;
 
-const ADMIN_KEY: &str = "admin-key-for-tests-0123456789";
+mod support;
+
+use support::ADMIN_KEY;
 const T0: i64 = 1_700_000_000_000;
 
 fn token_keys() -> String {
@@ -17,7 +19,7 @@ fn token_keys() -> String {
 }
 
 struct World {
-    settings: Settings,
+    config: Config,
     kv: MemoryKv,
     clock: ManualClock,
     seed: std::cell::Cell<u64>,
@@ -29,21 +31,16 @@ impl World {
     }
 
     fn with(vars: &[(&str, &str)]) -> World {
-        let mut map: HashMap<String, String> = HashMap::new();
-        map.insert("ADMIN_KEY".into(), ADMIN_KEY.into());
-        map.insert("TOKEN_KEYS".into(), token_keys());
-        map.insert("ALLOWED_ORIGINS".into(), "https://app.example".into());
-        for (k, v) in vars {
-            if v.is_empty() {
-                map.remove(*k);
-            } else {
-                map.insert((*k).into(), (*v).into());
-            }
-        }
-        let settings = Settings::from_vars(|k| map.get(k).cloned()).expect("valid settings");
+        let keys = token_keys();
+        let base = [
+            ("ADMIN_KEY", ADMIN_KEY),
+            ("TOKEN_KEYS", keys.as_str()),
+            ("ALLOWED_ORIGINS", "https://app.example"),
+        ];
+        let config = support::config(&base, vars);
         let clock = ManualClock::new(T0);
         World {
-            settings,
+            config,
             kv: MemoryKv::new(clock.clone()),
             clock,
             seed: Default::default(),
@@ -54,7 +51,7 @@ impl World {
         // Each request gets its own seed, as each Worker request has fresh randomness.
         self.seed.set(self.seed.get() + 1);
         App::new(
-            &self.settings,
+            &self.config,
             self.kv.clone(),
             self.clock.clone(),
             SeededRandom::new(self.seed.get()),
@@ -398,9 +395,11 @@ fn bad_bodies_are_400_naming_the_field_or_415() {
             json!({"userId": "a", "absoluteTtl": 31_536_001}),
             "absoluteTtl",
         ),
+        // One TTL rule everywhere (session_core::policy): the shorter
+        // absolute TTL is the one at fault, as the configuration reports it.
         (
             json!({"userId": "a", "idleTtl": 120, "absoluteTtl": 60}),
-            "idleTtl",
+            "absoluteTtl",
         ),
         (json!({"userId": "a", "colour": "red"}), "colour"),
     ] {

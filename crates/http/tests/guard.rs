@@ -14,7 +14,11 @@ use session_core::store::{KvOp, KvOpCounts};
 use session_core::{
     Ledger, ManualClock, MemoryKv, NewSession, SeededRandom, Session, Slide, StoreError,
 };
-use session_http::app::{App, RequestHead, Settings};
+use session_http::app::App;
+use session_http::config::Config;
+use session_http::request::RequestHead;
+
+mod support;
 use session_http::cookie::TokenSource;
 use session_http::guard::{decide, finish, Finish, Forward, GuardDecision};
 use session_http::identity::{decode_meta, decode_user};
@@ -37,7 +41,7 @@ fn key_ring() -> String {
 type TestApp<'s> = App<'s, MemoryKv, ManualClock, Rc<SeededRandom>>;
 
 struct Env {
-    settings: Settings,
+    config: Config,
     kv: MemoryKv,
     clock: ManualClock,
     random: Rc<SeededRandom>,
@@ -48,25 +52,20 @@ struct Env {
 impl Env {
     /// Base vars, overridden by `extra` (an empty value unsets a var).
     fn new(extra: &[(&str, &str)]) -> Env {
-        let mut vars: HashMap<String, String> = [
-            ("TOKEN_KEYS", key_ring()),
-            ("GUARD_RULES", RULES.to_owned()),
-            ("SESSION_IDLE_TTL", "3600".to_owned()),
-            ("SESSION_ABSOLUTE_TTL", "86400".to_owned()),
-            ("LOGIN_URL", "/login".to_owned()),
-            ("ALLOWED_ORIGINS", "https://partner.example".to_owned()),
-            ("ORIGIN_URL", "https://origin.internal/base".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        for (k, v) in extra {
-            vars.insert((*k).to_owned(), (*v).to_owned());
-        }
-        let settings = Settings::from_vars(|k| vars.get(k).cloned()).expect("settings");
+        let keys = key_ring();
+        let base = [
+            ("TOKEN_KEYS", keys.as_str()),
+            ("GUARD_RULES", RULES),
+            ("SESSION_IDLE_TTL", "3600"),
+            ("SESSION_ABSOLUTE_TTL", "86400"),
+            ("LOGIN_URL", "/login"),
+            ("ALLOWED_ORIGINS", "https://partner.example"),
+            ("ORIGIN_URL", "https://origin.internal/base"),
+        ];
+        let config = support::config(&base, extra);
         let clock = ManualClock::new(T0);
         Env {
-            settings,
+            config,
             kv: MemoryKv::new(clock.clone()),
             clock,
             random: Rc::new(SeededRandom::new(42)),
@@ -76,7 +75,7 @@ impl Env {
 
     fn app(&self) -> TestApp<'_> {
         App::with_ledger(
-            &self.settings,
+            &self.config,
             self.kv.clone(),
             self.clock.clone(),
             self.random.clone(),
@@ -87,7 +86,7 @@ impl Env {
     /// A request served by another isolate (its own ledger).
     fn other_isolate(&self) -> TestApp<'_> {
         App::new(
-            &self.settings,
+            &self.config,
             self.kv.clone(),
             self.clock.clone(),
             self.random.clone(),
@@ -520,7 +519,7 @@ fn forward_token_true_keeps_cookie_and_authorization() {
     let dbg = format!("{f:?}");
     assert!(!dbg.contains("es1."), "{dbg}");
 
-    let bad = Settings::from_vars(|k| (k == "FORWARD_TOKEN").then(|| "yes".to_owned()));
+    let bad = Config::from_vars(|k| (k == "FORWARD_TOKEN").then(|| "yes".to_owned()));
     assert_eq!(bad.unwrap_err().var, "FORWARD_TOKEN");
 }
 
@@ -843,7 +842,7 @@ fn exact_kv_costs() {
 fn sliding_expiration() {
     let env = Env::new(&[]);
     let (token, session) = env.login("u1");
-    assert_eq!(session.expires_at, T0 + 3_600_000);
+    assert_eq!(session.lifetime.expires_at, T0 + 3_600_000);
 
     // Not due: more than half the idle TTL (1800 s) left.
     env.clock.advance_secs(1799);
@@ -858,7 +857,7 @@ fn sliding_expiration() {
     let now = T0 + 1_801_000;
     let f = forwarded(env.decide(&head));
     let touched = f.touched.clone().expect("due");
-    assert_eq!(touched.expires_at, now + 3_600_000);
+    assert_eq!(touched.lifetime.expires_at, now + 3_600_000);
     assert_eq!(touched.id, session.id);
     let (same, max_age) = issued(f.set_cookie.as_deref().unwrap());
     assert_eq!(same, token);
@@ -882,7 +881,10 @@ fn sliding_expiration() {
     assert_eq!(env.ops().total(), 0, "finish without handoff costs nothing");
     let slid = block_on(env.app().sessions().unwrap().slide(&save)).unwrap();
     assert!(matches!(slid, Slide::Written(_)));
-    assert_eq!(env.check(&token).unwrap().expires_at, now + 3_600_000);
+    assert_eq!(
+        env.check(&token).unwrap().lifetime.expires_at,
+        now + 3_600_000
+    );
     // And the old expiry no longer applies.
     env.clock.advance_secs(2000);
     assert!(env.check(&token).is_ok());
@@ -905,11 +907,14 @@ fn sliding_is_capped_at_the_absolute_expiry() {
         absolute_ttl: Some(4000),
         ..NewSession::for_user("u1")
     });
-    assert_eq!(session.absolute_expires_at, T0 + 4_000_000);
+    assert_eq!(session.lifetime.absolute_expires_at, T0 + 4_000_000);
     env.clock.advance_secs(2000);
     let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
     let touched = f.touched.expect("due");
-    assert_eq!(touched.expires_at, session.absolute_expires_at);
+    assert_eq!(
+        touched.lifetime.expires_at,
+        session.lifetime.absolute_expires_at
+    );
     assert_eq!(issued(f.set_cookie.as_deref().unwrap()).1, 2000);
     block_on(env.app().sessions().unwrap().save(&touched)).unwrap();
     // Once capped, nothing more to slide.
@@ -951,7 +956,7 @@ fn issue_creates_a_session_and_sets_its_cookie() {
     assert!(s.has_role("admin"));
     assert_eq!(s.client.user_agent.as_deref(), Some("Mozilla/5.0 test"));
     assert_eq!(s.client.country.as_deref(), Some("FR"));
-    assert_eq!(s.absolute_expires_at, T0 + 7_200_000);
+    assert_eq!(s.lifetime.absolute_expires_at, T0 + 7_200_000);
     assert!(!format!("{fin:?}").contains("es1."));
 
     // The new cookie works on a guarded path.
@@ -1327,7 +1332,7 @@ fn an_admin_change_while_the_request_is_at_the_origin_is_kept() {
         "the role stays removed"
     );
     assert_eq!(
-        now.expires_at,
+        now.lifetime.expires_at,
         T0 + 1_801_000 + 3_600_000,
         "and the expiry still slid"
     );
@@ -1480,7 +1485,7 @@ fn a_misconfiguration_never_shows_the_value() {
     ]
     .into_iter()
     .collect();
-    let e = Settings::from_vars(|k| vars.get(k).cloned()).unwrap_err();
+    let e = Config::from_vars(|k| vars.get(k).cloned()).unwrap_err();
     assert_eq!(e.var, "ORIGIN_URL");
     assert!(!e.to_string().contains("PASSWORD"), "{e}");
 }

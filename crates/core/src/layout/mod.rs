@@ -1,4 +1,8 @@
-//! The KV key layout. No other module builds or parses key names.
+//! What KV holds: the key names ([`KeyLayout`], here), the session record
+//! stored under a session key ([`record`]), the summary kept in the metadata
+//! of an index key ([`index`]), and how long KV keeps each key
+//! ([`kv_ttl_secs`]). No other module builds or parses key names or reads
+//! and writes these formats.
 //!
 //! With `p` the optional `KEY_PREFIX`:
 //! - `{p}s:{id}`: the session record (JSON value), one per session;
@@ -17,13 +21,31 @@
 //! another's keys (e.g. `app1/` and `app2/`); keys this layout cannot parse
 //! are skipped when listing.
 
-use crate::session::{validate_user_id, ValidationError};
+pub mod index;
+pub mod record;
+
+use crate::session::{validate_user_id, Lifetime, ValidationError};
+use crate::store::MIN_EXPIRATION_TTL;
 use crate::token::SessionId;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 /// Longest `KEY_PREFIX`, in bytes.
 pub const MAX_PREFIX_BYTES: usize = 64;
+
+/// Seconds a session's KV keys outlive its expiry, so that a token of an
+/// expired session still finds its record and answers `session_expired`
+/// rather than `invalid_token`. Expiry itself is always checked in code.
+pub const EXPIRED_RECORD_GRACE_SECS: u64 = 86_400;
+
+/// `expirationTtl` of a session's KV keys: whole seconds (rounded up) until
+/// it stops being live, plus [`EXPIRED_RECORD_GRACE_SECS`]; at least KV's 60.
+pub fn kv_ttl_secs(lifetime: &Lifetime, now_ms: i64) -> u64 {
+    let ms = u64::try_from(lifetime.end().saturating_sub(now_ms)).unwrap_or(0);
+    ms.div_ceil(1000)
+        .saturating_add(EXPIRED_RECORD_GRACE_SECS)
+        .max(MIN_EXPIRATION_TTL)
+}
 
 /// Builds and parses every KV key name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -32,14 +54,14 @@ pub struct KeyLayout {
 }
 
 impl KeyLayout {
-    /// Validates `KEY_PREFIX`: at most 64 bytes of printable ASCII (space to `~`).
-    /// The error is a reason suitable for a configuration message.
+    /// Validates `KEY_PREFIX`: at most 64 visible ASCII characters (`!` to
+    /// `~`, no space). The error is a reason suitable for a configuration
+    /// message (it never repeats the prefix).
     pub fn new(prefix: &str) -> Result<Self, String> {
-        if prefix.len() > MAX_PREFIX_BYTES {
-            return Err(format!("must be at most {MAX_PREFIX_BYTES} bytes"));
-        }
-        if !prefix.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
-            return Err("must be printable ASCII".into());
+        if prefix.len() > MAX_PREFIX_BYTES || !prefix.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(format!(
+                "must be at most {MAX_PREFIX_BYTES} visible ASCII characters without spaces"
+            ));
         }
         Ok(Self {
             prefix: prefix.to_owned(),
@@ -106,12 +128,35 @@ mod tests {
     #[test]
     fn prefix_rules() {
         assert!(KeyLayout::new("").is_ok());
-        assert!(KeyLayout::new("app 1/~").is_ok());
+        assert!(KeyLayout::new("app1/~!").is_ok());
         assert!(KeyLayout::new(&"p".repeat(64)).is_ok());
         assert!(KeyLayout::new(&"p".repeat(65)).unwrap_err().contains("64"));
-        assert!(KeyLayout::new("a\nb").unwrap_err().contains("printable"));
+        assert!(KeyLayout::new("a\nb").unwrap_err().contains("visible"));
+        // The one rule of KEY_PREFIX, which the configuration applies too.
+        assert!(KeyLayout::new("app 1")
+            .unwrap_err()
+            .contains("without spaces"));
         assert!(KeyLayout::new("a\u{7f}").is_err());
         assert!(KeyLayout::new("é").is_err());
+    }
+
+    #[test]
+    fn kv_ttl_follows_the_end_plus_grace() {
+        let t = Lifetime::starting(1_000_000, 600, 3600);
+        let g = EXPIRED_RECORD_GRACE_SECS;
+        assert_eq!(kv_ttl_secs(&t, 1_000_000), 600 + g);
+        assert_eq!(kv_ttl_secs(&t, 1_000_999), 600 + g, "rounded up");
+        assert_eq!(kv_ttl_secs(&t, 1_001_000), 599 + g);
+        assert_eq!(
+            kv_ttl_secs(&t, 1_000_000 + 601_000),
+            g,
+            "expired: the grace only"
+        );
+        let capped = Lifetime {
+            absolute_expires_at: 1_300_000,
+            ..t
+        };
+        assert_eq!(kv_ttl_secs(&capped, 1_000_000), 300 + g);
     }
 
     #[test]

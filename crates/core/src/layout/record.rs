@@ -1,0 +1,123 @@
+//! The session record: the JSON value stored under a session key,
+//! `{"v":1,"id","userId","label","meta","client":{"userAgent","country"},
+//! "createdAt","lastSeenAt","expiresAt","absoluteExpiresAt"` (ms since the
+//! epoch) `,"idleTtl","absoluteTtl"` (seconds) `,"secretHash"}`.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::session::{ClientInfo, Lifetime, Session};
+use crate::token::{SecretHash, SessionId};
+
+/// Version of the stored record and index metadata formats.
+pub const RECORD_VERSION: u32 = 1;
+
+/// The record, borrowed from a session to write it, owned when read.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    v: u32,
+    id: Cow<'a, str>,
+    user_id: Cow<'a, str>,
+    label: Option<Cow<'a, str>>,
+    meta: Cow<'a, Map<String, Value>>,
+    client: Cow<'a, ClientInfo>,
+    #[serde(flatten)]
+    lifetime: Lifetime,
+    idle_ttl: u64,
+    absolute_ttl: u64,
+    secret_hash: Cow<'a, str>,
+}
+
+/// The JSON value stored under the session key.
+pub fn encode(session: &Session) -> String {
+    let record = Record {
+        v: RECORD_VERSION,
+        id: Cow::Borrowed(session.id.as_str()),
+        user_id: Cow::Borrowed(&session.user_id),
+        label: session.label.as_deref().map(Cow::Borrowed),
+        meta: Cow::Borrowed(&session.meta),
+        client: Cow::Borrowed(&session.client),
+        lifetime: session.lifetime,
+        idle_ttl: session.idle_ttl,
+        absolute_ttl: session.absolute_ttl,
+        secret_hash: Cow::Owned(session.secret_hash.to_text()),
+    };
+    serde_json::to_string(&record).unwrap_or_default()
+}
+
+/// Reads a stored record; `None` when it is not a valid record of session `id`.
+pub fn decode(json: &str, id: &SessionId) -> Option<Session> {
+    let r: Record = serde_json::from_str(json).ok()?;
+    if r.v != RECORD_VERSION || r.id != id.as_str() {
+        return None;
+    }
+    Some(Session {
+        id: id.clone(),
+        user_id: r.user_id.into_owned(),
+        label: r.label.map(Cow::into_owned),
+        meta: r.meta.into_owned(),
+        client: r.client.into_owned(),
+        lifetime: r.lifetime,
+        idle_ttl: r.idle_ttl,
+        absolute_ttl: r.absolute_ttl,
+        secret_hash: SecretHash::from_text(&r.secret_hash)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::SeededRandom;
+    use crate::session::tests::sample;
+
+    #[test]
+    fn record_round_trip_and_refusals() {
+        let s = sample(Some("x"), Some("ua"));
+        let json = encode(&s);
+        let back = decode(&json, &s.id).unwrap();
+        assert_eq!(back.to_json(), s.to_json());
+        assert!(back.secret_hash.matches(&s.secret_hash));
+        assert_eq!((back.idle_ttl, back.absolute_ttl), (600, 3600));
+        let other = SessionId::generate(&SeededRandom::new(99)).unwrap();
+        assert!(decode(&json, &other).is_none());
+        assert!(decode(&json.replace("\"v\":1", "\"v\":2"), &s.id).is_none());
+        assert!(decode("{", &s.id).is_none());
+        assert!(decode("null", &s.id).is_none());
+    }
+
+    #[test]
+    fn the_stored_format_is_stable() {
+        // Records written by earlier versions must stay readable: the field
+        // names and units are fixed.
+        let s = sample(Some("x"), None);
+        let v: Value = serde_json::from_str(&encode(&s)).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "absoluteExpiresAt",
+                "absoluteTtl",
+                "client",
+                "createdAt",
+                "expiresAt",
+                "id",
+                "idleTtl",
+                "label",
+                "lastSeenAt",
+                "meta",
+                "secretHash",
+                "userId",
+                "v"
+            ]
+        );
+        assert_eq!(v["createdAt"], 1_700_000_000_123_i64);
+        assert_eq!(
+            v["client"],
+            serde_json::json!({"userAgent": null, "country": "FR"})
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! Sliding expiration: when less than half the idle TTL is left, a request
+//! extends the session, with one write made after the response.
+//!
+//! The write is claimed by one request per session and isolate
+//! ([`SessionService::claim_slide`], through the [`crate::ledger`]) and made
+//! by [`SessionService::slide`], which reads the record again first: it
+//! extends the record as it stands then (a change made meanwhile is kept) and
+//! is skipped when the session is gone, replaced, expired or already extended.
+
+use super::{SessionError, SessionService};
+use crate::clock::Clock;
+use crate::layout::record;
+use crate::random::Random;
+use crate::session::Session;
+use crate::store::KvStore;
+
+/// What [`SessionService::slide`] did.
+#[derive(Debug, Clone)]
+pub enum Slide {
+    /// Written: the record as it stood, with `expiresAt` and `lastSeenAt` moved.
+    Written(Box<Session>),
+    /// Nothing written: the session is gone, revoked, expired, or already
+    /// extended at least as far.
+    Skipped,
+}
+
+/// Half the idle TTL of `session`, in ms: the sliding window.
+fn half_idle_ms(session: &Session) -> i64 {
+    i64::try_from(session.idle_ttl)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(500)
+}
+
+impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
+    /// Sliding expiration, pure: `Some(session to save)` when less than half
+    /// the idle TTL is left and sliding would move `expiresAt` (so at most one
+    /// write per half idle TTL, none once capped by `absoluteExpiresAt`).
+    pub fn touch_due(&self, session: &Session) -> Option<Session> {
+        let now = self.clock.now_ms();
+        if !session.is_live(now)
+            || session.lifetime.expires_at.saturating_sub(now) >= half_idle_ms(session)
+        {
+            return None;
+        }
+        let next = extended(session, now);
+        (next.lifetime.expires_at > session.lifetime.expires_at).then_some(next)
+    }
+
+    /// The sliding write of `session` (just verified), when it is due and no
+    /// other request of this isolate has claimed it within the last half
+    /// idle TTL: `Some(session with expiresAt moved)`, to hand to
+    /// [`SessionService::slide`] after the response. Touches no store.
+    pub fn claim_slide(&self, session: &Session) -> Option<Session> {
+        let next = self.touch_due(session)?;
+        let now = self.clock.now_ms();
+        self.ledger
+            .claim_slide(&session.id, now, now.saturating_add(half_idle_ms(session)))
+            .then_some(next)
+    }
+
+    /// The sliding write claimed by [`SessionService::claim_slide`]: reads the
+    /// record again (1 read) and, unless it is gone, replaced, expired,
+    /// revoked by this isolate or already extended as far, writes it as it
+    /// stands with `expiresAt` and `lastSeenAt` moved (2 writes). A change
+    /// made meanwhile (a label, an admin's `meta` patch) is kept. A failed
+    /// write gives the claim back.
+    pub async fn slide(&self, claimed: &Session) -> Result<Slide, SessionError> {
+        let result = self.slide_current(claimed).await;
+        if result.is_err() {
+            self.ledger.release_slide(&claimed.id);
+        }
+        result
+    }
+
+    async fn slide_current(&self, claimed: &Session) -> Result<Slide, SessionError> {
+        let key = self.layout.session_key(&claimed.id);
+        let Some(entry) = self.store.get(&key).await? else {
+            return Ok(Slide::Skipped);
+        };
+        let Some(current) = record::decode(&entry.value, &claimed.id) else {
+            return Ok(Slide::Skipped);
+        };
+        let now = self.clock.now_ms();
+        if !current.is_same_as(claimed) || !current.is_live(now) {
+            return Ok(Slide::Skipped);
+        }
+        let next = extended(&current, now);
+        if next.lifetime.expires_at <= current.lifetime.expires_at {
+            return Ok(Slide::Skipped);
+        }
+        match self.save(&next).await {
+            Ok(()) => Ok(Slide::Written(Box::new(next))),
+            Err(SessionError::NotFound) => Ok(Slide::Skipped),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// `session` seen at `now`, `expiresAt` moved to `now + idle TTL` but never
+/// past `absoluteExpiresAt`.
+pub(super) fn extended(session: &Session, now: i64) -> Session {
+    let mut next = session.clone();
+    next.lifetime = session.lifetime.extended(now, session.idle_ttl);
+    next
+}

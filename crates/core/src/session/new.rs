@@ -1,0 +1,152 @@
+//! The input of a new session, as the admin API's body and the origin's
+//! `X-Session-Issue` header both give it: `{"userId", "label"?, "meta"?,
+//! "idleTtl"?, "absoluteTtl"?}`. Types are checked here; bounds by the
+//! service when it creates the session (both name the field).
+
+use serde_json::{Map, Value};
+
+use super::{ClientInfo, ValidationError};
+use crate::text::QUOTE_CHARS;
+
+/// The fields a new session's JSON may have.
+pub const NEW_SESSION_FIELDS: [&str; 5] = ["userId", "label", "meta", "idleTtl", "absoluteTtl"];
+
+/// What `create` needs. `meta` is any JSON (checked to be an object; `None`
+/// is `{}`). A missing TTL takes the policy's default (see
+/// [`crate::policy::Policy::ttls_for`]).
+#[derive(Debug, Clone, Default)]
+pub struct NewSession {
+    pub user_id: String,
+    pub label: Option<String>,
+    pub meta: Option<Value>,
+    pub idle_ttl: Option<u64>,
+    pub absolute_ttl: Option<u64>,
+    pub client: ClientInfo,
+}
+
+impl NewSession {
+    /// A session of `user_id` with every other field defaulted.
+    pub fn for_user(user_id: impl Into<String>) -> Self {
+        Self {
+            user_id: user_id.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Reads the JSON object of a new session made for `client`. `null`
+    /// counts as absent for every field but `userId`. The error names the
+    /// field (`body` when `json` is not an object, an unknown field by its
+    /// own name, cut to 64 characters) and never holds a value.
+    pub fn from_json(json: Value, client: ClientInfo) -> Result<NewSession, ValidationError> {
+        let Value::Object(mut fields) = json else {
+            return Err(ValidationError::new("body", "must be a JSON object"));
+        };
+        if let Some(unknown) = fields
+            .keys()
+            .find(|k| !NEW_SESSION_FIELDS.contains(&k.as_str()))
+        {
+            let name: String = unknown.chars().take(QUOTE_CHARS).collect();
+            let allowed = NEW_SESSION_FIELDS.join(", ");
+            return Err(ValidationError::new(
+                name,
+                format!("is not a known field (allowed: {allowed})"),
+            ));
+        }
+        let user_id = match fields.remove("userId") {
+            Some(Value::String(user_id)) => user_id,
+            _ => {
+                return Err(ValidationError::new(
+                    "userId",
+                    "is required and must be a string",
+                ))
+            }
+        };
+        let label = match fields.remove("label") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(label)) => Some(label),
+            Some(_) => return Err(ValidationError::new("label", "must be a string or null")),
+        };
+        let meta = match fields.remove("meta") {
+            None | Some(Value::Null) => None,
+            Some(meta @ Value::Object(_)) => Some(meta),
+            Some(_) => return Err(ValidationError::new("meta", "must be a JSON object")),
+        };
+        Ok(NewSession {
+            user_id,
+            label,
+            meta,
+            idle_ttl: ttl(&mut fields, "idleTtl")?,
+            absolute_ttl: ttl(&mut fields, "absoluteTtl")?,
+            client,
+        })
+    }
+}
+
+/// A TTL field: absent, `null`, or a whole number of seconds (no sign, no
+/// fraction: `60.5`, `-1` and `"60"` are refused).
+fn ttl(
+    fields: &mut Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<u64>, ValidationError> {
+    match fields.remove(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+        Some(_) => Err(ValidationError::new(
+            field,
+            "must be a whole number of seconds",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(json: Value) -> Result<NewSession, ValidationError> {
+        NewSession::from_json(json, ClientInfo::default())
+    }
+
+    #[test]
+    fn reads_every_field() {
+        let client = ClientInfo::new(Some("UA"), Some("fr"));
+        let full = NewSession::from_json(
+            json!({"userId":"u1","label":"l","meta":{"a":1},"idleTtl":60,"absoluteTtl":120}),
+            client.clone(),
+        )
+        .unwrap();
+        assert_eq!(full.user_id, "u1");
+        assert_eq!(full.label.as_deref(), Some("l"));
+        assert_eq!(full.meta, Some(json!({"a": 1})));
+        assert_eq!((full.idle_ttl, full.absolute_ttl), (Some(60), Some(120)));
+        assert_eq!(full.client, client);
+        let min = parse(json!({"userId":"u","label":null,"meta":null,"idleTtl":null})).unwrap();
+        assert_eq!((min.label, min.meta, min.idle_ttl), (None, None, None));
+    }
+
+    #[test]
+    fn errors_name_the_field_and_never_the_value() {
+        for (json, field) in [
+            (json!([]), "body"),
+            (json!("x"), "body"),
+            (json!({}), "userId"),
+            (json!({"userId": 7}), "userId"),
+            (json!({"userId": null}), "userId"),
+            (json!({"userId":"u","extra":1}), "extra"),
+            (json!({"userId":"u","label":1}), "label"),
+            (json!({"userId":"u","meta":[]}), "meta"),
+            (json!({"userId":"u","meta":"x"}), "meta"),
+            (json!({"userId":"u","idleTtl":-1}), "idleTtl"),
+            (json!({"userId":"u","idleTtl":60.5}), "idleTtl"),
+            (json!({"userId":"u","absoluteTtl":"60"}), "absoluteTtl"),
+        ] {
+            let e = parse(json.clone()).unwrap_err();
+            assert_eq!(e.field, field, "{json}");
+        }
+        let e = parse(json!({"userId":"u","idleTtl":"es1.secret"})).unwrap_err();
+        assert!(!e.to_string().contains("es1"), "{e}");
+        let long = "k".repeat(100);
+        let e = parse(json!({ "userId": "u", long.clone(): 1 })).unwrap_err();
+        assert_eq!(e.field.len(), 64);
+    }
+}

@@ -118,6 +118,7 @@ async fn guarded(
     let mut response = match proxy::forward(req, &forward).await {
         Ok(response) => response,
         Err(e) => {
+            guard::abandon(app, &forward);
             console_error!("origin unavailable: {e}");
             return problem(
                 ErrorCode::OriginUnavailable,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { startWorker } from './support/worker.mjs';
 import {
-  COOKIE, createSession, currentSession, expectProblem, kvSnapshot, send, sendText,
+  COOKIE, createSession, currentSession, expectProblem, kvSnapshot, selfOrigin, send, sendText,
   sessionCookie, setCookies, sleep, withGuard,
 } from './support/guard.mjs';
 
@@ -21,10 +21,12 @@ const RULES = [
 
 /**
  * An origin that answers at once, except requests to `/…/slow` which it holds
- * until `release()`; `arrived` resolves when such a request got there.
+ * until `release()` (`arrived` resolves when such a request got there) and
+ * requests to a path given to `destroyOn`, whose connection it drops.
  */
 async function startHoldingOrigin() {
   const received = [];
+  const drop = new Set();
   let arrive;
   let arrived = new Promise((r) => (arrive = r));
   let release;
@@ -35,6 +37,7 @@ async function startHoldingOrigin() {
     req.on('end', async () => {
       const seen = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() };
       received.push(seen);
+      if (drop.has(req.url)) return req.socket.destroy();
       if (req.url.endsWith('/slow')) {
         arrive(seen);
         await gate;
@@ -47,6 +50,7 @@ async function startHoldingOrigin() {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     received,
+    destroyOn: (p) => drop.add(p),
     arrived: () => arrived,
     release: () => release(),
     reset: () => {
@@ -259,26 +263,47 @@ describe('security fixes (issue 8), end to end', { concurrency: 4 }, () => {
     });
   });
 
-  test('finding 6: cookie lines joined with ", " are read and stripped', async () => {
+  test('finding 6: several Cookie lines work; a value joined with ", " is stripped and never read', async () => {
     await withGuard({ rules: RULES }, async ({ w, origin }) => {
       const { token, session } = await createSession(w, { userId: 'joined' });
-      // Two Cookie lines: the runtime joins them into one value with ", ".
-      const headers = [['cookie', 'a=1'], ['cookie', `${COOKIE}=${token}`], ['cookie', 'b=2']];
-      const pub = await w.fetch('/public/page', { headers });
-      const seenPub = JSON.parse(await pub.text());
+      // Several Cookie lines: this runtime joins them with "; " (RFC 9113
+      // §8.2.3): the session is used, and stripped before forwarding.
+      const lines = [['cookie', 'a=1'], ['cookie', `${COOKIE}=${token}`], ['cookie', 'b=2']];
+      const seenLines = JSON.parse(await (await w.fetch('/app/page', { headers: lines })).text());
+      assert.equal(seenLines.headers['x-session-id'], session.id);
+      assert.equal(seenLines.headers.cookie, 'a=1; b=2');
+      // A runtime that joins them with ", " instead hands over this value: the
+      // token never reaches the origin, and is not read (it is also what a
+      // tossed cookie carrying a planted token looks like, see R8-1).
+      const joined = { cookie: `a=1, ${COOKIE}=${token}, b=2` };
+      const seenPub = JSON.parse(await (await w.fetch('/public/page', { headers: joined })).text());
       assert.ok(!JSON.stringify(seenPub.headers).includes(token), 'the token is not forwarded on public paths');
       assert.equal(seenPub.headers.cookie, 'a=1; b=2');
-      const app = await w.fetch('/app/page', { headers });
-      assert.equal(app.status, 200, 'the joined cookie authenticates');
-      const seenApp = JSON.parse(await app.text());
-      assert.equal(seenApp.headers['x-session-id'], session.id);
-      assert.ok(!JSON.stringify(seenApp.headers).includes(token));
-      // The runtime's own joining of a Cookie and an Authorization line, Basic first.
+      await expectProblem(await w.fetch('/app/page', { headers: joined }), 401, 'unauthorized', 'joined value');
+      // The runtime's own joining of two Authorization lines, Basic first.
       const auth = await w.fetch('/app/page', { headers: [['authorization', 'Basic dXNlcjpwdw=='], ['authorization', `Bearer ${token}`]] });
       assert.equal(auth.status, 200);
       const seenAuth = JSON.parse(await auth.text());
       assert.equal(seenAuth.headers.authorization, 'Basic dXNlcjpwdw==', 'the origin keeps its own credentials only');
       assert.equal(origin.received.length, 3);
+    });
+  });
+
+  test('review R8-1: a token planted in another cookie\'s value never authenticates, and logout revokes the right session', async () => {
+    await withGuard({ rules: RULES }, async ({ w }) => {
+      const attacker = await createSession(w, { userId: 'mallory' });
+      const victim = await createSession(w, { userId: 'victim' });
+      // Set by a sibling subdomain with Domain=example.com; Path=/app: sent first.
+      const cookie = `pref=1, ${COOKIE}=${attacker.token}; ${COOKIE}=${victim.token}`;
+      const seen = JSON.parse(await (await w.fetch('/app/inbox', { headers: { cookie } })).text());
+      assert.equal(seen.headers['x-session-user'], 'victim');
+      assert.ok(!JSON.stringify(seen.headers).includes(attacker.token), 'the planted token is stripped too');
+      const logout = await w.fetch('/auth/session', { method: 'DELETE', headers: { cookie, origin: selfOrigin(w) } });
+      assert.equal(logout.status, 204);
+      assert.equal((await currentSession(w, victim.token)).status, 401, 'the victim is logged out');
+      assert.equal((await currentSession(w, attacker.token)).status, 200, 'the attacker\'s session was not touched');
+      await expectProblem(await w.fetch('/app/inbox', { headers: { cookie: `pref=1, ${COOKIE}=${attacker.token}` } }),
+        401, 'unauthorized', 'a visitor without a session is not signed in as the attacker');
     });
   });
 
@@ -288,10 +313,12 @@ describe('security fixes (issue 8), end to end', { concurrency: 4 }, () => {
       [{ GUARD_RULES: '[{"path":"Hunter2Secret","access":"public"}]' }, 'GUARD_RULES', 'Hunter2Secret'],
       [{ GUARD_RULES: '[{"path":"/","access":"public"} Hunter2Secret]' }, 'GUARD_RULES', 'Hunter2Secret'],
       [{ LOGIN_URL: '//Hunter2Secret' }, 'LOGIN_URL', 'Hunter2Secret'],
+      [{ TOKEN_KEYS: `Hunter2Secret:${'A'.repeat(43)},Hunter2Secret:${'A'.repeat(43)}` }, 'TOKEN_KEYS', 'Hunter2Secret'],
     ]) {
       const w = await startWorker({ bindings });
       try {
-        for (const path of ['/public/x', '/auth/session']) {
+        // A bad TOKEN_KEYS leaves public paths working: check a session route.
+        for (const path of varName === 'TOKEN_KEYS' ? ['/auth/session'] : ['/public/x', '/auth/session']) {
           const res = await w.fetch(path);
           const text = await res.clone().text();
           const p = await expectProblem(res, 503, 'misconfigured', `${varName} ${path}`);
@@ -302,6 +329,73 @@ describe('security fixes (issue 8), end to end', { concurrency: 4 }, () => {
         await w.dispose();
       }
     }
+  });
+
+  test('review R8-2: a sliding write lost with its request (origin unreachable) does not stop sliding', async () => {
+    await withHoldingGuard({}, async ({ w, origin }) => {
+      origin.destroyOn('/app/boom');
+      const { token, session } = await createSession(w, { userId: 'alice', idleTtl: 60 });
+      await makeSlidingDue(w, session.id);
+      const lost = await send(w, '/app/boom', { cookie: token });
+      await lost.arrayBuffer();
+      assert.equal(lost.status, 502);
+      const next = await send(w, '/app/page', { cookie: token });
+      await next.arrayBuffer();
+      assert.equal(next.status, 200);
+      assert.equal(sessionCookie(next)?.value, token, 'the next request slides at once');
+    });
+  });
+
+  test('review R8-3: an admin change made in this isolate during the sliding re-read is kept', async () => {
+    await withHoldingGuard({}, async ({ w }) => {
+      const { token, session } = await createSession(w, { userId: 'demoted', idleTtl: 60, meta: { roles: ['admin'] } });
+      const dueAt = await makeSlidingDue(w, session.id);
+      const key = `s:${session.id}`;
+      // 1st read of the record: the guard's verify; 2nd: the sliding re-read.
+      const hold = w.holdKv((c) => c.op === 'getWithMetadata' && c.key === key, 1);
+      const res = await send(w, '/admin/report', { cookie: token });
+      await res.arrayBuffer();
+      assert.equal(res.status, 200);
+      await hold.held;
+      const patched = await w.fetch(`/auth/admin/sessions/${session.id}`, {
+        method: 'PATCH', headers: { ...admin(w), 'content-type': 'application/merge-patch+json' },
+        body: JSON.stringify({ meta: { roles: [] } }),
+      });
+      assert.equal(patched.status, 200, await patched.text());
+      const written = w.kvCallDone((c) => c.op === 'put' && c.key.startsWith('u:'));
+      hold.release();
+      await written;
+      await sleep(300);
+      const me = await currentSession(w, token);
+      assert.deepEqual(me.session.meta, { roles: [] }, 'the role stays removed');
+      assert.ok(Date.parse(me.session.expiresAt) > dueAt + 30_000, 'and the session slid');
+    });
+  });
+
+  test('review R8-4: a holder\'s label change or refresh in flight keeps an admin\'s role removal', async () => {
+    await withHoldingGuard({}, async ({ w }) => {
+      for (const via of ['label', 'refresh']) {
+        const { token, session } = await createSession(w, { userId: `holder-${via}`, meta: { roles: ['admin'] } });
+        const key = `s:${session.id}`;
+        // 1st read: authentication; 2nd: the write's own read of the record.
+        const hold = w.holdKv((c) => c.op === 'getWithMetadata' && c.key === key, 1);
+        const pending = via === 'label'
+          ? send(w, '/auth/session', { bearer: token, method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"label":"phone"}' })
+          : send(w, '/auth/session/refresh', { bearer: token, method: 'POST' });
+        await hold.held;
+        const patched = await w.fetch(`/auth/admin/sessions/${session.id}`, {
+          method: 'PATCH', headers: { ...admin(w), 'content-type': 'application/merge-patch+json' },
+          body: JSON.stringify({ meta: { roles: [] } }),
+        });
+        assert.equal(patched.status, 200, await patched.text());
+        hold.release();
+        const r = await pending;
+        assert.equal(r.status, 200, await r.text());
+        const me = await currentSession(w, token);
+        assert.deepEqual(me.session.meta, { roles: [] }, `${via}: the role stays removed`);
+        if (via === 'label') assert.equal(me.session.label, 'phone');
+      }
+    });
   });
 
   test('method- and path-override headers are removed before forwarding', async () => {

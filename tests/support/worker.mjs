@@ -23,9 +23,18 @@ function kvControl() {
   const calls = [];
   const faults = new Map(); // op -> number of upcoming calls to fail
   const waiters = [];
+  const holds = []; // {pred, skip, held, gate}: the answer of one KV call, delayed
   const handler = async (req) => {
     const event = await req.json();
     calls.push(event);
+    if (event.phase === 'after') {
+      const h = holds.find((x) => x.pred(event));
+      if (h && h.skip-- <= 0) {
+        holds.splice(holds.indexOf(h), 1);
+        h.held(event);
+        await h.gate;
+      }
+    }
     for (const w of waiters.splice(0)) (w.pred(event) ? w.resolve(event) : waiters.push(w));
     if (event.phase === 'before' && (faults.get(event.op) || 0) > 0) {
       faults.set(event.op, faults.get(event.op) - 1);
@@ -33,7 +42,7 @@ function kvControl() {
     }
     return Response.json({});
   };
-  return { calls, faults, waiters, handler };
+  return { calls, faults, waiters, holds, handler };
 }
 
 /**
@@ -45,8 +54,10 @@ function kvControl() {
  * `getWithMetadata`, `put`, `delete`, `list`) since `w.resetKvOps()`,
  * `w.failKv(op, n)` makes the next `n` calls of `op` throw, and
  * `w.kvCallDone(pred)` resolves when a call matching `pred({op, key})` has
- * finished (waitUntil work included). `w.kv()` then reads the same data
- * through a second, unspied binding.
+ * finished (waitUntil work included), and `w.holdKv(pred, skip)` makes the
+ * (skip+1)-th call matching `pred` answer the Worker only after `release()`
+ * (`held` resolves once it has run: the answer is on its way back).
+ * `w.kv()` then reads the same data through a second, unspied binding.
  */
 export async function startWorker({ bindings = {}, kvPersist, kvNamespaces = ['SESSIONS'], spyKv = false } = {}) {
   const secrets = randomSecrets();
@@ -94,6 +105,14 @@ export async function startWorker({ bindings = {}, kvPersist, kvNamespaces = ['S
       const timer = setTimeout(() => reject(new Error('no such KV call finished in time')), ms);
       control.waiters.push({ pred: (e) => e.phase === 'after' && pred(e), resolve: (e) => { clearTimeout(timer); resolve(e); } });
     }),
+    holdKv: (pred, skip = 0) => {
+      let held;
+      let release;
+      const heldP = new Promise((r) => (held = r));
+      const gate = new Promise((r) => (release = r));
+      control.holds.push({ pred, skip, held, gate });
+      return { held: heldP, release };
+    },
     dispose: () => mf.dispose(),
   };
 }

@@ -7,11 +7,19 @@ use common::{block_on, env, Env, T0};
 use serde_json::{json, Value};
 use session_core::layout::EXPIRED_RECORD_GRACE_SECS as GRACE;
 use session_core::store::{KvOp, KvOpCounts, KvStore, PutOptions};
-use session_core::{ClientInfo, NewSession, Policy, SessionError, StoreError, Writer};
+use session_core::{ClientInfo, NewSession, Policy, SessionError, Slide, StoreError, Writer};
 
 fn writes(n: usize) -> KvOpCounts {
     KvOpCounts {
         writes: n,
+        ..KvOpCounts::default()
+    }
+}
+
+fn read_and_writes(reads: usize, writes: usize) -> KvOpCounts {
+    KvOpCounts {
+        reads,
+        writes,
         ..KvOpCounts::default()
     }
 }
@@ -359,7 +367,8 @@ fn refresh_writes_both_keys_with_the_new_ttl() {
     clock.advance_secs(500);
     kv.reset_counts();
     let r = block_on(service.refresh(&s)).unwrap();
-    assert_eq!(kv.counts(), writes(2));
+    // The record is read again and extended as it stands (issue 8, R8-4).
+    assert_eq!(kv.counts(), read_and_writes(1, 2));
     assert_eq!(r.lifetime.expires_at, T0 + 1_100_000);
     for entry in kv.entries() {
         assert_eq!(
@@ -402,8 +411,19 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
     kv.reset_counts();
     assert!(service.touch_due(&s).is_some());
     assert_eq!(kv.counts().total(), 0, "touch_due touches no store");
-    block_on(service.save(&touched)).unwrap();
-    assert_eq!(kv.counts(), writes(2));
+    assert!(matches!(
+        block_on(service.slide(&touched)).unwrap(),
+        Slide::Written(_)
+    ));
+    // The sliding write reads the record again, then writes both keys.
+    assert_eq!(
+        kv.counts(),
+        KvOpCounts {
+            reads: 1,
+            writes: 2,
+            ..KvOpCounts::default()
+        }
+    );
 
     let s = block_on(service.verify(token.expose())).unwrap();
     assert_eq!(s.lifetime.expires_at, T0 + 900_001);
@@ -415,7 +435,10 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
     clock.advance_secs(101); // t = 601.001 s, 299 s left
     let touched = service.touch_due(&s).expect("due again");
     assert_eq!(touched.lifetime.expires_at, T0 + 1_201_001);
-    block_on(service.save(&touched)).unwrap();
+    assert!(matches!(
+        block_on(service.slide(&touched)).unwrap(),
+        Slide::Written(_)
+    ));
 
     // Near the absolute cap: slides only up to it, then never again.
     clock.set_ms(T0 + 1_000_000);
@@ -426,7 +449,10 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
         T0 + 1_500_000,
         "capped at absoluteExpiresAt"
     );
-    block_on(service.save(&touched)).unwrap();
+    assert!(matches!(
+        block_on(service.slide(&touched)).unwrap(),
+        Slide::Written(_)
+    ));
     clock.set_ms(T0 + 1_400_000);
     let s = block_on(service.verify(token.expose())).unwrap();
     assert!(service.touch_due(&s).is_none(), "capped: nothing to extend");
@@ -437,9 +463,13 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
     );
     assert!(service.touch_due(&s).is_none());
     assert_eq!(
-        block_on(service.save(&s)).unwrap_err(),
+        block_on(service.refresh(&s)).unwrap_err(),
         SessionError::Expired
     );
+    assert!(matches!(
+        block_on(service.slide(&s)).unwrap(),
+        Slide::Skipped
+    ));
 }
 
 #[test]
@@ -600,11 +630,11 @@ fn update_is_an_rfc7396_merge_patch_on_label_and_meta() {
         Some("new")
     );
 
-    // On a session already read: no read.
+    // On a session already read: read again, patched as it stands (R8-4).
     kv.reset_counts();
     let u =
         block_on(service.update_session(&v, &json!({"meta": {"z": true}}), Writer::Admin)).unwrap();
-    assert_eq!(kv.counts(), writes(2));
+    assert_eq!(kv.counts(), read_and_writes(1, 2));
     assert_eq!(Value::Object(u.meta), json!({"z": true}));
 }
 
@@ -662,7 +692,7 @@ fn store_failures_surface_as_store_errors() {
         store_err
     );
     assert_eq!(block_on(service.refresh(&s)).unwrap_err(), store_err);
-    assert_eq!(block_on(service.save(&s)).unwrap_err(), store_err);
+    assert_eq!(block_on(service.slide(&s)).unwrap_err(), store_err);
     assert_eq!(block_on(service.destroy(&s.id)).unwrap_err(), store_err);
     assert_eq!(
         block_on(service.destroy_session(&s)).unwrap_err(),

@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{block_on, env, join2, join_all, key_entry, service_over, Env, Service, T0};
+use common::{
+    block_on, env, join2, join_all, key_entry, request_over, service_over, yield_times, Env,
+    HoldingKv, Service, T0,
+};
 use serde_json::{json, Value};
 use session_core::store::{KvOp, KvOpCounts};
 use session_core::{Ledger, NewSession, Session, SessionError, Slide, StoreError, Writer};
@@ -229,8 +232,9 @@ fn forty_overlapping_requests_claim_one_sliding_write() {
 fn a_revocation_racing_the_sliding_reread_in_the_same_isolate_wins() {
     // The slide's re-read reads the live record, then this isolate deletes
     // the session before the slide's put runs (every KV call yields once, so
-    // the two interleave): the put is refused by the ledger. Without it the
-    // put would land after the delete and bring the session back.
+    // the two interleave): the ledger knows of the delete, so nothing is
+    // put. Without the ledger the put would land after the delete and bring
+    // the session back.
     let env = env();
     let (token, session) = due_session(&env);
     let claimed = env.service.claim_slide(&session).expect("claimed");
@@ -245,7 +249,7 @@ fn a_revocation_racing_the_sliding_reread_in_the_same_isolate_wins() {
     assert_eq!(
         env.kv.counts().reads,
         1,
-        "the re-read happened (and saw the live record)"
+        "the re-read saw the live record; the ledger knew this isolate deleted it meanwhile"
     );
     assert_eq!(
         block_on(env.service.verify(&token)).unwrap_err(),
@@ -290,4 +294,204 @@ fn a_failed_sliding_write_gives_its_claim_back() {
         block_on(env.service.slide(&again)).unwrap(),
         Slide::Written(_)
     ));
+}
+
+// ---------------------------------------------------------------------------
+// Found by the review of the first fix (notes R8-3, R8-4, R8-6)
+
+#[test]
+fn an_admin_change_during_the_sliding_reread_in_the_same_isolate_is_kept() {
+    // R8-3: the admin's write lands while the slide's re-read answer is on
+    // its way back; the slide must not put the old meta back.
+    let env = env();
+    let (token, session) = due_session(&env);
+    let kv = HoldingKv::new(env.kv.clone());
+    let ledger: Rc<Ledger> = Rc::default();
+    let request = request_over(kv.clone(), &env.clock, &ledger, 1);
+    let admin = request_over(kv.clone(), &env.clock, &ledger, 2);
+    let claimed = request.claim_slide(&session).expect("claimed");
+    kv.hold_next_get(&format!("s:{}", session.id));
+    let admin_change = async {
+        kv.until_holding().await;
+        admin
+            .update(&session.id, &json!({"meta": {"roles": []}}))
+            .await
+    };
+    let release_later = async {
+        kv.until_holding().await;
+        yield_times(20).await; // the admin's write is under way (waiting its turn)
+        kv.release();
+    };
+    let (slid, (patched, ())) = block_on(join2(
+        request.slide(&claimed),
+        join2(admin_change, release_later),
+    ));
+    patched.unwrap();
+    assert!(
+        matches!(slid.unwrap(), Slide::Written(_)),
+        "the slide read again and wrote"
+    );
+    let now = block_on(env.service.verify(&token)).unwrap();
+    assert_eq!(
+        Value::Object(now.meta),
+        json!({"roles": []}),
+        "the role stays removed"
+    );
+    assert!(
+        now.lifetime.expires_at > session.lifetime.expires_at,
+        "and the session slid"
+    );
+}
+
+#[test]
+fn a_holder_label_change_or_refresh_keeps_an_admin_change_made_since_its_read() {
+    // R8-4: the holder's request verified its session (reading meta with the
+    // role), then an admin removed the role; the holder's write must apply
+    // its own field to the record as it stands.
+    for via in ["label", "refresh"] {
+        let env = env();
+        let (token, _) = due_session(&env);
+        let me = block_on(env.service.verify(&token)).unwrap();
+        let elsewhere = other_isolate(&env);
+        block_on(elsewhere.update(&me.id, &json!({"meta": {"roles": []}}))).unwrap();
+        let written = match via {
+            "label" => block_on(env.service.update_session(
+                &me,
+                &json!({"label": "x"}),
+                Writer::Holder,
+            ))
+            .unwrap(),
+            _ => block_on(env.service.refresh(&me)).unwrap(),
+        };
+        assert_eq!(
+            Value::Object(written.meta.clone()),
+            json!({"roles": []}),
+            "{via}"
+        );
+        let now = block_on(env.service.verify(&token)).unwrap();
+        assert_eq!(
+            Value::Object(now.meta),
+            json!({"roles": []}),
+            "{via}: the role stays removed"
+        );
+        if via == "label" {
+            assert_eq!(now.label.as_deref(), Some("x"));
+        }
+    }
+}
+
+#[test]
+fn a_holder_write_in_flight_during_an_admin_change_in_the_same_isolate_reads_again() {
+    // R8-4, same isolate: the holder's re-read answer is held while an
+    // admin of this isolate removes the role.
+    let env = env();
+    let (token, me) = due_session(&env);
+    let kv = HoldingKv::new(env.kv.clone());
+    let ledger: Rc<Ledger> = Rc::default();
+    let holder = request_over(kv.clone(), &env.clock, &ledger, 1);
+    let admin = request_over(kv.clone(), &env.clock, &ledger, 2);
+    kv.hold_next_get(&format!("s:{}", me.id));
+    let admin_change = async {
+        kv.until_holding().await;
+        admin.update(&me.id, &json!({"meta": {"roles": []}})).await
+    };
+    let release_later = async {
+        kv.until_holding().await;
+        yield_times(20).await;
+        kv.release();
+    };
+    let (written, (patched, ())) = block_on(join2(
+        holder.update_session(&me, &json!({"label": "phone"}), Writer::Holder),
+        join2(admin_change, release_later),
+    ));
+    patched.unwrap();
+    assert_eq!(written.unwrap().label.as_deref(), Some("phone"));
+    let now = block_on(env.service.verify(&token)).unwrap();
+    assert_eq!(Value::Object(now.meta), json!({"roles": []}));
+    assert_eq!(now.label.as_deref(), Some("phone"));
+}
+
+#[test]
+fn a_write_in_flight_stays_refused_when_the_ledger_forgot_the_revocation() {
+    // R8-6: one isolate revokes the session, then writes thousands of others
+    // (so that the ledger forgets the revocation) while a refresh of the
+    // revoked session is between its read and its put.
+    let env = env();
+    let (token, me) = due_session(&env);
+    let kv = HoldingKv::new(env.kv.clone());
+    let ledger: Rc<Ledger> = Rc::default();
+    let holder = request_over(kv.clone(), &env.clock, &ledger, 1);
+    let other = request_over(kv.clone(), &env.clock, &ledger, 2);
+    kv.hold_next_get(&format!("s:{}", me.id));
+    let (refreshed, ()) = block_on(join2(holder.refresh(&me), async {
+        kv.until_holding().await;
+        other.destroy_session(&me).await.unwrap();
+        for i in 0..session_core::ledger::MAX_ENTRIES + 10 {
+            let (_, s) = other
+                .create(NewSession::for_user(format!("m{}", i % 7)))
+                .await
+                .unwrap();
+            other.destroy_session(&s).await.unwrap();
+        }
+        kv.release();
+    }));
+    assert_eq!(refreshed.unwrap_err(), SessionError::NotFound);
+    assert_eq!(
+        block_on(env.service.verify(&token)).unwrap_err(),
+        SessionError::InvalidToken
+    );
+}
+
+#[test]
+fn overlapping_writes_of_one_session_in_one_isolate_all_land() {
+    // A label change, an admin's patch and refreshes of one session, their
+    // KV calls interleaved: each applies its change to the newest record
+    // this isolate knows, none is lost, none gives up.
+    let env = env();
+    let (token, me) = due_session(&env);
+    let ledger: Rc<Ledger> = Rc::new(Ledger::new());
+    let requests: Vec<Service> = (0..6)
+        .map(|i| request_over(env.kv.clone(), &env.clock, &ledger, i))
+        .collect();
+    // Puts slower than reads: a read can run while an earlier put of this
+    // isolate is still in flight, and miss it.
+    env.kv.set_yield_each_op(true);
+    env.kv.set_op_latency(KvOp::Write, 3);
+    // The admin's patch starts once the label change is being put: its read
+    // runs while that put is in flight.
+    let late_admin = async {
+        yield_times(3).await;
+        requests[1]
+            .update(&me.id, &json!({"meta": {"roles": [], "team": "x"}}))
+            .await
+    };
+    let (labelled, (patched, refreshed)) = block_on(join2(
+        requests[0].update_session(&me, &json!({"label": "phone"}), Writer::Holder),
+        join2(
+            late_admin,
+            join_all(requests[2..].iter().map(|r| r.refresh(&me)).collect()),
+        ),
+    ));
+    env.kv.set_yield_each_op(false);
+    env.kv.set_op_latency(KvOp::Write, 0);
+    labelled.unwrap();
+    patched.unwrap();
+    for r in refreshed {
+        r.unwrap();
+    }
+    let now = block_on(env.service.verify(&token)).unwrap();
+    assert_eq!(
+        now.label.as_deref(),
+        Some("phone"),
+        "the label change landed"
+    );
+    assert_eq!(
+        Value::Object(now.meta),
+        json!({"roles": [], "team": "x"}),
+        "the admin's patch landed"
+    );
+    assert!(
+        now.lifetime.expires_at > me.lifetime.expires_at,
+        "the refreshes landed"
+    );
 }

@@ -31,7 +31,7 @@ fn no_stored_key_value_or_metadata_contains_token_material() {
         clock.advance_secs(400);
         let v = block_on(service.verify(token.expose())).unwrap();
         let due = service.touch_due(&v).expect("due");
-        block_on(service.save(&due)).unwrap();
+        block_on(service.slide(&due)).unwrap();
         block_on(service.refresh(&due)).unwrap();
         tokens.push(token);
     }

@@ -1,5 +1,19 @@
 //! Session cookie and bearer token handling (contract section 2).
 //!
+//! Reading and stripping split a `Cookie` header differently, on purpose:
+//! - **Reading** splits at `;` only ([`cookie_values`]). A browser sends one
+//!   `Cookie` line, and a `,` inside it belongs to a cookie's value: any
+//!   sibling subdomain can set `pref=1, __Host-session=<its token>`, and
+//!   reading a token there would log the visitor in as someone else, the
+//!   cookie tossing the `__Host-` prefix exists to stop.
+//! - **Stripping** also splits at a `,` that starts another pair
+//!   ([`strip_cookie`]): a runtime that received several `Cookie` lines hands
+//!   them over joined with `, `, and a token in any of them must not reach
+//!   the origin. Removing more is always safe.
+//!
+//! A client that sends several `Cookie` lines (never a browser) presents its
+//! token as `Authorization: Bearer` instead.
+//!
 //! - [`get_cookie`] reads one cookie from a `Cookie` request header.
 //! - [`set_cookie`] / [`clear_cookie`] build the `Set-Cookie` values.
 //! - [`bearer_token`] reads `Authorization: Bearer …`.
@@ -32,11 +46,19 @@ pub fn is_cookie_value(value: &str) -> bool {
 /// Most occurrences of the session cookie's name looked at in one request.
 pub const MAX_COOKIE_OCCURRENCES: usize = 16;
 
-/// The pairs of a `Cookie` header value, untrimmed. Pairs end at `;`, and at
-/// a `,` followed (after spaces or tabs) by a cookie name and `=`: a runtime
-/// that received several `Cookie` lines may hand them over joined with `, `
-/// (`a=1, __Host-session=…`). A `,` inside a value (`a=x,y`) is kept.
-pub fn cookie_pairs(header: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// How [`cookie_pairs`] splits a header (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// At `;` only: what a browser's one `Cookie` line holds.
+    Semicolons,
+    /// Also at a `,` followed (after spaces or tabs) by a cookie name and
+    /// `=`, where a runtime joined several `Cookie` lines (`a=1, b=2`). A
+    /// `,` inside a value (`a=x,y`) is kept.
+    JoinedLines,
+}
+
+/// The pairs of a `Cookie` header value, untrimmed, split as `split` says.
+pub fn cookie_pairs(header: &[u8], split: Split) -> impl Iterator<Item = &[u8]> {
     let mut rest = header;
     let mut done = header.is_empty();
     std::iter::from_fn(move || {
@@ -45,7 +67,7 @@ pub fn cookie_pairs(header: &[u8]) -> impl Iterator<Item = &[u8]> {
         }
         let end = (0..rest.len()).find(|&i| match rest[i] {
             b';' => true,
-            b',' => starts_a_pair(&rest[i + 1..]),
+            b',' => split == Split::JoinedLines && starts_a_pair(&rest[i + 1..]),
             _ => false,
         });
         let pair = match end {
@@ -86,7 +108,8 @@ pub fn split_pair(pair: &[u8]) -> Option<(&[u8], &[u8])> {
 /// Every value of the cookie called `name` (case-sensitive) in a `Cookie`
 /// header such as `a=b; c="d"`, in order, at most [`MAX_COOKIE_OCCURRENCES`].
 ///
-/// Pairs are split as [`cookie_pairs`] does; spaces and tabs around names and
+/// Pairs are split at `;` only ([`Split::Semicolons`], see the module docs:
+/// a token after a `,` is never read); spaces and tabs around names and
 /// values are tolerated, a value in double quotes is returned without them,
 /// pairs without `=` are skipped. Nothing when the header is longer than
 /// [`MAX_COOKIE_HEADER_BYTES`]; values longer than [`MAX_COOKIE_VALUE_BYTES`]
@@ -94,12 +117,15 @@ pub fn split_pair(pair: &[u8]) -> Option<(&[u8], &[u8])> {
 /// the token parser, which rejects anything malformed.
 pub fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
     let usable = header.len() <= MAX_COOKIE_HEADER_BYTES && !name.is_empty();
-    cookie_pairs(if usable { header.as_bytes() } else { b"" })
-        .filter_map(split_pair)
-        .filter(move |(k, _)| *k == name.as_bytes())
-        .take(MAX_COOKIE_OCCURRENCES)
-        .filter(|(_, v)| v.len() <= MAX_COOKIE_VALUE_BYTES)
-        .filter_map(|(_, v)| std::str::from_utf8(v).ok())
+    cookie_pairs(
+        if usable { header.as_bytes() } else { b"" },
+        Split::Semicolons,
+    )
+    .filter_map(split_pair)
+    .filter(move |(k, _)| *k == name.as_bytes())
+    .take(MAX_COOKIE_OCCURRENCES)
+    .filter(|(_, v)| v.len() <= MAX_COOKIE_VALUE_BYTES)
+    .filter_map(|(_, v)| std::str::from_utf8(v).ok())
 }
 
 /// The value of the first cookie called `name`; see [`cookie_values`]. When
@@ -110,8 +136,8 @@ pub fn get_cookie<'a>(header: &'a str, name: &'a str) -> Option<&'a str> {
 }
 
 /// Removes every cookie called `name` from every `Cookie` header (pairs
-/// split as [`cookie_pairs`] does, so also from values a runtime joined with
-/// `, `), working on bytes so that headers that are not ASCII are handled
+/// split at `;` and at the `, ` of joined lines, [`Split::JoinedLines`], so
+/// also a token a tossed cookie's value carries), working on bytes so that headers that are not ASCII are handled
 /// too. A header left with no cookie is dropped; headers without the cookie
 /// are left byte for byte; in the others the kept pairs are joined by `; `.
 pub fn strip_cookie(headers: &mut http::HeaderMap, name: &str) {
@@ -120,17 +146,17 @@ pub fn strip_cookie(headers: &mut http::HeaderMap, name: &str) {
     if !headers
         .get_all(COOKIE)
         .iter()
-        .any(|v| cookie_pairs(v.as_bytes()).any(|p| is_ours(&p)))
+        .any(|v| cookie_pairs(v.as_bytes(), Split::JoinedLines).any(|p| is_ours(&p)))
     {
         return;
     }
     let mut kept: Vec<HeaderValue> = Vec::new();
     for value in headers.get_all(COOKIE) {
-        if !cookie_pairs(value.as_bytes()).any(|p| is_ours(&p)) {
+        if !cookie_pairs(value.as_bytes(), Split::JoinedLines).any(|p| is_ours(&p)) {
             kept.push(value.clone());
             continue;
         }
-        let rest: Vec<&[u8]> = cookie_pairs(value.as_bytes())
+        let rest: Vec<&[u8]> = cookie_pairs(value.as_bytes(), Split::JoinedLines)
             .filter(|p| !is_ours(p))
             .map(trim_ows)
             .filter(|p| !p.is_empty())
@@ -228,9 +254,10 @@ impl std::fmt::Debug for RequestToken<'_> {
 /// cookie. An `Authorization` header that is not a usable bearer token
 /// (e.g. `Basic …` meant for the origin) is ignored, so the cookie, if any,
 /// is used — the request then counts as cookie-authenticated and CSRF
-/// applies. When the cookie appears several times (several `Cookie` lines,
-/// or a stale cookie beside a fresh one), the first value whose tag
-/// verifies (`tag_ok`, which must touch no store) is used, else the first.
+/// applies. When the cookie appears several times (a stale cookie beside a
+/// fresh one), the first value whose tag verifies (`tag_ok`, which must
+/// touch no store) is used, else the first. Only values [`cookie_values`]
+/// reads count: never a token found after a `,`.
 /// An empty cookie value counts as no cookie. `None`: no token (401
 /// `unauthorized`).
 pub fn request_token<'a>(
@@ -455,31 +482,56 @@ mod tests {
     }
 
     #[test]
-    fn joined_cookie_lines_are_split_and_every_occurrence_seen() {
-        // Two Cookie lines a runtime joined with ", ".
+    fn a_token_after_a_comma_is_never_read() {
+        // Several Cookie lines a runtime joined with ", ", or a tossed
+        // cookie `pref` whose value carries a session cookie: the same text.
         let joined = "a=1, __Host-session=tok; b=2";
-        assert_eq!(get_cookie(joined, NAME), Some("tok"));
-        assert_eq!(get_cookie(joined, "a"), Some("1"));
-        assert_eq!(get_cookie("a=1,__Host-session=tok", NAME), Some("tok"));
-        assert_eq!(get_cookie("a=1 ,\t__Host-session=tok", NAME), Some("tok"));
-        // A comma inside a value is not a separator.
+        assert_eq!(get_cookie(joined, NAME), None);
+        assert_eq!(get_cookie("a=1,__Host-session=tok", NAME), None);
+        assert_eq!(get_cookie(joined, "a"), Some("1, __Host-session=tok"));
+        let tossed = "pref=1, __Host-session=attacker; __Host-session=victim";
+        assert_eq!(cookie_values(tossed, NAME).collect::<Vec<_>>(), ["victim"]);
         assert_eq!(get_cookie("a=x,y; __Host-session=t", "a"), Some("x,y"));
-        assert_eq!(get_cookie("a=x, y", "a"), Some("x, y"));
         let all: Vec<&str> = cookie_values(
             "__Host-session=one, x=1, __Host-session=two; __Host-session=3",
             NAME,
         )
         .collect();
-        assert_eq!(all, ["one", "two", "3"]);
+        assert_eq!(all, ["one, x=1, __Host-session=two", "3"]);
         let many = vec!["__Host-session=v"; MAX_COOKIE_OCCURRENCES + 5].join("; ");
         assert_eq!(cookie_values(&many, NAME).count(), MAX_COOKIE_OCCURRENCES);
     }
 
     #[test]
+    fn joined_lines_are_split_for_stripping() {
+        let pairs = |h: &'static str| -> Vec<&'static [u8]> {
+            cookie_pairs(h.as_bytes(), Split::JoinedLines)
+                .map(trim_ows)
+                .collect()
+        };
+        assert_eq!(
+            pairs("a=1, __Host-session=tok; b=2"),
+            [&b"a=1"[..], b"__Host-session=tok", b"b=2"]
+        );
+        assert_eq!(pairs("a=x,y; b=2"), [&b"a=x,y"[..], b"b=2"]);
+        assert_eq!(pairs("a=1 ,\tb=2"), [&b"a=1"[..], b"b=2"]);
+    }
+
+    #[test]
     fn the_first_cookie_whose_tag_verifies_is_used() {
-        let header = Some("__Host-session=stale; __Host-session=good, __Host-session=later");
+        let header = Some("__Host-session=stale; __Host-session=good; __Host-session=later");
         let t = request_token(None, header, NAME, |t| t == "good").unwrap();
         assert_eq!((t.token, t.source), ("good", TokenSource::Cookie));
+        let tossed = Some("pref=1, __Host-session=planted; __Host-session=good");
+        let t = request_token(None, tossed, NAME, |t| t == "planted" || t == "good").unwrap();
+        assert_eq!(
+            t.token, "good",
+            "a token in another cookie's value is never used"
+        );
+        assert_eq!(
+            request_token(None, Some("pref=1, __Host-session=planted"), NAME, |_| true),
+            None
+        );
         let t = request_token(None, header, NAME, |_| false).unwrap();
         assert_eq!(
             t.token, "stale",

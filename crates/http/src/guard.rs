@@ -246,6 +246,14 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
     })
 }
 
+/// The request could not be forwarded (the origin is unreachable): its
+/// sliding write will not be made, so its claim is given back.
+pub fn abandon<S: KvStore, C: Clock, R: Random>(app: &App<'_, S, C, R>, forward: &Forward) {
+    if let (Some(claimed), Ok(sessions)) = (&forward.touched, app.sessions()) {
+        sessions.release_slide(claimed);
+    }
+}
+
 /// The headers forwarded to the origin, before identity headers are added:
 /// the request's, minus every `X-Session-*` header and request-override
 /// header (any spelling, see [`crate::identity`]) and, unless

@@ -203,6 +203,12 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
             }
         }
     }
+    // A sliding write claimed but dropped here (a revocation that failed, an
+    // issue that replaced nothing) gives its claim back, so that a later
+    // request may slide the session; releasing a revoked one is harmless.
+    if let (Some(claimed), None) = (&forward.touched, &out.save) {
+        sessions.release_slide(claimed);
+    }
     out
 }
 

@@ -916,7 +916,7 @@ fn sliding_is_capped_at_the_absolute_expiry() {
         session.lifetime.absolute_expires_at
     );
     assert_eq!(issued(f.set_cookie.as_deref().unwrap()).1, 2000);
-    block_on(env.app().sessions().unwrap().save(&touched)).unwrap();
+    block_on(env.app().sessions().unwrap().slide(&touched)).unwrap();
     // Once capped, nothing more to slide.
     env.clock.advance_secs(1500);
     let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
@@ -1435,23 +1435,22 @@ fn override_headers_are_never_forwarded() {
 }
 
 #[test]
-fn joined_cookie_lines_are_read_and_stripped() {
+fn joined_cookie_lines_are_stripped_and_never_read() {
     // Finding 6: `Cookie: a=1` + `Cookie: __Host-session=…` arrive joined as
-    // `a=1, __Host-session=…`: the token leaked to public paths and was not
-    // seen on session paths.
+    // `a=1, __Host-session=…`: the token reached the origin of public paths.
+    // It is stripped now; it is not read (review R8-1: the same text is what
+    // a tossed cookie `a` carrying a planted token looks like).
     let env = Env::new(&[]);
     let (token, session) = env.login("alice");
     let joined = format!("a=1, {}, b=2", cookie(&token));
-    let f = forwarded(env.decide(&req("GET", "/assets/a.js", &[("cookie", &joined)])));
-    assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"));
-    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &joined)])));
-    assert_eq!(f.session.unwrap().id, session.id);
-    assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"));
-    assert!(!format!(
-        "{:?}",
-        f.headers.get_all("cookie").iter().collect::<Vec<_>>()
-    )
-    .contains("es1."));
+    for path in ["/assets/a.js", "/public"] {
+        let f = forwarded(env.decide(&req("GET", path, &[("cookie", &joined)])));
+        assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"), "{path}");
+    }
+    assert_eq!(
+        problem(env.decide(&req("GET", "/app/x", &[("cookie", &joined)]))),
+        (401, "unauthorized".into())
+    );
     // A stale (forged) cookie first: the valid one is used, no extra read.
     let stale = format!("{}x", &token[..token.len() - 1]);
     let two = format!("{}; {}", cookie(&stale), cookie(&token));
@@ -1470,6 +1469,83 @@ fn joined_cookie_lines_are_read_and_stripped() {
     assert_eq!(
         header(&f.headers, "authorization"),
         Some("Basic dXNlcjpwdw==")
+    );
+}
+
+#[test]
+fn a_token_planted_in_another_cookies_value_is_never_used() {
+    // Review R8-1: a sibling subdomain sets `pref=1, __Host-session=<its
+    // token>` with a longer path, so the browser sends it first.
+    let env = Env::new(&[]);
+    let (attacker, _) = env.login("mallory");
+    let (victim, victim_session) = env.login("victim");
+    let tossed = format!("pref=1, {}; {}", cookie(&attacker), cookie(&victim));
+    let f = forwarded(env.decide(&req("GET", "/app/inbox", &[("cookie", &tossed)])));
+    assert_eq!(header(&f.headers, "x-session-user"), Some("victim"));
+    assert_eq!(f.session.unwrap().id, victim_session.id);
+    assert!(!format!(
+        "{:?}",
+        f.headers.get_all("cookie").iter().collect::<Vec<_>>()
+    )
+    .contains("es1."));
+    // A visitor without a session is not signed in as the attacker.
+    let only = format!("pref=1, {}", cookie(&attacker));
+    assert_eq!(
+        problem(env.decide(&req("GET", "/app/inbox", &[("cookie", &only)]))),
+        (401, "unauthorized".into())
+    );
+}
+
+#[test]
+fn a_claimed_sliding_write_that_never_runs_does_not_stop_sliding() {
+    // Review R8-2: the claim of a request whose write never ran (origin
+    // unreachable, client gone) used to outlive the session.
+    let env = Env::new(&[]);
+    let (token, _) = env.login("alice");
+    let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
+    env.clock.advance_secs(1801); // 1799 s left of 3600: sliding due
+    assert!(
+        forwarded(env.decide(&head)).touched.is_some(),
+        "claimed, then lost"
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        env.clock.advance_secs(300); // the user keeps using the app
+        match env.decide(&head) {
+            GuardDecision::Forward(f) => {
+                if let Some(claimed) = f.touched {
+                    block_on(env.app().sessions().unwrap().slide(&claimed)).unwrap();
+                }
+                statuses.push(200);
+            }
+            GuardDecision::Respond(r) => statuses.push(r.status().as_u16()),
+        }
+    }
+    assert_eq!(statuses, [200; 7]);
+    // Abandoned explicitly (the Worker's 502 path), the next request claims at once.
+    env.clock.advance_secs(1000);
+    let lost = forwarded(env.decide(&head));
+    assert!(lost.touched.is_some());
+    session_http::guard::abandon(&env.app(), &lost);
+    assert!(
+        forwarded(env.decide(&head)).touched.is_some(),
+        "claimable again"
+    );
+}
+
+#[test]
+fn a_bad_token_keys_never_shows_its_value() {
+    // Review R8-7: the duplicated key id, part of the secret, was quoted in
+    // the 503 every session route answers.
+    let key = STANDARD.encode([7u8; 32]);
+    let value = format!("Hunter2SecretPart:{key},Hunter2SecretPart:{key}");
+    let env = Env::new(&[("TOKEN_KEYS", &value)]);
+    let r = responded(env.decide(&req("GET", "/app/x", &[])));
+    let body = String::from_utf8_lossy(r.body()).into_owned();
+    assert_eq!(r.status().as_u16(), 503, "{body}");
+    assert!(
+        body.contains("TOKEN_KEYS") && !body.contains("Hunter2SecretPart"),
+        "{body}"
     );
 }
 

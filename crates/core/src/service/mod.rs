@@ -4,8 +4,9 @@
 //! KV costs, which the contract fixes and the tests count:
 //! - `create`: 2 writes (session key first, then index key), no read;
 //! - `verify`: 0 calls for a malformed, forged or unknown-key token, else exactly 1 read;
-//! - `claim_slide` is pure; `slide` (the sliding write): 1 read + 2 writes;
-//!   `refresh`, `update_session`: 2 writes;
+//! - `claim_slide` is pure; `slide` (the sliding write), `refresh`,
+//!   `update_session`, `update`: 1 read + 2 writes (each reads the record
+//!   again right before writing it, see below);
 //! - `list_user`: one list call per 1000 sessions, no reads; `list_all`: one list call;
 //! - `destroy_session`: 2 deletes; `destroy`/`destroy_owned`: 1 read + 2 deletes;
 //! - `destroy_user`: list calls + 2 deletes per session, no reads.
@@ -13,17 +14,20 @@
 //! No operation read-modify-writes a key shared by several sessions: each
 //! session has its own record key and its own index key (see [`crate::layout`]).
 //!
-//! Writes of an existing session and revocations (see [`crate::ledger`]):
-//! - the sliding write ([`sliding`]) is claimed by one request per session
-//!   and isolate, and reads the record again right before writing;
-//! - every write of an existing session is refused when this isolate revoked
-//!   it meanwhile.
+//! Every write of an existing session is a read-modify-write of the record
+//! as it stands ([`SessionService::rewrite`]): the change (a label, an
+//! admin's patch, a new expiry) is applied to what the store holds right
+//! before the put, never to the copy a request read at its start, so a
+//! revocation or a change made meanwhile is kept. Within one isolate the
+//! [`crate::ledger`] makes this exact: a put whose session this isolate
+//! wrote or deleted since the read reads again instead. The sliding write is
+//! also claimed by one request per session and isolate ([`sliding`]).
 //!
 //! What KV (no compare-and-swap, eventually consistent) still allows: a
-//! revocation made in *another* isolate or location between a write's read
-//! and its put (one KV round trip for the sliding write, refresh and label
-//! change) is undone by that put; in another location, for as long as KV
-//! shows it the old record (up to about 60 s). The `strong` mode has neither.
+//! revocation or change made in *another* isolate or location in the one KV
+//! round trip between such a write's read and its put is undone by that
+//! put; and in another location, for as long as KV shows it the old record
+//! (up to about 60 s). The `strong` mode has neither.
 
 mod cleanup;
 mod error;
@@ -43,14 +47,18 @@ use serde_json::{Map, Value};
 
 use crate::clock::Clock;
 use crate::layout::{index, kv_ttl_secs, record, KeyLayout};
-use crate::ledger::Ledger;
+use crate::ledger::{LastWrite, Ledger};
 use crate::policy::Policy;
 use crate::random::Random;
 use crate::session::{
     validate_label, validate_meta, validate_user_id, Lifetime, NewSession, Session,
 };
-use crate::store::{KvStore, PutOptions};
+use crate::store::{KvStore, PutOptions, StoreError};
 use crate::token::{KeyRing, Secret, SessionId, Token};
+
+/// How many times a read-modify-write reads again when the ledger forgot
+/// what this isolate wrote meanwhile, before it gives up (503).
+const MAX_REWRITE_ATTEMPTS: usize = 3;
 
 /// The session engine. See the module documentation for KV costs.
 pub struct SessionService<S, C, R> {
@@ -195,56 +203,116 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
     }
 
     /// Applies an admin merge patch to the live session `id` (1 read + 2
-    /// writes). See [`SessionService::update_session`].
+    /// writes; `NotFound` when there is no live session `id`). See
+    /// [`SessionService::update_session`].
     pub async fn update(&self, id: &str, patch: &Value) -> Result<Session, SessionError> {
-        let session = self.get(id).await?;
-        self.update_session(&session, patch, Writer::Admin).await
+        let id = SessionId::parse(id).ok_or(SessionError::NotFound)?;
+        let change =
+            |current: &Session, _| patch::apply_patch(current, patch, Writer::Admin).map(Some);
+        match self.rewrite(&id, None, change).await {
+            Ok(Some(updated)) => Ok(updated),
+            Ok(None) | Err(SessionError::Expired) => Err(SessionError::NotFound),
+            Err(e) => Err(e),
+        }
     }
 
-    /// Applies an RFC 7396 merge patch to `{label, meta}` of a session already
-    /// read (e.g. by `verify`), validates the result and writes it (2 writes,
-    /// expirations unchanged). The patch must be an object with no keys but
-    /// `label` and `meta` (field `body` otherwise); a [`Writer::Holder`] patch
-    /// naming `meta` is [`SessionError::Forbidden`]. `label: null` clears the
-    /// label, `meta: {"a": null}` deletes `a`, `meta: null` empties meta.
+    /// Applies an RFC 7396 merge patch to `{label, meta}` of `session` (e.g.
+    /// as `verify` read it), as its record stands when written: 1 read + 2
+    /// writes, expirations unchanged. The patch must be an object with no keys
+    /// but `label` and `meta` (field `body` otherwise); a [`Writer::Holder`]
+    /// patch naming `meta` is [`SessionError::Forbidden`], before any store
+    /// call. `label: null` clears the label, `meta: {"a": null}` deletes `a`,
+    /// `meta: null` empties meta. `NotFound` when the session is gone.
     pub async fn update_session(
         &self,
         session: &Session,
         patch: &Value,
         writer: Writer,
     ) -> Result<Session, SessionError> {
-        let mut updated = patch::apply_patch(session, patch, writer)?;
-        index::fit_user_agent(&mut updated);
-        self.save(&updated).await?;
-        Ok(updated)
+        // Refuse a bad patch without touching the store.
+        patch::apply_patch(session, patch, writer)?;
+        let change = |current: &Session, _| patch::apply_patch(current, patch, writer).map(Some);
+        self.rewrite(&session.id, Some(session), change)
+            .await?
+            .ok_or(SessionError::NotFound)
     }
 
     /// Moves `expiresAt` to now + idle TTL (never past `absoluteExpiresAt`)
-    /// and `lastSeenAt` to now, and writes it (2 writes).
+    /// and `lastSeenAt` to now, as the record stands when written: 1 read +
+    /// 2 writes. `Expired` or `NotFound` when it no longer lives.
     pub async fn refresh(&self, session: &Session) -> Result<Session, SessionError> {
-        let now = self.clock.now_ms();
-        if !session.is_live(now) {
+        if !session.is_live(self.clock.now_ms()) {
             return Err(SessionError::Expired);
         }
-        let refreshed = sliding::extended(session, now);
-        self.save(&refreshed).await?;
-        Ok(refreshed)
+        let change = |current: &Session, now| Ok(Some(sliding::extended(current, now)));
+        self.rewrite(&session.id, Some(session), change)
+            .await?
+            .ok_or(SessionError::NotFound)
     }
 
-    /// Writes a session (session key, then index key), each with the KV TTL
-    /// following the session: 2 writes. `Expired` when it is no longer live;
-    /// `NotFound`, and nothing written, when this isolate revoked it (see
-    /// [`crate::ledger`]).
-    pub async fn save(&self, session: &Session) -> Result<(), SessionError> {
-        let now = self.clock.now_ms();
-        if !session.is_live(now) {
-            return Err(SessionError::Expired);
+    /// The one way an existing session is written: reads the record of `id`
+    /// (1 read), applies `change` to it as it stands and writes the result
+    /// (2 writes); `Ok(None)` when `change` wants nothing written. With
+    /// `expected`, the record must still be that very session (same secret):
+    /// `NotFound` when it is gone or replaced, `Expired` when it has expired.
+    ///
+    /// Within this isolate no write or delete of the session is undone: when
+    /// the read may have missed one of this isolate's writes (one was in
+    /// flight when it began, or began since: see
+    /// [`crate::ledger::WriteMark`]), `change` is applied to the record this
+    /// isolate wrote last instead, with no await in between, so overlapping
+    /// writes of one session all land in turn without reading again; when it
+    /// deleted the session, `NotFound`. Only when the ledger does not know
+    /// does it read again (at most [`MAX_REWRITE_ATTEMPTS`] times, then a
+    /// store error).
+    async fn rewrite(
+        &self,
+        id: &SessionId,
+        expected: Option<&Session>,
+        change: impl Fn(&Session, i64) -> Result<Option<Session>, SessionError>,
+    ) -> Result<Option<Session>, SessionError> {
+        for _ in 0..MAX_REWRITE_ATTEMPTS {
+            let mark = self.ledger.mark(id);
+            let Some(entry) = self.store.get(&self.layout.session_key(id)).await? else {
+                return Err(SessionError::NotFound);
+            };
+            let mut current =
+                record::decode(&entry.value, id).ok_or_else(SessionError::unreadable)?;
+            // From here to the note below there is no await: what the ledger
+            // says cannot change in between.
+            if mark.read_may_be_stale(self.ledger.mark(id)) {
+                match self.ledger.last_write(id) {
+                    Some(LastWrite::Written(newer)) => current = Session::clone(&newer),
+                    Some(LastWrite::Deleted) => return Err(SessionError::NotFound),
+                    None => continue,
+                }
+            }
+            if expected.is_some_and(|expected| !current.is_same_as(expected)) {
+                return Err(SessionError::NotFound);
+            }
+            let now = self.clock.now_ms();
+            if !current.is_live(now) {
+                return Err(SessionError::Expired);
+            }
+            let Some(mut next) = change(&current, now)? else {
+                return Ok(None);
+            };
+            if !next.is_live(now) {
+                return Err(SessionError::Expired);
+            }
+            next.validate()?;
+            index::fit_user_agent(&mut next);
+            let ticket = self
+                .ledger
+                .note_write(id, LastWrite::Written(Rc::new(next.clone())));
+            let written = self.write(&next, now).await;
+            self.ledger.finish_write(ticket, written.is_ok());
+            written?;
+            return Ok(Some(next));
         }
-        session.validate()?;
-        if self.ledger.was_revoked(&session.id, now) {
-            return Err(SessionError::NotFound);
-        }
-        self.write(session, now).await
+        Err(SessionError::Store(StoreError::Unavailable(
+            "the session kept changing while it was being written".into(),
+        )))
     }
 
     async fn write(&self, session: &Session, now: i64) -> Result<(), SessionError> {
@@ -280,9 +348,15 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
     }
 
     async fn delete_keys(&self, user_id: &str, id: &SessionId) -> Result<(), SessionError> {
-        // Remembered before the first await: a write of this session already
-        // in flight in this isolate checks the ledger right before its put.
-        self.ledger.note_revoked(id, self.clock.now_ms());
+        // Noted before the first await: a write of this session already in
+        // flight in this isolate checks the ledger right before its put.
+        let ticket = self.ledger.note_write(id, LastWrite::Deleted);
+        let deleted = self.delete_both(user_id, id).await;
+        self.ledger.finish_write(ticket, deleted.is_ok());
+        deleted
+    }
+
+    async fn delete_both(&self, user_id: &str, id: &SessionId) -> Result<(), SessionError> {
         // Session key first: the session stops working even if the second call fails.
         self.store.delete(&self.layout.session_key(id)).await?;
         self.store

@@ -3,13 +3,14 @@
 //!
 //! The write is claimed by one request per session and isolate
 //! ([`SessionService::claim_slide`], through the [`crate::ledger`]) and made
-//! by [`SessionService::slide`], which reads the record again first: it
-//! extends the record as it stands then (a change made meanwhile is kept) and
-//! is skipped when the session is gone, replaced, expired or already extended.
+//! by [`SessionService::slide`], a read-modify-write like every write of an
+//! existing session: it extends the record as it stands then (a change made
+//! meanwhile is kept) and is skipped when the session is gone, replaced,
+//! expired or already extended.
 
 use super::{SessionError, SessionService};
 use crate::clock::Clock;
-use crate::layout::record;
+use crate::ledger::SLIDE_LEASE_MS;
 use crate::random::Random;
 use crate::session::Session;
 use crate::store::KvStore;
@@ -47,51 +48,50 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
     }
 
     /// The sliding write of `session` (just verified), when it is due and no
-    /// other request of this isolate has claimed it within the last half
-    /// idle TTL: `Some(session with expiresAt moved)`, to hand to
-    /// [`SessionService::slide`] after the response. Touches no store.
+    /// other request of this isolate holds its claim: `Some(session with
+    /// expiresAt moved)`, to hand to [`SessionService::slide`] after the
+    /// response. The claim is a lease of at most [`SLIDE_LEASE_MS`] (a
+    /// request that never makes its write blocks others only that long);
+    /// once the write is made it is held for half the idle TTL. Touches no
+    /// store.
     pub fn claim_slide(&self, session: &Session) -> Option<Session> {
         let next = self.touch_due(session)?;
         let now = self.clock.now_ms();
+        let lease = SLIDE_LEASE_MS.min(half_idle_ms(session) / 2);
         self.ledger
-            .claim_slide(&session.id, now, now.saturating_add(half_idle_ms(session)))
+            .claim_slide(&session.id, now, now.saturating_add(lease))
             .then_some(next)
     }
 
-    /// The sliding write claimed by [`SessionService::claim_slide`]: reads the
-    /// record again (1 read) and, unless it is gone, replaced, expired,
-    /// revoked by this isolate or already extended as far, writes it as it
-    /// stands with `expiresAt` and `lastSeenAt` moved (2 writes). A change
-    /// made meanwhile (a label, an admin's `meta` patch) is kept. A failed
-    /// write gives the claim back.
-    pub async fn slide(&self, claimed: &Session) -> Result<Slide, SessionError> {
-        let result = self.slide_current(claimed).await;
-        if result.is_err() {
-            self.ledger.release_slide(&claimed.id);
-        }
-        result
+    /// Gives back the claim of a sliding write that will not be made (the
+    /// origin could not be reached, a revocation failed).
+    pub fn release_slide(&self, claimed: &Session) {
+        self.ledger.release_slide(&claimed.id);
     }
 
-    async fn slide_current(&self, claimed: &Session) -> Result<Slide, SessionError> {
-        let key = self.layout.session_key(&claimed.id);
-        let Some(entry) = self.store.get(&key).await? else {
-            return Ok(Slide::Skipped);
+    /// The sliding write claimed by [`SessionService::claim_slide`]: reads the
+    /// record again (1 read) and, unless it is gone, replaced, expired or
+    /// already extended as far, writes it as it stands with `expiresAt` and
+    /// `lastSeenAt` moved (2 writes). A change made meanwhile (a label, an
+    /// admin's `meta` patch) is kept. A write made holds the claim for half
+    /// the idle TTL; a failed one gives it back.
+    pub async fn slide(&self, claimed: &Session) -> Result<Slide, SessionError> {
+        let change = |current: &Session, now| {
+            let next = extended(current, now);
+            Ok((next.lifetime.expires_at > current.lifetime.expires_at).then_some(next))
         };
-        let Some(current) = record::decode(&entry.value, &claimed.id) else {
-            return Ok(Slide::Skipped);
-        };
-        let now = self.clock.now_ms();
-        if !current.is_same_as(claimed) || !current.is_live(now) {
-            return Ok(Slide::Skipped);
-        }
-        let next = extended(&current, now);
-        if next.lifetime.expires_at <= current.lifetime.expires_at {
-            return Ok(Slide::Skipped);
-        }
-        match self.save(&next).await {
-            Ok(()) => Ok(Slide::Written(Box::new(next))),
-            Err(SessionError::NotFound) => Ok(Slide::Skipped),
-            Err(e) => Err(e),
+        match self.rewrite(&claimed.id, Some(claimed), change).await {
+            Ok(written) => {
+                let now = self.clock.now_ms();
+                self.ledger
+                    .hold_slide(&claimed.id, now.saturating_add(half_idle_ms(claimed)));
+                Ok(written.map_or(Slide::Skipped, |s| Slide::Written(Box::new(s))))
+            }
+            Err(SessionError::NotFound | SessionError::Expired) => Ok(Slide::Skipped),
+            Err(e) => {
+                self.ledger.release_slide(&claimed.id);
+                Err(e)
+            }
         }
     }
 }

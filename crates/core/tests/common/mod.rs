@@ -4,9 +4,14 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use session_core::{KeyLayout, KeyRing, ManualClock, MemoryKv, SeededRandom, SessionService};
+use session_core::store::{KvEntry, ListOptions, ListPage, PutOptions};
+use session_core::{
+    KeyLayout, KeyRing, KvStore, ManualClock, MemoryKv, SeededRandom, SessionService, StoreError,
+};
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 /// 2023-11-14T22:13:20Z.
@@ -126,4 +131,90 @@ pub async fn yield_times(n: usize) {
         }
     })
     .await
+}
+
+/// A KV whose next `get` of a chosen key reads at once but answers only
+/// after `release()`: the return leg of a KV round trip, made long, so that
+/// another request can act between a read and the put that follows it.
+#[derive(Clone)]
+pub struct HoldingKv {
+    pub inner: MemoryKv,
+    hold_key: Rc<RefCell<Option<String>>>,
+    released: Rc<Cell<bool>>,
+    holding: Rc<Cell<bool>>,
+}
+
+impl HoldingKv {
+    pub fn new(inner: MemoryKv) -> Self {
+        HoldingKv {
+            inner,
+            hold_key: Rc::default(),
+            released: Rc::new(Cell::new(false)),
+            holding: Rc::new(Cell::new(false)),
+        }
+    }
+
+    /// Holds the answer of the next `get` of `key`.
+    pub fn hold_next_get(&self, key: &str) {
+        *self.hold_key.borrow_mut() = Some(key.to_owned());
+        self.released.set(false);
+    }
+
+    /// Whether a held `get` has read and waits for `release`.
+    pub fn holding(&self) -> bool {
+        self.holding.get()
+    }
+
+    pub fn release(&self) {
+        self.released.set(true);
+    }
+
+    /// Waits until a held `get` has read.
+    pub async fn until_holding(&self) {
+        while !self.holding() {
+            yield_times(1).await;
+        }
+    }
+}
+
+impl KvStore for HoldingKv {
+    async fn get(&self, key: &str) -> Result<Option<KvEntry>, StoreError> {
+        let hold = self.hold_key.borrow().as_deref() == Some(key);
+        let value = self.inner.get(key).await;
+        if hold {
+            *self.hold_key.borrow_mut() = None;
+            self.holding.set(true);
+            while !self.released.get() {
+                yield_times(1).await;
+            }
+            self.holding.set(false);
+        }
+        value
+    }
+    async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
+        self.inner.put(key, value, options).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn list(&self, options: ListOptions) -> Result<ListPage, StoreError> {
+        self.inner.list(options).await
+    }
+}
+
+/// A service of one isolate over `kv`, sharing `ledger` (a request).
+pub fn request_over<S: KvStore>(
+    kv: S,
+    clock: &ManualClock,
+    ledger: &Rc<session_core::Ledger>,
+    seed: u64,
+) -> SessionService<S, ManualClock, SeededRandom> {
+    SessionService::new(
+        kv,
+        clock.clone(),
+        SeededRandom::new(seed),
+        KeyRing::parse(&key_entry("k1", 1)).expect("test keys"),
+        KeyLayout::new("").expect("test prefix"),
+    )
+    .with_ledger(ledger.clone())
 }

@@ -28,6 +28,16 @@ else
   rustup target add wasm32-unknown-unknown
 fi
 
+# rustfmt and clippy, which `npm test` runs first.
+for component in rustfmt clippy; do
+  if rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+    say "${component} present"
+  else
+    say "rustup component add ${component}"
+    rustup component add "${component}"
+  fi
+done
+
 # worker-build, the workers-rs build tool.
 if worker-build --version 2>/dev/null | grep -qw "$WORKER_BUILD_VERSION"; then
   say "worker-build $WORKER_BUILD_VERSION present"

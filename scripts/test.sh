@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test layer: native `cargo test` (the core against the in-memory KV),
+# Checks formatting and lints (`cargo fmt --check`, `cargo clippy -D warnings`,
+# native and wasm32), then runs every test layer: native `cargo test` (the core against the in-memory KV),
 # wasm-bindgen-test on wasm32 under Node (code that touches JS types), and
 # `node --test` driving the built Worker in Miniflare. Fails when a layer fails
 # or runs no test.
@@ -25,6 +26,11 @@ layer() { # name, log, passed, failed, status
   if [ "$5" -ne 0 ]; then echo "[test] $1 failed (exit $5)"; exit 1; fi
   if [ "$3" -eq 0 ]; then echo "[test] $1 ran no test"; exit 1; fi
 }
+
+echo "[test] lint: cargo fmt --check, cargo clippy -D warnings"
+cargo fmt --all -- --check || { echo "[test] cargo fmt --check failed: run cargo fmt --all"; exit 1; }
+cargo clippy --workspace --all-targets -- -D warnings || { echo "[test] clippy failed"; exit 1; }
+cargo clippy -p edge-session --target wasm32-unknown-unknown -- -D warnings || { echo "[test] clippy (wasm32) failed"; exit 1; }
 
 echo "[test] layer 1: native cargo test"
 status=0; cargo test --workspace 2>&1 | tee "$logs/native.log" || status=$?

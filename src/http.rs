@@ -22,12 +22,12 @@ pub fn request_head(req: &worker::Request) -> worker::Result<RequestHead> {
             headers.append(name, value);
         }
     }
-    Ok(RequestHead {
+    Ok(RequestHead::new(
         method,
         url,
         headers,
-        country: cf_country(inner.as_ref()),
-    })
+        cf_country(inner.as_ref()),
+    ))
 }
 
 /// The bytes of a header value as the runtime hands it: a JS ByteString,

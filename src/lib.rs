@@ -126,44 +126,23 @@ async fn guarded(
             );
         }
     };
-    let mut handoff = ::http::HeaderMap::new();
-    for name in [
-        session_http::identity::SESSION_ISSUE_HEADER,
-        session_http::identity::SESSION_REVOKE_HEADER,
-    ] {
-        if let Ok(Some(value)) = response.headers().get(name.as_str()) {
-            if let Ok(value) = ::http::HeaderValue::from_str(&value) {
-                handoff.insert(name.clone(), value);
-            }
-        }
+    let finish = guard::finish(app, head, &forward, response.headers().entries()).await;
+    for name in &finish.remove_headers {
+        response.headers_mut().delete(name)?;
     }
-    // Every spelling an origin's stack may read as a handoff header goes.
-    let doomed: Vec<String> = response
-        .headers()
-        .keys()
-        .filter(|k| session_http::identity::is_handoff_header(k))
-        .collect();
-    for name in doomed {
-        response.headers_mut().delete(&name)?;
+    for cookie in &finish.set_cookies {
+        response.headers_mut().append("set-cookie", cookie)?;
     }
-    let finish = guard::finish(app, head, &forward, &mut handoff).await;
     for line in &finish.logs {
         console_log!("{line}");
     }
-    for cookie in finish
-        .set_cookies
-        .iter()
-        .chain(forward.set_cookie.iter().filter(|_| finish.keeps_sliding()))
-    {
-        response.headers_mut().append("set-cookie", cookie)?;
-    }
-    if let Some(touched) = finish.save {
+    if let Some(after) = finish.after {
         let settings = settings(env);
         let env = env.clone();
         ctx.wait_until(async move {
             if let Ok(settings) = settings.as_ref() {
                 if let Ok(sessions) = new_app(settings, &env).sessions() {
-                    if let Err(e) = sessions.slide(&touched).await {
+                    if let Err(e) = after.run(sessions).await {
                         console_error!("sliding expiration write failed: {e}");
                     }
                 }

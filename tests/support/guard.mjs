@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { startOrigin, startWorker } from './worker.mjs';
+import { COOKIE, listAllKeys, setCookies } from './common.mjs';
 
-export const COOKIE = '__Host-session';
+export { COOKIE, createSession, expectProblem, setCookies, sleep } from './common.mjs';
+
 
 /** Rules used by most guard tests. */
 export const RULES = [
@@ -77,42 +79,11 @@ export async function sendText(w, path, opts = {}) {
   return { res, text, json };
 }
 
-/** Creates a session through the admin API; answers `{token, session}`. */
-export async function createSession(w, fields = {}) {
-  const res = await w.fetch('/auth/admin/sessions', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${w.env.ADMIN_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ userId: 'alice', ...fields }),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 201, `create session: ${res.status} ${text}`);
-  const body = JSON.parse(text);
-  assert.match(body.token, /^es1\./);
-  return body;
-}
-
 /** `GET /auth/session` with `token` as bearer: answers `{status, session}`. */
 export async function currentSession(w, token, via = 'bearer') {
   const opts = via === 'cookie' ? { cookie: token } : { bearer: token };
   const { res, json, text } = await sendText(w, '/auth/session', opts);
   return { status: res.status, session: res.status === 200 ? json : null, body: json ?? text };
-}
-
-/** Asserts that `res` is a problem+json with `status` and `code`; answers the parsed problem. */
-export async function expectProblem(res, status, code, what = '') {
-  const text = await res.text();
-  assert.equal(res.status, status, `${what} status ${res.status}: ${text}`);
-  assert.match(res.headers.get('content-type') || '', /^application\/problem\+json/, `${what} content-type`);
-  const p = JSON.parse(text);
-  assert.equal(p.code, code, `${what} code: ${text}`);
-  assert.equal(p.status, status, `${what} body status`);
-  for (const f of ['type', 'title', 'detail']) assert.equal(typeof p[f], 'string', `${what} problem.${f}`);
-  return p;
-}
-
-/** `Set-Cookie` values of a response. */
-export function setCookies(res) {
-  return res.headers.getSetCookie();
 }
 
 /** The session cookie among `Set-Cookie` values, parsed: `{value, attrs, raw}` or undefined. */
@@ -144,15 +115,10 @@ export function assertCookieAttrs(c) {
 export async function kvSnapshot(w) {
   const kv = await w.kv();
   const out = [];
-  let cursor;
-  do {
-    const page = await kv.list({ cursor });
-    for (const k of page.keys) {
-      const { value, metadata } = await kv.getWithMetadata(k.name, 'text');
-      out.push({ name: k.name, expiration: k.expiration, value, metadata });
-    }
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
+  for (const k of await listAllKeys(w)) {
+    const { value, metadata } = await kv.getWithMetadata(k.name, 'text');
+    out.push({ name: k.name, expiration: k.expiration, value, metadata });
+  }
   return out.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
@@ -170,7 +136,6 @@ export function sessionHeaders(seen) {
   return Object.fromEntries(Object.entries(seen.headers).filter(([k]) => k.startsWith('x-session-')));
 }
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * `token` with one character in the middle of its tag changed: well formed,

@@ -7,7 +7,6 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use http::{HeaderMap, HeaderValue, Method};
 use pollster::block_on;
 use session_core::{ManualClock, MemoryKv, NewSession, SeededRandom};
 use session_http::app::App;
@@ -44,21 +43,12 @@ fn settings(rules: &str) -> Config {
 }
 
 fn head(path: &str, token: Option<&str>) -> RequestHead {
-    let mut headers = HeaderMap::new();
-    headers.insert("accept", HeaderValue::from_static("text/html"));
-    headers.insert("x-session-user", HeaderValue::from_static("spoofed"));
-    if let Some(token) = token {
-        headers.insert(
-            "cookie",
-            HeaderValue::from_str(&format!("theme=dark; __Host-session={token}")).unwrap(),
-        );
+    let cookie = token.map(|t| format!("theme=dark; __Host-session={t}"));
+    let mut headers = vec![("accept", "text/html"), ("x-session-user", "spoofed")];
+    if let Some(cookie) = &cookie {
+        headers.push(("cookie", cookie));
     }
-    RequestHead {
-        method: Method::GET,
-        url: format!("https://edge.example{path}").parse().unwrap(),
-        headers,
-        country: None,
-    }
+    support::head("GET", &format!("https://edge.example{path}"), &headers)
 }
 
 fn main() {

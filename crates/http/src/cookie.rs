@@ -115,7 +115,10 @@ pub fn split_pair(pair: &[u8]) -> Option<(&[u8], &[u8])> {
 /// [`MAX_COOKIE_HEADER_BYTES`]; values longer than [`MAX_COOKIE_VALUE_BYTES`]
 /// or not UTF-8 are skipped. Values are not otherwise checked: they go to
 /// the token parser, which rejects anything malformed.
-pub fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
+pub fn cookie_values<'a, 'n>(header: &'a str, name: &'n str) -> impl Iterator<Item = &'a str> + 'n
+where
+    'a: 'n,
+{
     let usable = header.len() <= MAX_COOKIE_HEADER_BYTES && !name.is_empty();
     cookie_pairs(
         if usable { header.as_bytes() } else { b"" },
@@ -131,7 +134,7 @@ pub fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item =
 /// The value of the first cookie called `name`; see [`cookie_values`]. When
 /// the name appears several times the first wins (browsers send the most
 /// specific cookie first).
-pub fn get_cookie<'a>(header: &'a str, name: &'a str) -> Option<&'a str> {
+pub fn get_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     cookie_values(header, name).next()
 }
 
@@ -189,101 +192,6 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: u64) -> String {
 /// attributes so the browser replaces the right cookie).
 pub fn clear_cookie(name: &str) -> String {
     set_cookie(name, "", 0)
-}
-
-/// The token of `Authorization: Bearer TOKEN`.
-///
-/// The scheme is case-insensitive; whitespace around the header and between
-/// scheme and token is ignored. `None` for another scheme (`Basic …` is for
-/// the origin) or an empty token. Whatever follows `Bearer ` is the token,
-/// however malformed (`Bearer a b`, or kilobytes long): the token parser
-/// refuses it (it reads at most 256 bytes of it) without any KV
-/// call, so such a request answers 401 `invalid_token`, as a malformed token
-/// does, rather than `unauthorized`.
-pub fn bearer_token(authorization: &str) -> Option<&str> {
-    let h = authorization.trim_matches([' ', '\t']);
-    let scheme = h.get(..6)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let rest = &h[6..];
-    // The scheme must be followed by whitespace ("Bearerx" is another scheme).
-    if !rest.starts_with([' ', '\t']) {
-        return None;
-    }
-    let token = rest.trim_matches([' ', '\t']);
-    (!token.is_empty()).then_some(token)
-}
-
-/// The bearer token of an `Authorization` value that may hold several
-/// credentials a runtime joined from several lines with `, `: the value's
-/// own when it is `Bearer …` (see [`bearer_token`]), else that of the first
-/// comma-separated credential that is (`Basic x, Bearer es1.…`).
-pub fn authorization_bearer(value: &str) -> Option<&str> {
-    bearer_token(value).or_else(|| value.split(',').skip(1).find_map(bearer_token))
-}
-
-/// Where a request's token came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenSource {
-    /// The `COOKIE_NAME` cookie: subject to CSRF checks; refreshed cookies
-    /// are re-issued.
-    Cookie,
-    /// `Authorization: Bearer`: exempt from CSRF checks.
-    Bearer,
-}
-
-/// The token a request authenticates with, and its source. `Debug` shows
-/// the source only: tokens never reach logs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct RequestToken<'a> {
-    pub token: &'a str,
-    pub source: TokenSource,
-}
-
-impl std::fmt::Debug for RequestToken<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestToken")
-            .field("token", &"<redacted>")
-            .field("source", &self.source)
-            .finish()
-    }
-}
-
-/// Picks the request's token: a well-formed bearer token wins over the
-/// cookie. An `Authorization` header that is not a usable bearer token
-/// (e.g. `Basic …` meant for the origin) is ignored, so the cookie, if any,
-/// is used — the request then counts as cookie-authenticated and CSRF
-/// applies. When the cookie appears several times (a stale cookie beside a
-/// fresh one), the first value whose tag verifies (`tag_ok`, which must
-/// touch no store) is used, else the first. Only values [`cookie_values`]
-/// reads count: never a token found after a `,`.
-/// An empty cookie value counts as no cookie. `None`: no token (401
-/// `unauthorized`).
-pub fn request_token<'a>(
-    authorization: Option<&'a str>,
-    cookie_header: Option<&'a str>,
-    cookie_name: &'a str,
-    tag_ok: impl Fn(&str) -> bool,
-) -> Option<RequestToken<'a>> {
-    if let Some(token) = authorization.and_then(authorization_bearer) {
-        return Some(RequestToken {
-            token,
-            source: TokenSource::Bearer,
-        });
-    }
-    let mut first = None;
-    for value in cookie_values(cookie_header?, cookie_name).filter(|v| !v.is_empty()) {
-        if tag_ok(value) {
-            first = Some(value);
-            break;
-        }
-        first = first.or(Some(value));
-    }
-    first.map(|token| RequestToken {
-        token,
-        source: TokenSource::Cookie,
-    })
 }
 
 #[cfg(test)]
@@ -402,86 +310,6 @@ mod tests {
     }
 
     #[test]
-    fn bearer_tokens() {
-        assert_eq!(bearer_token("Bearer abc.def"), Some("abc.def"));
-        assert_eq!(bearer_token("bearer abc"), Some("abc"));
-        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
-        assert_eq!(bearer_token("  Bearer \t abc  "), Some("abc"));
-        assert_eq!(bearer_token("Bearer a+/b=="), Some("a+/b=="));
-        assert_eq!(bearer_token("Bearer"), None);
-        assert_eq!(bearer_token("Bearer "), None);
-        assert_eq!(bearer_token("Bearerabc"), None);
-        // Malformed bearer tokens are still tokens (the parser refuses them).
-        assert_eq!(bearer_token("Bearer a b"), Some("a b"));
-        assert_eq!(bearer_token("Bearer a,b c"), Some("a,b c"));
-        assert_eq!(bearer_token("Bearer é"), Some("é"));
-        assert_eq!(bearer_token("Basic dXNlcjpwYXNz"), None);
-        assert_eq!(bearer_token("Token abc"), None);
-        assert_eq!(bearer_token(""), None);
-        assert_eq!(bearer_token("Beaé abc"), None);
-        assert_eq!(bearer_token("é"), None);
-        let long = format!("Bearer {}", "a".repeat(5000));
-        assert_eq!(bearer_token(&long).map(str::len), Some(5000));
-    }
-
-    #[test]
-    fn bearer_in_joined_authorization_lines() {
-        assert_eq!(
-            authorization_bearer("Basic dXNlcg==, Bearer es1.x"),
-            Some("es1.x")
-        );
-        assert_eq!(
-            authorization_bearer("Bearer es1.x, Basic y"),
-            Some("es1.x, Basic y")
-        );
-        assert_eq!(authorization_bearer("Digest a=\"1\", b=\"2\""), None);
-        assert_eq!(authorization_bearer("Basic x"), None);
-        let t = request_token(
-            Some("Basic x, Bearer tok"),
-            Some("__Host-session=c"),
-            NAME,
-            |_| false,
-        )
-        .unwrap();
-        assert_eq!((t.token, t.source), ("tok", TokenSource::Bearer));
-    }
-
-    #[test]
-    fn bearer_wins_over_cookie() {
-        let cookie = Some("__Host-session=from-cookie");
-        let t = request_token(Some("Bearer from-bearer"), cookie, NAME, |_| false).unwrap();
-        assert_eq!(
-            t,
-            RequestToken {
-                token: "from-bearer",
-                source: TokenSource::Bearer
-            }
-        );
-        let t = request_token(None, cookie, NAME, |_| false).unwrap();
-        assert_eq!(
-            t,
-            RequestToken {
-                token: "from-cookie",
-                source: TokenSource::Cookie
-            }
-        );
-        let t = request_token(Some("Bearer only"), None, NAME, |_| false).unwrap();
-        assert_eq!(t.source, TokenSource::Bearer);
-    }
-
-    #[test]
-    fn non_bearer_authorization_falls_back_to_cookie() {
-        let cookie = Some("__Host-session=c");
-        let t = request_token(Some("Basic dXNlcjpwYXNz"), cookie, NAME, |_| false).unwrap();
-        assert_eq!(t.source, TokenSource::Cookie);
-        assert_eq!(request_token(Some("Basic x"), None, NAME, |_| false), None);
-        // A malformed bearer token is still the bearer token: it wins (and
-        // fails as invalid_token) rather than letting the cookie through.
-        let t = request_token(Some("Bearer a b"), cookie, NAME, |_| false).unwrap();
-        assert_eq!((t.source, t.token), (TokenSource::Bearer, "a b"));
-    }
-
-    #[test]
     fn a_token_after_a_comma_is_never_read() {
         // Several Cookie lines a runtime joined with ", ", or a tossed
         // cookie `pref` whose value carries a session cookie: the same text.
@@ -518,36 +346,6 @@ mod tests {
     }
 
     #[test]
-    fn the_first_cookie_whose_tag_verifies_is_used() {
-        let header = Some("__Host-session=stale; __Host-session=good; __Host-session=later");
-        let t = request_token(None, header, NAME, |t| t == "good").unwrap();
-        assert_eq!((t.token, t.source), ("good", TokenSource::Cookie));
-        let tossed = Some("pref=1, __Host-session=planted; __Host-session=good");
-        let t = request_token(None, tossed, NAME, |t| t == "planted" || t == "good").unwrap();
-        assert_eq!(
-            t.token, "good",
-            "a token in another cookie's value is never used"
-        );
-        assert_eq!(
-            request_token(None, Some("pref=1, __Host-session=planted"), NAME, |_| true),
-            None
-        );
-        let t = request_token(None, header, NAME, |_| false).unwrap();
-        assert_eq!(
-            t.token, "stale",
-            "none verifies: the first is used (and refused)"
-        );
-        let t = request_token(
-            None,
-            Some("__Host-session=; __Host-session=x"),
-            NAME,
-            |_| false,
-        )
-        .unwrap();
-        assert_eq!(t.token, "x", "empty values are skipped");
-    }
-
-    #[test]
     fn strip_cookie_removes_every_occurrence_from_every_line() {
         use http::header::{HeaderValue, COOKIE};
         use http::HeaderMap;
@@ -575,19 +373,5 @@ mod tests {
         );
         strip_cookie(&mut only, NAME);
         assert!(only.get(COOKIE).is_none());
-    }
-
-    #[test]
-    fn no_token() {
-        assert_eq!(request_token(None, None, NAME, |_| false), None);
-        assert_eq!(request_token(None, Some("other=1"), NAME, |_| false), None);
-        assert_eq!(
-            request_token(None, Some("__Host-session="), NAME, |_| false),
-            None
-        );
-        assert_eq!(
-            request_token(None, Some("__Host-session=\"\""), NAME, |_| false),
-            None
-        );
     }
 }

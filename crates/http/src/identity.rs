@@ -23,8 +23,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use session_core::Session;
 
 /// Header names as documented (HTTP header names are case-insensitive).
 pub const SESSION_ID: &str = "X-Session-Id";
@@ -80,6 +81,28 @@ pub fn encode_meta(meta: &serde_json::Value) -> String {
 pub fn decode_meta(encoded: &str) -> Option<serde_json::Value> {
     let bytes = URL_SAFE_NO_PAD.decode(encoded).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// Sets `X-Session-Id`, `X-Session-User` and `X-Session-Meta` of `session`,
+/// replacing any value already there.
+pub fn add_identity_headers(headers: &mut HeaderMap, session: &Session) {
+    let meta = serde_json::Value::Object(session.meta.clone());
+    for (name, value) in [
+        (SESSION_ID_HEADER, session.id.to_string()),
+        (SESSION_USER_HEADER, encode_user(&session.user_id)),
+        (SESSION_META_HEADER, encode_meta(&meta)),
+    ] {
+        // All three are visible ASCII by construction; a failure would only
+        // drop the header, never panic.
+        match HeaderValue::from_str(&value) {
+            Ok(value) => {
+                headers.insert(name, value);
+            }
+            Err(_) => {
+                headers.remove(name);
+            }
+        }
+    }
 }
 
 /// Headers that make many frameworks treat a request as another method or
@@ -150,7 +173,6 @@ fn remove_where(headers: &mut HeaderMap, doomed: impl Fn(&str) -> bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
     use serde_json::json;
 
     #[test]

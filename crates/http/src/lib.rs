@@ -1,25 +1,29 @@
-//! The HTTP policy of edge-session, pure and natively testable: configuration,
-//! problem+json errors, cookies, guard rules, CSRF, CORS and the identity
-//! headers. Nothing here knows about `worker` or JavaScript.
+//! The HTTP policy of edge-session, pure and natively testable. Nothing here
+//! knows about `worker` or JavaScript.
 //!
-//! - [`config`]: the vars and secrets, validated ([`config::Config`]).
-//! - [`problem`]: RFC 9457 error answers ([`problem::Problem`]).
-//! - [`rules`]: `GUARD_RULES` and path matching ([`rules::Rules`]).
-//! - [`cookie`]: session cookie, bearer token, which one a request uses.
-//! - [`csrf`]: the `Origin` check of cookie-authenticated unsafe requests.
-//! - [`cors`]: CORS headers and preflights of the session API.
-//! - [`identity`]: `X-Session-*` headers.
-//! - [`guard`]: the guard's decisions for forwarded paths.
-//! - [`handoff`]: the origin's `X-Session-Issue` / `X-Session-Revoke`.
+//! - [`config`]: every var and secret, parsed once into typed values.
+//! - [`app`]: one request's view: the configuration and the session service.
+//! - [`request`]: the head of an incoming request.
+//! - [`auth`]: how a request proves who it is (token, CSRF, verification).
+//! - [`cookie`], [`bearer`]: reading, setting and stripping credentials.
+//! - [`csrf`], [`cors`]: the `Origin` check, CORS of the session API.
+//! - [`identity`]: the `X-Session-*` headers and the headers stripped.
+//! - [`rules`]: `GUARD_RULES`, patterns and path readings.
+//! - [`guard`]: the guard's decisions, and [`guard::handoff`], what the
+//!   origin's answer does.
+//! - [`api`]: the session API.
+//! - [`problem`]: RFC 9457 error answers, one table of codes.
+//! - [`syntax`]: pieces of the HTTP grammar.
 
 pub mod api;
 pub mod app;
+pub mod auth;
+pub mod bearer;
 pub mod config;
 pub mod cookie;
 pub mod cors;
 pub mod csrf;
 pub mod guard;
-pub mod handoff;
 pub mod identity;
 pub mod problem;
 pub mod request;

@@ -20,6 +20,7 @@ use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTI
 use http::{Response, StatusCode};
 use serde::Serialize;
 use session_core::text::truncate_owned;
+use session_core::SessionError;
 
 /// Prefix of every problem `type` URI; the code is appended.
 pub const PROBLEM_TYPE_BASE: &str = "https://edge-session.dev/problems/";
@@ -245,6 +246,24 @@ impl Problem {
 impl From<ErrorCode> for Problem {
     fn from(code: ErrorCode) -> Problem {
         Problem::new(code, code.default_detail())
+    }
+}
+
+impl From<SessionError> for Problem {
+    /// The contract's answer to each failure of the session service.
+    fn from(error: SessionError) -> Problem {
+        match error {
+            SessionError::InvalidToken => ErrorCode::InvalidToken.into(),
+            SessionError::Expired => ErrorCode::SessionExpired.into(),
+            SessionError::NotFound => Problem::new(ErrorCode::NotFound, "no such session"),
+            SessionError::Invalid(e) => Problem::invalid_field(&e.field, &e.reason),
+            SessionError::Forbidden { field } => Problem::forbidden_field(
+                field,
+                "is written only by the origin (X-Session-Issue) and the admin API",
+            ),
+            // What failed inside is for the logs, not for clients.
+            SessionError::Store(_) | SessionError::Random => ErrorCode::StoreUnavailable.into(),
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! The head of an incoming request: what the pure crates see of it.
 
+use std::cell::OnceCell;
+
 use http::{HeaderMap, Method};
 use session_core::ClientInfo;
 use url::Url;
@@ -13,6 +15,9 @@ pub struct RequestHead {
     pub headers: HeaderMap,
     /// `request.cf.country`, when the platform knows it.
     pub country: Option<String>,
+    /// The `Cookie` lines as one value, when that needs a copy (several
+    /// lines, or bytes that are not UTF-8), made on first use.
+    cookies: OnceCell<Option<String>>,
 }
 
 impl std::fmt::Debug for RequestHead {
@@ -28,22 +33,44 @@ impl std::fmt::Debug for RequestHead {
 }
 
 impl RequestHead {
+    pub fn new(method: Method, url: Url, headers: HeaderMap, country: Option<String>) -> Self {
+        Self {
+            method,
+            url,
+            headers,
+            country,
+            cookies: OnceCell::new(),
+        }
+    }
+
     /// A header's value as text; `None` when absent or not visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The request's `Cookie` headers as one string (HTTP/2 may split them).
-    /// Read leniently: an app's cookie holding non-ASCII bytes (`name=José`)
-    /// must not hide the session cookie beside it, whose value is ASCII.
-    pub fn cookies(&self) -> Option<String> {
-        let values: Vec<_> = self
-            .headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()))
-            .collect();
-        (!values.is_empty()).then(|| values.join("; "))
+    /// The request's `Cookie` lines as one value, joined with `; ` as
+    /// RFC 9113 §8.2.3 joins HTTP/2 cookie crumbs. Read leniently: an app's
+    /// cookie holding non-ASCII bytes (`name=José`) must not hide the session
+    /// cookie beside it, whose value is ASCII.
+    pub fn cookie_header(&self) -> Option<&str> {
+        let mut lines = self.headers.get_all(http::header::COOKIE).iter();
+        if let (Some(line), None) = (lines.next(), lines.next()) {
+            // The usual case, one line of UTF-8: no copy.
+            if let Ok(text) = std::str::from_utf8(line.as_bytes()) {
+                return Some(text);
+            }
+        }
+        self.cookies
+            .get_or_init(|| {
+                let values: Vec<_> = self
+                    .headers
+                    .get_all(http::header::COOKIE)
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()))
+                    .collect();
+                (!values.is_empty()).then(|| values.join("; "))
+            })
+            .as_deref()
     }
 
     /// The client facts recorded on sessions created for this request.

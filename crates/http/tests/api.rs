@@ -59,12 +59,7 @@ impl World {
     }
 
     fn call(&self, req: Req) -> Answer {
-        let head = RequestHead {
-            method: req.method,
-            url: req.url.parse().unwrap(),
-            headers: req.headers,
-            country: None,
-        };
+        let head = RequestHead::new(req.method, req.url.parse().unwrap(), req.headers, None);
         let response = pollster::block_on(api::handle(&self.app(), &head, &req.body));
         Answer::from(response)
     }
@@ -880,18 +875,18 @@ fn debug_output_of_request_types_never_shows_the_token() {
         "authorization",
         HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
     );
-    let head = RequestHead {
-        method: Method::GET,
-        url: "https://edge.example/x".parse().unwrap(),
+    let head = RequestHead::new(
+        Method::GET,
+        "https://edge.example/x".parse().unwrap(),
         headers,
-        country: None,
-    };
+        None,
+    );
     let shown = format!("{head:?}");
     assert!(
         shown.contains("cookie") && !shown.contains("c2VjcmV0"),
         "{shown}"
     );
-    let presented = session_http::cookie::request_token(
+    let presented = session_http::auth::request_token(
         head.header("authorization"),
         None,
         "__Host-session",

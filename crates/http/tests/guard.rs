@@ -19,7 +19,7 @@ use session_http::config::Config;
 use session_http::request::RequestHead;
 
 mod support;
-use session_http::cookie::TokenSource;
+use session_http::auth::TokenSource;
 use session_http::guard::{decide, finish, Finish, Forward, GuardDecision};
 use session_http::identity::{decode_meta, decode_user};
 use session_http::rules::Access;
@@ -125,8 +125,22 @@ impl Env {
         block_on(decide(&self.app(), head))
     }
 
+    /// What the Worker does: hands the origin response's headers to
+    /// `finish`, then removes what it says from them.
     fn finish(&self, head: &RequestHead, fwd: &Forward, response: &mut HeaderMap) -> Finish {
-        let finished = block_on(finish(&self.app(), head, fwd, response));
+        let pairs: Vec<(String, String)> = response
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let finished = block_on(finish(&self.app(), head, fwd, pairs));
+        for name in &finished.remove_headers {
+            response.remove(name.as_str());
+        }
         for line in &finished.logs {
             assert!(!line.contains("es1."), "token in a log line: {line}");
         }
@@ -155,12 +169,12 @@ fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> RequestHead {
             HeaderValue::from_str(v).unwrap(),
         );
     }
-    RequestHead {
-        method: Method::from_bytes(method.as_bytes()).unwrap(),
-        url: Url::parse(&format!("https://app.example.com{path}")).unwrap(),
-        headers: map,
-        country: Some("fr".into()),
-    }
+    RequestHead::new(
+        Method::from_bytes(method.as_bytes()).unwrap(),
+        Url::parse(&format!("https://app.example.com{path}")).unwrap(),
+        map,
+        Some("fr".into()),
+    )
 }
 
 fn cookie(token: &str) -> String {
@@ -850,7 +864,7 @@ fn sliding_expiration() {
     let f = forwarded(env.decide(&head));
     assert!(f.touched.is_none() && f.set_cookie.is_none());
     let fin = env.finish(&head, &f, &mut HeaderMap::new());
-    assert!(fin.save.is_none() && fin.set_cookies.is_empty() && fin.logs.is_empty());
+    assert!(fin.after.is_none() && fin.set_cookies.is_empty() && fin.logs.is_empty());
 
     // Due: the session slides to now + idle TTL; the cookie follows.
     env.clock.advance_secs(2);
@@ -872,14 +886,16 @@ fn sliding_expiration() {
     env.kv.reset_counts();
     let mut response = HeaderMap::new();
     let fin = env.finish(&head, &f, &mut response);
-    assert!(
-        fin.set_cookies.is_empty(),
-        "the sliding cookie stays in forward"
+    // The final list the Worker appends: the sliding re-issue.
+    assert_eq!(
+        fin.set_cookies,
+        Vec::from_iter(f.set_cookie.clone()),
+        "the sliding cookie is in the final list"
     );
     assert!(fin.keeps_sliding());
-    let save = fin.save.expect("sliding write");
+    let save = fin.after.expect("sliding write");
     assert_eq!(env.ops().total(), 0, "finish without handoff costs nothing");
-    let slid = block_on(env.app().sessions().unwrap().slide(&save)).unwrap();
+    let slid = block_on(save.run(env.app().sessions().unwrap())).unwrap();
     assert!(matches!(slid, Slide::Written(_)));
     assert_eq!(
         env.check(&token).unwrap().lifetime.expires_at,
@@ -896,7 +912,7 @@ fn sliding_expiration() {
     assert!(f.touched.is_some());
     assert!(f.set_cookie.is_none());
     let fin = env.finish(&head, &f, &mut HeaderMap::new());
-    assert!(fin.save.is_some() && fin.set_cookies.is_empty());
+    assert!(fin.after.is_some() && fin.set_cookies.is_empty());
 }
 
 #[test]
@@ -945,7 +961,7 @@ fn issue_creates_a_session_and_sets_its_cookie() {
     assert!(fin.logs.is_empty(), "{:?}", fin.logs);
     assert!(response.get("x-session-issue").is_none());
     assert_eq!(header(&response, "content-type"), Some("text/html"));
-    assert!(fin.save.is_none());
+    assert!(fin.after.is_none());
     assert_eq!(fin.set_cookies.len(), 1);
     let (token, max_age) = issued(&fin.set_cookies[0]);
     assert_eq!(max_age, 600);
@@ -1034,7 +1050,7 @@ fn revoke_current() {
     assert!(fin.logs.is_empty(), "{:?}", fin.logs);
     assert!(response.get("x-session-revoke").is_none());
     assert_eq!(fin.set_cookies, [cleared()]);
-    assert!(fin.save.is_none(), "sliding write suppressed");
+    assert!(fin.after.is_none(), "sliding write suppressed");
     assert_eq!(env.ops(), ops(1, 0, 2, 0));
     assert!(env.check(&token).is_err());
     assert!(env.check(&other).is_ok(), "other sessions untouched");
@@ -1072,7 +1088,7 @@ fn revoke_all() {
     let fin = env.finish(&head, &f, &mut revoke_header("all"));
     assert!(fin.logs.is_empty(), "{:?}", fin.logs);
     assert_eq!(fin.set_cookies, [cleared()]);
-    assert!(fin.save.is_none());
+    assert!(fin.after.is_none());
     for t in &tokens {
         assert!(env.check(t).is_err());
     }
@@ -1097,7 +1113,7 @@ fn revoke_then_issue() {
     let (new, _) = issued(&fin.set_cookies[0]);
     assert!(env.check(&new).is_ok());
     assert!(env.check(&a).is_err() && env.check(&b).is_err());
-    assert!(fin.save.is_none());
+    assert!(fin.after.is_none());
 
     // Revoke current + issue: the old one is destroyed once.
     let (c, _) = env.login("u9");
@@ -1142,7 +1158,11 @@ fn malformed_handoff_headers_are_logged_and_ignored() {
             "{:?}",
             fin.logs
         );
-        assert!(fin.set_cookies.is_empty(), "no new cookie");
+        assert_eq!(
+            fin.set_cookies,
+            Vec::from_iter(f.set_cookie.clone()),
+            "no new cookie: the sliding one only"
+        );
         assert!(fin.keeps_sliding(), "sliding write and cookie kept");
         assert_eq!(env.ops().writes, 0, "{value:?}");
     }
@@ -1166,7 +1186,7 @@ fn malformed_handoff_headers_are_logged_and_ignored() {
         assert!(response.get("x-session-revoke").is_none());
         assert_eq!(fin.logs.len(), 1, "{value:?}");
         assert!(fin.keeps_sliding());
-        assert!(fin.set_cookies.is_empty());
+        assert_eq!(fin.set_cookies, Vec::from_iter(f.set_cookie.clone()));
     }
     assert!(env.check(&token).is_ok());
     // A bad issue next to a good revoke: the revoke still happens.
@@ -1197,7 +1217,7 @@ fn store_failures_during_the_handoff() {
         "{:?}",
         fin.logs
     );
-    assert!(fin.set_cookies.is_empty());
+    assert_eq!(fin.set_cookies, Vec::from_iter(f.set_cookie.clone()));
     assert!(fin.keeps_sliding(), "the old session still slides");
     env.kv.fail_op(KvOp::Write, None);
     assert!(env.check(&token).is_ok());
@@ -1210,7 +1230,7 @@ fn store_failures_during_the_handoff() {
     assert!(response.is_empty() || response.get("x-session-revoke").is_none());
     assert_eq!(fin.logs.len(), 1);
     assert_eq!(fin.set_cookies, [cleared()]);
-    assert!(fin.save.is_none());
+    assert!(fin.after.is_none());
     env.kv.fail_op(KvOp::Delete, None);
 
     // Verifying the current token on a public path fails: logged, the issue
@@ -1242,7 +1262,7 @@ fn client_sent_handoff_headers_are_never_honored() {
     assert!(f.headers.get("x-session-issue").is_none());
     assert!(f.headers.get("x-session-revoke").is_none());
     let fin = env.finish(&head, &f, &mut HeaderMap::new());
-    assert!(fin.set_cookies.is_empty() && fin.save.is_none() && fin.logs.is_empty());
+    assert!(fin.set_cookies.is_empty() && fin.after.is_none() && fin.logs.is_empty());
     assert!(env.check(&token).is_ok());
     assert_eq!(env.kv.len(), 2, "no session created");
 }
@@ -1287,9 +1307,11 @@ fn a_revocation_while_the_request_is_at_the_origin_is_not_undone() {
             _ => assert!(block_on(sessions.destroy(&session.id)).unwrap()),
         }
         let fin = env.finish(&head, &f, &mut HeaderMap::new());
-        let save = fin.save.expect("the request still wants its sliding write");
+        let save = fin
+            .after
+            .expect("the request still wants its sliding write");
         env.kv.reset_counts();
-        let slid = block_on(env.app().sessions().unwrap().slide(&save)).unwrap();
+        let slid = block_on(save.run(env.app().sessions().unwrap())).unwrap();
         assert!(matches!(slid, Slide::Skipped), "{revoke}: {slid:?}");
         assert_eq!(env.ops(), ops(1, 0, 0, 0), "{revoke}: re-read, no write");
         assert!(
@@ -1323,7 +1345,7 @@ fn an_admin_change_while_the_request_is_at_the_origin_is_kept() {
     )
     .unwrap();
     let fin = env.finish(&head, &f, &mut HeaderMap::new());
-    let slid = block_on(env.app().sessions().unwrap().slide(&fin.save.unwrap())).unwrap();
+    let slid = block_on(fin.after.unwrap().run(env.app().sessions().unwrap())).unwrap();
     assert!(matches!(slid, Slide::Written(_)));
     let now = env.check(&token).unwrap();
     assert_eq!(
@@ -1354,8 +1376,8 @@ fn forty_overlapping_requests_make_one_sliding_write() {
     );
     env.kv.reset_counts();
     for f in &forwards {
-        if let Some(save) = env.finish(&head, f, &mut HeaderMap::new()).save {
-            block_on(env.app().sessions().unwrap().slide(&save)).unwrap();
+        if let Some(save) = env.finish(&head, f, &mut HeaderMap::new()).after {
+            block_on(save.run(env.app().sessions().unwrap())).unwrap();
         }
     }
     assert_eq!(

@@ -48,10 +48,10 @@ pub fn head(method: &str, url: &str, headers: &[(&str, &str)]) -> RequestHead {
             HeaderValue::from_str(v).expect("header value"),
         );
     }
-    RequestHead {
-        method: Method::from_bytes(method.as_bytes()).expect("method"),
-        url: Url::parse(url).expect("url"),
-        headers: map,
-        country: None,
-    }
+    RequestHead::new(
+        Method::from_bytes(method.as_bytes()).expect("method"),
+        Url::parse(url).expect("url"),
+        map,
+        None,
+    )
 }

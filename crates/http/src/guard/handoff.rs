@@ -1,7 +1,9 @@
 //! Origin handoff (contract section 6): after the origin answered a
 //! forwarded request, its `X-Session-Issue` and `X-Session-Revoke` response
-//! headers create or revoke sessions. [`finish`] acts on them and removes
-//! them from the response, always.
+//! headers create or revoke sessions. [`finish`] acts on them, tells the
+//! Worker to remove them (in every spelling) from the response, always, and
+//! hands it the final `Set-Cookie` values and the write to make after the
+//! response.
 //!
 //! # Headers
 //! - `X-Session-Issue: {"userId", "label"?, "meta"?, "idleTtl"?, "absoluteTtl"?}`
@@ -29,42 +31,45 @@
 //!   issue (store failure, invalid field) leaves the client signed in as
 //!   before and sets no cookie.
 //! - A sliding write ([`crate::guard::Forward::touched`]) is dropped
-//!   ([`Finish::save`] = `None`) once the request revoked its session or
-//!   replaced it, so it never brings it back; it is also dropped when a
-//!   revocation failed. Its cookie ([`crate::guard::Forward::set_cookie`])
-//!   goes with it: the Worker appends that cookie only while `save` is `Some`.
+//!   ([`Finish::after`] = `None`) once the request revoked its session or
+//!   replaced it, so it never brings it back; it is also dropped (and its
+//!   claim given back) when a revocation failed. Its cookie
+//!   ([`crate::guard::Forward::set_cookie`]) goes with it: it is in
+//!   [`Finish::set_cookies`] exactly while the write is in `after`.
 //! - Store failures are logged; they never change the origin's answer.
 //! - Log lines never contain tokens nor header values.
 
 use std::fmt;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use session_core::{
-    ClientInfo, Clock, KvStore, NewSession, Random, Session, SessionError, SessionService,
+    ClientInfo, Clock, KvStore, NewSession, Random, Session, SessionError, SessionService, Slide,
 };
 
+use super::Forward;
 use crate::app::App;
-use crate::cookie::{clear_cookie, request_token, set_cookie};
-use crate::guard::Forward;
-use crate::identity::{SESSION_ISSUE, SESSION_ISSUE_HEADER, SESSION_REVOKE, SESSION_REVOKE_HEADER};
+use crate::auth::presented_token;
+use crate::cookie::{clear_cookie, set_cookie};
+use crate::identity::{is_handoff_header, SESSION_ISSUE, SESSION_REVOKE};
 use crate::request::RequestHead;
 
 /// Largest `X-Session-Issue` value acted on, in bytes.
 pub const MAX_ISSUE_BYTES: usize = 8 * 1024;
 
-/// What the Worker does after the origin answered.
+/// What the Worker does with the origin's response, and after it.
 #[derive(Default)]
 pub struct Finish {
-    /// `Set-Cookie` values the handoff wants appended to the response, in
-    /// order: the issued session's cookie or the clearing one. The sliding
-    /// re-issue, [`Forward::set_cookie`], is not in here: append it too
-    /// exactly when [`Finish::save`] is `Some` (see [`Finish::keeps_sliding`]).
+    /// Names of the origin response's headers to remove: the handoff
+    /// headers, in every spelling the origin used.
+    pub remove_headers: Vec<String>,
+    /// `Set-Cookie` values to append to the response, in order: the issued
+    /// session's cookie or the clearing one, or the sliding re-issue while
+    /// the sliding write still applies.
     pub set_cookies: Vec<String>,
-    /// The sliding write to run after the response (`waitUntil`) with
-    /// `SessionService::slide`; `None` when not due, or when the request
-    /// revoked or replaced its session.
-    pub save: Option<Session>,
+    /// The write to make after the response (`waitUntil`): the sliding
+    /// write, unless it is not due or the request revoked or replaced its
+    /// session.
+    pub after: Option<AfterResponse>,
     /// Messages for `console.log`; never tokens nor header values.
     pub logs: Vec<String>,
 }
@@ -73,7 +78,7 @@ impl Finish {
     /// Whether the request's sliding write and its cookie still apply (the
     /// request neither revoked nor replaced its session).
     pub fn keeps_sliding(&self) -> bool {
-        self.save.is_some()
+        self.after.is_some()
     }
 }
 
@@ -81,10 +86,36 @@ impl fmt::Debug for Finish {
     /// Cookies hold tokens: only their number is shown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Finish")
+            .field("remove_headers", &self.remove_headers)
             .field("set_cookies", &self.set_cookies.len())
-            .field("save", &self.save.as_ref().map(|s| s.id.as_str()))
+            .field("after", &self.after)
             .field("logs", &self.logs)
             .finish()
+    }
+}
+
+/// The write a request makes after its response: its claimed sliding write.
+#[derive(Clone)]
+pub struct AfterResponse {
+    /// The session as claimed, with its expiry slid forward.
+    pub claimed: Session,
+}
+
+impl fmt::Debug for AfterResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AfterResponse")
+            .field("session", &self.claimed.id)
+            .finish()
+    }
+}
+
+impl AfterResponse {
+    /// Makes the write (see `SessionService::slide`).
+    pub async fn run<S: KvStore, C: Clock, R: Random>(
+        &self,
+        sessions: &SessionService<S, C, R>,
+    ) -> Result<Slide, SessionError> {
+        sessions.slide(&self.claimed).await
     }
 }
 
@@ -95,9 +126,10 @@ enum Revoke {
     All,
 }
 
-/// Acts on the origin's handoff headers and removes them from
-/// `response_headers` (see the module docs). `forward` is what
-/// [`crate::guard::decide`] returned for this request.
+/// Acts on the origin's handoff headers, read from `response_headers` (every
+/// header of the origin's response, by name and value) (see the module
+/// docs). `forward` is what [`crate::guard::decide`] returned for this
+/// request.
 ///
 /// KV cost: none without handoff headers. Otherwise, on a public path,
 /// one read to verify the current token when there is one; revoking
@@ -107,15 +139,35 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
     app: &App<'_, S, C, R>,
     head: &RequestHead,
     forward: &Forward,
-    response_headers: &mut HeaderMap,
+    response_headers: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<str>)>,
 ) -> Finish {
-    let issue_values = take_all(response_headers, SESSION_ISSUE_HEADER);
-    let revoke_values = take_all(response_headers, SESSION_REVOKE_HEADER);
     let mut out = Finish {
-        set_cookies: Vec::new(),
-        save: forward.touched.clone(),
-        logs: Vec::new(),
+        after: forward
+            .touched
+            .clone()
+            .map(|claimed| AfterResponse { claimed }),
+        ..Finish::default()
     };
+    let (mut issue_values, mut revoke_values) = (Vec::new(), Vec::new());
+    for (name, value) in response_headers {
+        let name = name.as_ref();
+        if !is_handoff_header(name) {
+            continue;
+        }
+        // Only the canonical spelling acts; every spelling is removed.
+        if name.eq_ignore_ascii_case(SESSION_ISSUE) {
+            issue_values.push(value.as_ref().to_owned());
+        } else if name.eq_ignore_ascii_case(SESSION_REVOKE) {
+            revoke_values.push(value.as_ref().to_owned());
+        }
+        if !out
+            .remove_headers
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name))
+        {
+            out.remove_headers.push(name.to_owned());
+        }
+    }
     let revoke = one_value(SESSION_REVOKE, &revoke_values, &mut out.logs).and_then(|v| {
         parse_revoke(v).or_else(|| {
             out.logs.push(format!(
@@ -130,6 +182,7 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
             .ok()
     });
     if revoke.is_none() && issue.is_none() {
+        out.set_cookies.extend(forward.set_cookie.clone());
         return out;
     }
     let sessions = match app.sessions() {
@@ -138,6 +191,7 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
             out.logs.push(format!(
                 "{SESSION_ISSUE}/{SESSION_REVOKE} ignored: TOKEN_KEYS is missing or invalid"
             ));
+            out.set_cookies.extend(forward.set_cookie.clone());
             return out;
         }
     };
@@ -149,12 +203,9 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
     if let Some(revoke) = revoke {
         // Whatever happens next, the client is signed out and the session is
         // not slid back to life.
-        out.save = None;
+        out.after = None;
         out.set_cookies = vec![clear_cookie(cookie_name)];
-        if let Some(session) = current
-            .get(sessions, head, cookie_name, &mut out.logs)
-            .await
-        {
+        if let Some(session) = current.get(app, sessions, head, &mut out.logs).await {
             let result = match revoke {
                 Revoke::Current => sessions.destroy_session(&session).await,
                 Revoke::All => sessions
@@ -182,17 +233,14 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
                 .logs
                 .push(format!("{SESSION_ISSUE}: creating the session failed: {e}")),
             Ok((token, created)) => {
-                out.save = None;
+                out.after = None;
                 out.set_cookies = vec![set_cookie(
                     cookie_name,
                     token.expose(),
                     created.seconds_to_expiry(sessions.now_ms()),
                 )];
                 if !current_gone {
-                    if let Some(old) = current
-                        .get(sessions, head, cookie_name, &mut out.logs)
-                        .await
-                    {
+                    if let Some(old) = current.get(app, sessions, head, &mut out.logs).await {
                         if let Err(e) = sessions.destroy_session(&old).await {
                             out.logs.push(format!(
                                 "{SESSION_ISSUE}: destroying the replaced session failed: {e}"
@@ -203,11 +251,14 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
             }
         }
     }
-    // A sliding write claimed but dropped here (a revocation that failed, an
-    // issue that replaced nothing) gives its claim back, so that a later
-    // request may slide the session; releasing a revoked one is harmless.
-    if let (Some(claimed), None) = (&forward.touched, &out.save) {
-        sessions.release_slide(claimed);
+    match (&forward.touched, &out.after) {
+        // The sliding write still applies: so does its cookie.
+        (_, Some(_)) => out.set_cookies.extend(forward.set_cookie.clone()),
+        // A sliding write claimed but dropped here (a revocation that
+        // failed, an issue) gives its claim back, so that a later request
+        // may slide the session; releasing a revoked one is harmless.
+        (Some(claimed), None) => sessions.release_slide(claimed),
+        (None, None) => {}
     }
     out
 }
@@ -227,23 +278,15 @@ impl Current {
 
     async fn get<S: KvStore, C: Clock, R: Random>(
         &mut self,
+        app: &App<'_, S, C, R>,
         sessions: &SessionService<S, C, R>,
         head: &RequestHead,
-        cookie_name: &str,
         logs: &mut Vec<String>,
     ) -> Option<Session> {
         if let Some(known) = &self.known {
             return known.clone();
         }
-        let cookies = head.cookies();
-        let tag_ok = |t: &str| sessions.key_ring().verify_token(t).is_ok();
-        let presented = request_token(
-            head.header("authorization"),
-            cookies.as_deref(),
-            cookie_name,
-            tag_ok,
-        );
-        let session = match presented {
+        let session = match presented_token(app, head) {
             None => None,
             Some(p) => match sessions.verify(p.token).await {
                 Ok(session) => Some(session),
@@ -259,29 +302,17 @@ impl Current {
     }
 }
 
-/// Removes every value of `name` from `headers`, returning them.
-fn take_all(headers: &mut HeaderMap, name: HeaderName) -> Vec<HeaderValue> {
-    let values = headers.get_all(&name).iter().cloned().collect();
-    headers.remove(&name);
-    values
-}
-
 /// The single visible-ASCII value of a handoff header; `None`, with a log
 /// line when there was something, otherwise.
-fn one_value<'a>(
-    header: &str,
-    values: &'a [HeaderValue],
-    logs: &mut Vec<String>,
-) -> Option<&'a str> {
+fn one_value<'a>(header: &str, values: &'a [String], logs: &mut Vec<String>) -> Option<&'a str> {
+    let visible = |v: &str| v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
     match values {
         [] => None,
-        [value] => match value.to_str() {
-            Ok(text) => Some(text),
-            Err(_) => {
-                logs.push(format!("{header} ignored: the value is not visible ASCII"));
-                None
-            }
-        },
+        [value] if visible(value) => Some(value),
+        [_] => {
+            logs.push(format!("{header} ignored: the value is not visible ASCII"));
+            None
+        }
         _ => {
             logs.push(format!(
                 "{header} ignored: sent {} times, expected once",

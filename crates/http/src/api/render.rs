@@ -1,0 +1,65 @@
+//! Rendering the API's answers: JSON bodies, empty answers, cookies, and
+//! the OpenAPI document.
+
+use http::{header, HeaderValue, Response, StatusCode};
+use serde_json::{Map, Value};
+
+/// The OpenAPI 3.1 document of this API, with paths under the default prefix.
+pub const OPENAPI_JSON: &str = include_str!("../../../../openapi.json");
+/// The prefix the paths of [`OPENAPI_JSON`] are written with.
+pub const OPENAPI_PREFIX: &str = "/auth";
+
+pub(super) fn summaries(list: &[session_core::Summary]) -> Vec<Value> {
+    list.iter().map(|s| s.to_json()).collect()
+}
+
+pub(super) fn json(status: StatusCode, value: &Value) -> Response<Vec<u8>> {
+    let mut response = Response::new(serde_json::to_vec(value).unwrap_or_default());
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub(super) fn empty(status: StatusCode) -> Response<Vec<u8>> {
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub(super) fn with_cookie(mut response: Response<Vec<u8>>, cookie: &str) -> Response<Vec<u8>> {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The OpenAPI document with its paths moved under the configured prefix.
+pub(super) fn openapi(prefix: &str) -> Response<Vec<u8>> {
+    let mut doc: Value = serde_json::from_str(OPENAPI_JSON).unwrap_or(Value::Null);
+    if prefix != OPENAPI_PREFIX {
+        if let Some(Value::Object(paths)) = doc.get_mut("paths") {
+            let moved: Map<String, Value> = std::mem::take(paths)
+                .into_iter()
+                .map(|(path, item)| match path.strip_prefix(OPENAPI_PREFIX) {
+                    Some(rest) => (format!("{prefix}{rest}"), item),
+                    None => (path, item),
+                })
+                .collect();
+            *paths = moved;
+        }
+    }
+    let mut response = json(StatusCode::OK, &doc);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}

@@ -1,0 +1,101 @@
+//! The self-service routes (contract §4): a signed-in user's own session
+//! and the other sessions of the same user.
+
+use http::{Method, StatusCode};
+use serde_json::json;
+use session_core::{Clock, KvStore, Random, SessionError, Writer};
+
+use super::input::{json_body, others_param};
+use super::render::{empty, json, summaries, with_cookie};
+use super::routes::Route;
+use super::Answer;
+use crate::app::App;
+use crate::auth::{Caller, TokenSource};
+use crate::cookie::{clear_cookie, set_cookie};
+use crate::problem::Problem;
+use crate::request::RequestHead;
+
+/// Answers a self-service route for the caller `me`.
+pub(super) async fn answer<S: KvStore, C: Clock, R: Random>(
+    app: &App<'_, S, C, R>,
+    head: &RequestHead,
+    me: &Caller<'_>,
+    route: &Route<'_>,
+    body: &[u8],
+) -> Answer {
+    let sessions = app.sessions()?;
+    let cookie_name = &app.config().cookie_name;
+    let method = &head.method;
+    match (route, method) {
+        (Route::Session, &Method::GET) => Ok(json(StatusCode::OK, &me.session.to_json())),
+        (Route::Session, &Method::PATCH) => {
+            let patch = json_body(head, body)?;
+            let session = sessions
+                .update_session(&me.session, &patch, Writer::Holder)
+                .await
+                .map_err(Problem::from)?;
+            Ok(json(StatusCode::OK, &session.to_json()))
+        }
+        (Route::Session, _) => {
+            sessions
+                .destroy_session(&me.session)
+                .await
+                .map_err(Problem::from)?;
+            Ok(with_cookie(
+                empty(StatusCode::NO_CONTENT),
+                &clear_cookie(cookie_name),
+            ))
+        }
+        (Route::Refresh, _) => {
+            let session = sessions.refresh(&me.session).await.map_err(Problem::from)?;
+            let response = json(StatusCode::OK, &session.to_json());
+            Ok(match me.source {
+                TokenSource::Cookie => {
+                    let max_age = session.seconds_to_expiry(sessions.now_ms());
+                    with_cookie(response, &set_cookie(cookie_name, me.token, max_age))
+                }
+                TokenSource::Bearer => response,
+            })
+        }
+        (Route::Sessions, &Method::GET) => {
+            let list = sessions
+                .list_user(&me.session.user_id, Some(&me.session.id))
+                .await
+                .map_err(Problem::from)?;
+            Ok(json(
+                StatusCode::OK,
+                &json!({ "sessions": summaries(&list) }),
+            ))
+        }
+        (Route::Sessions, _) => {
+            let keep_current = others_param(head)?;
+            let except = keep_current.then_some(me.session.id.as_str());
+            let revoked = sessions
+                .destroy_user(&me.session.user_id, except)
+                .await
+                .map_err(Problem::from)?;
+            let response = json(StatusCode::OK, &json!({ "revoked": revoked }));
+            Ok(if keep_current {
+                response
+            } else {
+                with_cookie(response, &clear_cookie(cookie_name))
+            })
+        }
+        (Route::SessionById(id), _) => {
+            let destroyed = sessions
+                .destroy_owned(&me.session.user_id, id)
+                .await
+                .map_err(Problem::from)?;
+            if !destroyed {
+                return Err(SessionError::NotFound.into());
+            }
+            let response = empty(StatusCode::NO_CONTENT);
+            Ok(if *id == me.session.id.as_str() {
+                with_cookie(response, &clear_cookie(cookie_name))
+            } else {
+                response
+            })
+        }
+        _ => Err(SessionError::NotFound.into()),
+    }
+}

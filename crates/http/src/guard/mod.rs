@@ -1,0 +1,270 @@
+//! The guard (contract section 6): what to do with a request to a path
+//! outside `{API_PREFIX}/`, decided without seeing its body, and what to do
+//! once the origin has answered.
+//!
+//! The Worker's part, in order:
+//! 1. [`decide`]; on [`GuardDecision::Respond`], send it.
+//! 2. Fetch [`Forward::url`] with [`Forward::headers`], the request's method
+//!    and its body (streamed). Unreachable origin: [`abandon`], then 502
+//!    `origin_unavailable`.
+//! 3. [`finish`] with the origin response's headers ([`handoff`]); remove
+//!    [`Finish::remove_headers`] from the response, append every
+//!    [`Finish::set_cookies`] value, print [`Finish::logs`], send it.
+//! 4. Run [`Finish::after`], when there is one, after the response
+//!    (`waitUntil`): the sliding write.
+//!
+//! # Decisions, in order
+//! 1. Access from `GUARD_RULES` ([`crate::rules::Rules::access_for`]); a
+//!    path rejected there answers 400 `invalid_request`.
+//! 2. Public: forwarded as is (minus client `X-Session-*` and override
+//!    headers and our token), no KV call, even while `TOKEN_KEYS` is missing.
+//! 3. Otherwise the request is authenticated ([`crate::auth::authenticate`]):
+//!    503 `misconfigured` or `store_unavailable` (fail closed), 401
+//!    `unauthorized` / `invalid_token` / `session_expired`, 403 `csrf`; then
+//!    `role:NAME` without NAME in `meta.roles` → 403 `forbidden`.
+//! 4. Every 401 on a browser navigation (GET whose `Accept` holds
+//!    `text/html`) becomes a 302 to `LOGIN_URL?next=…` when `LOGIN_URL` is
+//!    set. A 401 (or 302) caused by an invalid or expired **cookie** also
+//!    clears that cookie, so the browser stops sending a dead token.
+//!
+//! `decide` never writes to KV: a due sliding write is claimed
+//! ([`Forward::touched`]) and made after the response.
+
+pub mod handoff;
+
+pub use handoff::{finish, AfterResponse, Finish, MAX_ISSUE_BYTES};
+
+use std::fmt;
+
+use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, LOCATION, SET_COOKIE};
+use http::{HeaderMap, Method, Response, StatusCode};
+use session_core::{Clock, KvStore, Random, Session};
+use url::Url;
+
+use crate::app::App;
+use crate::auth::{authenticate, AuthError, TokenSource};
+use crate::bearer::strip_our_authorization;
+use crate::config::Config;
+use crate::cookie::{clear_cookie, set_cookie, strip_cookie};
+use crate::identity::{add_identity_headers, strip_override_headers, strip_session_headers};
+use crate::problem::{ErrorCode, Problem};
+use crate::request::RequestHead;
+use crate::rules::Access;
+
+/// What the guard decided for one request.
+// Built once per request and matched right away: boxing `Forward` would buy
+// nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum GuardDecision {
+    /// Answer the client with this response; the request is not forwarded.
+    Respond(Response<Vec<u8>>),
+    /// Forward the request to the origin.
+    Forward(Forward),
+}
+
+/// Everything the Worker needs to forward a request, and what [`finish`]
+/// needs after the origin answered. The body is not here: the Worker
+/// streams it.
+///
+/// `Debug` shows header names only and redacts `set_cookie`, because with
+/// `FORWARD_TOKEN=true` the headers carry the token.
+#[derive(Clone)]
+pub struct Forward {
+    /// Where to send the request: `ORIGIN_URL` with the request's path and
+    /// query, or the request's own URL when `ORIGIN_URL` is unset.
+    pub url: Url,
+    /// The headers to send: the request's, minus every client-sent
+    /// `X-Session-*` and override header and (unless `FORWARD_TOKEN=true`)
+    /// the session cookie and an `Authorization` header carrying a session
+    /// token, plus `X-Session-Id`, `X-Session-User` and `X-Session-Meta` when
+    /// a session is attached.
+    pub headers: HeaderMap,
+    /// The access the path required.
+    pub access: Access,
+    /// The verified session (`None` on public paths: they are forwarded
+    /// without looking at the token).
+    pub session: Option<Session>,
+    /// How the session's token was presented.
+    pub token_source: Option<TokenSource>,
+    /// The session with its expiry slid forward, when sliding is due and this
+    /// request claimed it (`SessionService::claim_slide`).
+    pub touched: Option<Session>,
+    /// `Set-Cookie` re-issuing the session cookie with the new `Max-Age`
+    /// (sliding on a cookie-authenticated request); [`finish`] passes it on
+    /// while the sliding write still applies.
+    pub set_cookie: Option<String>,
+}
+
+impl fmt::Debug for Forward {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("Forward")
+            .field("url", &self.url.as_str())
+            .field("headers", &names)
+            .field("access", &self.access)
+            .field("session", &self.session.as_ref().map(|s| s.id.as_str()))
+            .field("token_source", &self.token_source)
+            .field(
+                "touched",
+                &self.touched.as_ref().map(|s| s.lifetime.expires_at),
+            )
+            .field(
+                "set_cookie",
+                &self.set_cookie.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// Decides what to do with a request to a guarded path (any path outside
+/// `{API_PREFIX}/`; the API router handles those). See the module docs.
+///
+/// KV cost: none on public paths, for requests without a token, for CSRF
+/// refusals and for malformed or forged tokens; exactly one read otherwise.
+/// Never writes.
+pub async fn decide<S: KvStore, C: Clock, R: Random>(
+    app: &App<'_, S, C, R>,
+    head: &RequestHead,
+) -> GuardDecision {
+    let config = app.config();
+    let access = match config
+        .rules
+        .access_for(head.method.as_str(), head.url.path())
+    {
+        Ok(access) => access.clone(),
+        Err(rejection) => {
+            return respond(Problem::new(
+                ErrorCode::InvalidRequest,
+                rejection.to_string(),
+            ))
+        }
+    };
+    let url = config
+        .upstream_url(&head.url)
+        .unwrap_or_else(|| head.url.clone());
+    let mut headers = forward_headers(config, &head.headers);
+    if access == Access::Public {
+        return GuardDecision::Forward(Forward {
+            url,
+            headers,
+            access,
+            session: None,
+            token_source: None,
+            touched: None,
+            set_cookie: None,
+        });
+    }
+
+    let caller = match authenticate(app, head).await {
+        Ok(caller) => caller,
+        Err(AuthError::NoToken) => return deny(config, head, ErrorCode::Unauthorized, false),
+        Err(AuthError::Rejected { code, by_cookie }) => return deny(config, head, code, by_cookie),
+        Err(e @ (AuthError::Csrf | AuthError::Unavailable(_))) => return respond(e.problem()),
+    };
+    if let Access::Role(role) = &access {
+        if !caller.session.has_role(role) {
+            return respond(Problem::new(
+                ErrorCode::Forbidden,
+                "The session does not have the role this path requires.",
+            ));
+        }
+    }
+
+    // At most one request per session and isolate makes the sliding write.
+    let (touched, set_cookie) = match app.sessions() {
+        Ok(sessions) => {
+            let touched = sessions.claim_slide(&caller.session);
+            let cookie = match &touched {
+                Some(next) if caller.source == TokenSource::Cookie => Some(set_cookie(
+                    &config.cookie_name,
+                    caller.token,
+                    next.seconds_to_expiry(sessions.now_ms()),
+                )),
+                _ => None,
+            };
+            (touched, cookie)
+        }
+        Err(_) => (None, None),
+    };
+    add_identity_headers(&mut headers, &caller.session);
+    GuardDecision::Forward(Forward {
+        url,
+        headers,
+        access,
+        session: Some(caller.session),
+        token_source: Some(caller.source),
+        touched,
+        set_cookie,
+    })
+}
+
+/// The request could not be forwarded (the origin is unreachable): its
+/// sliding write will not be made, so its claim is given back.
+pub fn abandon<S: KvStore, C: Clock, R: Random>(app: &App<'_, S, C, R>, forward: &Forward) {
+    if let (Some(claimed), Ok(sessions)) = (&forward.touched, app.sessions()) {
+        sessions.release_slide(claimed);
+    }
+}
+
+/// The headers forwarded to the origin, before identity headers are added:
+/// the request's, minus every `X-Session-*` header and request-override
+/// header (any spelling, see [`crate::identity`]) and, unless
+/// `FORWARD_TOKEN=true`, the session cookie (see [`strip_cookie`]) and our
+/// bearer credentials (see [`strip_our_authorization`]); other cookies and
+/// credentials are the origin's and are kept.
+pub fn forward_headers(config: &Config, request_headers: &HeaderMap) -> HeaderMap {
+    let mut headers = request_headers.clone();
+    strip_session_headers(&mut headers);
+    strip_override_headers(&mut headers);
+    if !config.forward_token {
+        strip_cookie(&mut headers, &config.cookie_name);
+        strip_our_authorization(&mut headers);
+    }
+    headers
+}
+
+/// Whether the request is a browser navigation: a GET whose `Accept` holds
+/// `text/html` (any case).
+pub fn is_navigation(head: &RequestHead) -> bool {
+    head.method == Method::GET
+        && head.headers.get_all(ACCEPT).iter().any(|v| {
+            v.as_bytes()
+                .windows(9)
+                .any(|w| w.eq_ignore_ascii_case(b"text/html"))
+        })
+}
+
+fn respond(problem: Problem) -> GuardDecision {
+    GuardDecision::Respond(problem.to_response())
+}
+
+/// A 401 with `code`, or a 302 to the login page for a browser navigation
+/// when `LOGIN_URL` is set; `clear` adds a `Set-Cookie` clearing the
+/// session cookie (the cookie presented was invalid or expired).
+fn deny(config: &Config, head: &RequestHead, code: ErrorCode, clear: bool) -> GuardDecision {
+    let redirect = is_navigation(head)
+        .then(|| {
+            let path_and_query = &head.url[url::Position::BeforePath..url::Position::AfterQuery];
+            config.login_redirect(path_and_query)
+        })
+        .flatten()
+        .and_then(|location| HeaderValue::from_str(&location).ok());
+    let mut response = match redirect {
+        Some(location) => {
+            let mut res = Response::new(Vec::new());
+            *res.status_mut() = StatusCode::FOUND;
+            res.headers_mut().insert(LOCATION, location);
+            res.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        None => Problem::from(code).to_response(),
+    };
+    if clear {
+        if let Ok(v) = HeaderValue::from_str(&clear_cookie(&config.cookie_name)) {
+            response.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    GuardDecision::Respond(response)
+}

@@ -91,7 +91,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         let body = match read_body(&mut req, api::MAX_BODY_BYTES).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {
-                return problem(ErrorCode::PayloadTooLarge, "the body is over 64 KiB")
+                return to_worker_response(Problem::from(ErrorCode::PayloadTooLarge).to_response())
             }
             Err(BodyError::Unreadable) => {
                 return problem(ErrorCode::InvalidRequest, "the body could not be read")

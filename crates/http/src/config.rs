@@ -25,7 +25,7 @@ use session_core::policy::{TtlNames, TTL_VARS};
 use session_core::{KeyLayout, KeyRing, Policy};
 use url::Url;
 
-use crate::cookie::is_cookie_name;
+use crate::cookie::{is_cookie_name, MAX_COOKIE_NAME_BYTES};
 use crate::csrf::normalize_origin;
 use crate::identity::encode_user;
 use crate::rules::Rules;
@@ -226,7 +226,9 @@ impl Config {
             if !is_cookie_name(&v) {
                 return Err(ConfigError::new(
                     "COOKIE_NAME",
-                    "is not a cookie name (1..128 visible ASCII characters, none of ()<>@,;:\\\"/[]?={})",
+                    format!(
+                        "is not a cookie name (1..{MAX_COOKIE_NAME_BYTES} visible ASCII characters, none of ()<>@,;:\\\"/[]?={{}})"
+                    ),
                 ));
             }
             c.cookie_name = v;

@@ -25,13 +25,15 @@ use crate::syntax::{is_tchar, trim_ows};
 
 /// Longest `Cookie` header read, in bytes; longer headers yield no cookie.
 pub const MAX_COOKIE_HEADER_BYTES: usize = 32 * 1024;
+/// Longest `COOKIE_NAME`, in bytes.
+pub const MAX_COOKIE_NAME_BYTES: usize = 128;
 /// Longest cookie value returned, in bytes.
 pub const MAX_COOKIE_VALUE_BYTES: usize = 4096;
 
 /// Whether `name` is a cookie name: an RFC 6265 / RFC 9110 token (visible
 /// ASCII without separators), at most 128 bytes.
 pub fn is_cookie_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 128 && name.bytes().all(is_tchar)
+    !name.is_empty() && name.len() <= MAX_COOKIE_NAME_BYTES && name.bytes().all(is_tchar)
 }
 
 /// Whether `value` is made of RFC 6265 `cookie-octet`s (visible ASCII except

@@ -41,35 +41,53 @@ struct SessionJson<'a> {
     meta: Option<&'a Map<String, Value>>,
 }
 
+/// What a session and its summary both show.
+trait Shown {
+    fn shown(&self) -> SessionJson<'_>;
+}
+
+macro_rules! shown {
+    ($ty:ty) => {
+        impl Shown for $ty {
+            fn shown(&self) -> SessionJson<'_> {
+                SessionJson {
+                    id: self.id.as_str(),
+                    user_id: &self.user_id,
+                    label: &self.label,
+                    client: &self.client,
+                    lifetime: self.lifetime.map(Rfc3339),
+                    current: None,
+                    meta: None,
+                }
+            }
+        }
+    };
+}
+
+shown!(Session);
+shown!(Summary);
+
+fn to_value(json: SessionJson<'_>) -> Value {
+    serde_json::to_value(json).unwrap_or(Value::Null)
+}
+
 impl Session {
     /// The contract's Session JSON.
     pub fn to_json(&self) -> Value {
-        serde_json::to_value(SessionJson {
-            id: self.id.as_str(),
-            user_id: &self.user_id,
-            label: &self.label,
-            client: &self.client,
-            lifetime: self.lifetime.map(Rfc3339),
-            current: None,
+        to_value(SessionJson {
             meta: Some(&self.meta),
+            ..self.shown()
         })
-        .unwrap_or(Value::Null)
     }
 }
 
 impl Summary {
     /// The contract's summary JSON (`current` only when set).
     pub fn to_json(&self) -> Value {
-        serde_json::to_value(SessionJson {
-            id: self.id.as_str(),
-            user_id: &self.user_id,
-            label: &self.label,
-            client: &self.client,
-            lifetime: self.lifetime.map(Rfc3339),
+        to_value(SessionJson {
             current: self.current,
-            meta: None,
+            ..self.shown()
         })
-        .unwrap_or(Value::Null)
     }
 }
 

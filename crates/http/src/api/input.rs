@@ -31,10 +31,7 @@ pub(super) fn json_body(head: &RequestHead, body: &[u8]) -> Result<Value, Proble
         }
     }
     if body.len() > MAX_BODY_BYTES {
-        return Err(Problem::new(
-            ErrorCode::PayloadTooLarge,
-            "the body is over 64 KiB",
-        ));
+        return Err(ErrorCode::PayloadTooLarge.into());
     }
     // serde_json's syntax errors name a line and column, never the input.
     serde_json::from_slice(body)

@@ -30,13 +30,15 @@ impl<'c, S: KvStore, C: Clock, R: Random> App<'c, S, C, R> {
         ledger: Rc<Ledger>,
     ) -> Self {
         let sessions = match &config.key_ring {
-            Ok(ring) => {
-                Ok(
-                    SessionService::new(store, clock, random, ring.clone(), config.layout.clone())
-                        .with_policy(config.policy)
-                        .with_ledger(ledger),
-                )
-            }
+            Ok(ring) => Ok(SessionService::new(
+                store,
+                clock,
+                random,
+                Rc::clone(ring),
+                Rc::clone(&config.layout),
+            )
+            .with_policy(config.policy)
+            .with_ledger(ledger)),
             Err(why) => Err(Problem::new(ErrorCode::Misconfigured, why.to_string())),
         };
         App { config, sessions }

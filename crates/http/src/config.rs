@@ -20,6 +20,7 @@
 //! `misconfigured` while public paths keep working (contract §6).
 
 use std::fmt;
+use std::rc::Rc;
 
 use session_core::policy::{TtlNames, TTL_VARS};
 use session_core::{KeyLayout, KeyRing, Policy};
@@ -109,7 +110,7 @@ pub struct Config {
     /// `API_PREFIX`: starts with `/`, no trailing `/`, e.g. `/auth`.
     pub api_prefix: String,
     /// `KEY_PREFIX`, as the key layout it prefixes.
-    pub layout: KeyLayout,
+    pub layout: Rc<KeyLayout>,
     /// `ORIGIN_URL`: an http(s) URL without query, fragment or credentials;
     /// its path, if any, is a prefix (see [`Config::upstream_url`]).
     pub origin_url: Option<Url>,
@@ -118,7 +119,7 @@ pub struct Config {
     /// `ADMIN_KEY`; `None`: admin API disabled (503 `admin_disabled`).
     pub admin_key: Option<String>,
     /// `TOKEN_KEYS`, or why it is missing or unusable (see the module docs).
-    pub key_ring: Result<KeyRing, ConfigError>,
+    pub key_ring: Result<Rc<KeyRing>, ConfigError>,
     /// `FORWARD_TOKEN` (`"true"` / `"false"`, default false): whether the
     /// guard forwards the session cookie and an `Authorization` header
     /// carrying a session token to the origin. Off, both are removed.
@@ -137,7 +138,7 @@ impl fmt::Debug for Config {
             .field("origin_url", &self.origin_url.as_ref().map(Url::as_str))
             .field("rules", &self.rules.len())
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
-            .field("key_ring", &self.key_ring.as_ref().map(KeyRing::kids))
+            .field("key_ring", &self.key_ring.as_ref().map(|r| r.kids()))
             .field("forward_token", &self.forward_token)
             .finish()
     }
@@ -148,7 +149,7 @@ impl PartialEq for Config {
     /// ids (an HMAC key cannot be read back).
     fn eq(&self, other: &Config) -> bool {
         fn ring(c: &Config) -> Result<Vec<&str>, ConfigError> {
-            c.key_ring.as_ref().map(KeyRing::kids).map_err(Clone::clone)
+            c.key_ring.as_ref().map(|r| r.kids()).map_err(Clone::clone)
         }
         self.policy == other.policy
             && self.cookie_name == other.cookie_name
@@ -173,7 +174,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             login_url: None,
             api_prefix: DEFAULT_API_PREFIX.to_owned(),
-            layout: KeyLayout::default(),
+            layout: Rc::default(),
             origin_url: None,
             rules: Rules::default(),
             admin_key: None,
@@ -198,7 +199,9 @@ impl Config {
             c.admin_key = Some(parse_admin_key(&v)?);
         }
         if let Some(v) = var("TOKEN_KEYS") {
-            c.key_ring = KeyRing::parse(&v).map_err(|e| ConfigError::new("TOKEN_KEYS", e.0));
+            c.key_ring = KeyRing::parse(&v)
+                .map(Rc::new)
+                .map_err(|e| ConfigError::new("TOKEN_KEYS", e.0));
         }
         if let Some(v) = var("ORIGIN_URL") {
             c.origin_url = Some(parse_origin_url(&v)?);
@@ -243,8 +246,9 @@ impl Config {
             c.api_prefix = parse_api_prefix(&v)?;
         }
         if let Some(v) = var("KEY_PREFIX") {
-            c.layout =
-                KeyLayout::new(&v).map_err(|reason| ConfigError::new("KEY_PREFIX", reason))?;
+            c.layout = Rc::new(
+                KeyLayout::new(&v).map_err(|reason| ConfigError::new("KEY_PREFIX", reason))?,
+            );
         }
         if let Some(v) = var("FORWARD_TOKEN") {
             c.forward_token = match v.as_str() {

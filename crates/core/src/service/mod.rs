@@ -65,21 +65,29 @@ pub struct SessionService<S, C, R> {
     store: S,
     clock: C,
     random: R,
-    key_ring: KeyRing,
-    layout: KeyLayout,
+    // Shared with the configuration: a service is built per request, and
+    // copying the prepared HMAC states each time would cost for nothing.
+    key_ring: Rc<KeyRing>,
+    layout: Rc<KeyLayout>,
     policy: Policy,
     ledger: Rc<Ledger>,
 }
 
 impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
     /// A service with the default [`Policy`]; see [`SessionService::with_policy`].
-    pub fn new(store: S, clock: C, random: R, key_ring: KeyRing, layout: KeyLayout) -> Self {
+    pub fn new(
+        store: S,
+        clock: C,
+        random: R,
+        key_ring: impl Into<Rc<KeyRing>>,
+        layout: impl Into<Rc<KeyLayout>>,
+    ) -> Self {
         Self {
             store,
             clock,
             random,
-            key_ring,
-            layout,
+            key_ring: key_ring.into(),
+            layout: layout.into(),
             policy: Policy::default(),
             ledger: Rc::default(),
         }

@@ -4,8 +4,9 @@
 use http::{header, HeaderValue, Response, StatusCode};
 use serde_json::{Map, Value};
 
-/// The OpenAPI 3.1 document of this API, with paths under the default prefix.
-pub const OPENAPI_JSON: &str = include_str!("../../../../openapi.json");
+/// The OpenAPI 3.1 document of this API (`openapi.json`, minified by
+/// `build.rs`), with paths under the default prefix.
+pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 /// The prefix the paths of [`OPENAPI_JSON`] are written with.
 pub const OPENAPI_PREFIX: &str = "/auth";
 

@@ -14,10 +14,11 @@ pub fn request_head(req: &worker::Request) -> worker::Result<RequestHead> {
         .map_err(|_| worker::Error::RustError("unsupported method".into()))?;
     let url = url::Url::parse(&inner.url())?;
     let mut headers = HeaderMap::new();
-    for (name, value) in req.headers().entries() {
+    // One crossing for all the headers (see crate::js).
+    for (name, value) in crate::js::pairs(&crate::js::header_lines(&inner.headers())) {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_bytes(&byte_string_to_bytes(&value)),
+            HeaderValue::from_bytes(&byte_string_to_bytes(value)),
         ) {
             headers.append(name, value);
         }
@@ -41,7 +42,7 @@ fn byte_string_to_bytes(value: &str) -> Vec<u8> {
 }
 
 /// The inverse of [`byte_string_to_bytes`]: bytes as a JS ByteString.
-fn bytes_to_byte_string(bytes: &[u8]) -> String {
+pub fn bytes_to_byte_string(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()
 }
 

@@ -4,6 +4,7 @@
 //! platform in: the env, the KV binding, `Date.now()`, `fetch` and `waitUntil`.
 
 pub mod http;
+pub mod js;
 pub mod platform;
 pub mod proxy;
 pub mod store;
@@ -115,27 +116,23 @@ async fn guarded(
         GuardDecision::Respond(response) => return to_worker_response(response),
         GuardDecision::Forward(forward) => forward,
     };
-    let mut response = match proxy::forward(req, &forward).await {
+    let response = match proxy::forward(req, &forward).await {
         Ok(response) => response,
         Err(e) => {
             guard::abandon(app, &forward);
-            console_error!("origin unavailable: {e}");
+            console_error!("origin unavailable: {:?}", e.as_string());
             return problem(
                 ErrorCode::OriginUnavailable,
                 "the origin could not be reached",
             );
         }
     };
-    let finish = guard::finish(app, head, &forward, response.headers().entries()).await;
-    for name in &finish.remove_headers {
-        response.headers_mut().delete(name)?;
-    }
-    for cookie in &finish.set_cookies {
-        response.headers_mut().append("set-cookie", cookie)?;
-    }
+    let handoff = proxy::handoff_headers(&response);
+    let finish = guard::finish(app, head, &forward, js::pairs(&handoff)).await;
     for line in &finish.logs {
         console_log!("{line}");
     }
+    let response = proxy::finished(response, &finish)?;
     if let Some(after) = finish.after {
         let settings = settings(env);
         let env = env.clone();

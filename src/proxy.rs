@@ -1,25 +1,50 @@
-//! Forwarding a guarded request to the origin, body streamed both ways.
+//! Forwarding a guarded request to the origin, body streamed both ways, and
+//! finishing the origin's answer.
 
-use session_http::guard::Forward;
-use worker::{Fetch, Request, Response};
+use js_sys::Array;
+use session_http::guard::{Finish, Forward};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::{Request, Response};
 
-use crate::http::to_worker_headers;
+use crate::http::bytes_to_byte_string;
+use crate::js;
 
 /// Sends the request on to `forward.url` with the guard's headers, the
-/// request's own method (any token, `MKCOL` or `PROPFIND` too: the `worker`
-/// crate's `Method` enum would turn those into GET) and the original body
-/// stream. Redirects are passed back to the client, not followed.
-pub async fn forward(req: &Request, forward: &Forward) -> worker::Result<Response> {
-    let init = web_sys::RequestInit::new();
-    init.set_method(&req.inner().method());
-    init.set_headers(&to_worker_headers(&forward.headers)?.0);
-    init.set_redirect(web_sys::RequestRedirect::Manual);
-    if let Some(body) = req.inner().body() {
-        init.set_body(&body);
-    }
-    let outgoing = web_sys::Request::new_with_str_and_init(forward.url.as_str(), &init)?;
-    let response = Fetch::Request(Request::from(outgoing)).send().await?;
-    // A fetched response's headers are immutable: copy them to edit them.
-    let headers = web_sys::Headers::new_with_headers(&response.headers().0)?;
-    Ok(response.with_headers(worker::Headers(headers)))
+/// request's own method (any token, `MKCOL` or `PROPFIND` too) and the
+/// original body stream. Redirects are passed back to the client, not
+/// followed. The answer is the origin's `Response` as fetched.
+pub async fn forward(req: &Request, forward: &Forward) -> Result<JsValue, JsValue> {
+    let headers: Vec<(&str, String)> = forward
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), bytes_to_byte_string(value.as_bytes())))
+        .collect();
+    let lines = js::lines(headers.iter().map(|(n, v)| (*n, v.as_str())));
+    let promise = js::forward(req.inner().as_ref(), forward.url.as_str(), &lines)?;
+    JsFuture::from(promise).await
+}
+
+/// The handoff headers of the origin's answer, as `finish` reads them.
+pub fn handoff_headers(response: &JsValue) -> String {
+    js::handoff_lines(response)
+}
+
+/// The origin's answer with what `finish` said applied: passed through as it
+/// came when no header must change.
+pub fn finished(response: JsValue, finish: &Finish) -> Result<Response, JsValue> {
+    let remove: Array = finish
+        .remove_headers
+        .iter()
+        .map(|n| JsValue::from_str(n))
+        .collect();
+    let cookies: Array = finish
+        .set_cookies
+        .iter()
+        .map(|c| JsValue::from_str(c))
+        .collect();
+    let response = js::finish_response(&response, &remove, &cookies)?;
+    Ok(Response::from(
+        response.unchecked_into::<web_sys::Response>(),
+    ))
 }

@@ -110,3 +110,55 @@ fn responses_keep_status_headers_and_body_and_204_has_no_body() {
     assert!(raw.body().is_none());
     assert_eq!(raw.status(), 204);
 }
+
+#[wasm_bindgen_test]
+fn the_js_handoff_prefilter_agrees_with_the_rust_rule() {
+    // crate::js::handoff_lines picks a response's handoff headers in JS (one
+    // crossing); session_http::identity::is_handoff_header owns the rule.
+    let names = [
+        "x-session-issue",
+        "X-Session-Revoke",
+        "X_Session_Issue",
+        "x-session_revoke",
+        "X_SESSION-ISSUE",
+        "x-session-issued",
+        "x-sessionissue",
+        "x-session-id",
+        "x_session_user",
+        "issue",
+        "content-type",
+    ];
+    let headers = web_sys::Headers::new().unwrap();
+    for name in names {
+        headers.append(name, "v").unwrap();
+    }
+    let init = web_sys::ResponseInit::new();
+    init.set_headers(&headers);
+    let response = web_sys::Response::new_with_opt_str_and_init(None, &init).unwrap();
+    let lines = edge_session::js::handoff_lines(response.as_ref());
+    let mut picked: Vec<String> = edge_session::js::pairs(&lines)
+        .map(|(n, _)| n.to_owned())
+        .collect();
+    picked.sort();
+    let mut expected: Vec<String> = names
+        .iter()
+        .filter(|n| session_http::identity::is_handoff_header(n))
+        .map(|n| n.to_ascii_lowercase())
+        .collect();
+    expected.sort();
+    assert_eq!(picked, expected);
+}
+
+#[wasm_bindgen_test]
+fn header_lines_round_trip_every_header() {
+    let headers = web_sys::Headers::new().unwrap();
+    headers.append("a", "1").unwrap();
+    headers.append("b", "two words").unwrap();
+    headers.append("cookie", "n=Jos\u{e9}").unwrap();
+    let lines = edge_session::js::header_lines(headers.as_ref());
+    let pairs: Vec<(&str, &str)> = edge_session::js::pairs(&lines).collect();
+    assert_eq!(
+        pairs,
+        [("a", "1"), ("b", "two words"), ("cookie", "n=Jos\u{e9}")]
+    );
+}

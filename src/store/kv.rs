@@ -31,7 +31,12 @@ extern "C" {
     fn get_with_metadata(this: &KvNamespace, key: &str, kind: &str) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
-    fn put(this: &KvNamespace, key: &str, value: &str, options: &Object) -> Result<Promise, JsValue>;
+    fn put(
+        this: &KvNamespace,
+        key: &str,
+        value: &str,
+        options: &Object,
+    ) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
     fn delete(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
@@ -81,7 +86,9 @@ fn unavailable(op: &str, error: &JsValue) -> StoreError {
 /// Awaits a call of the binding.
 async fn call(op: &str, promise: Result<Promise, JsValue>) -> Result<JsValue, StoreError> {
     let promise = promise.map_err(|e| unavailable(op, &e))?;
-    JsFuture::from(promise).await.map_err(|e| unavailable(op, &e))
+    JsFuture::from(promise)
+        .await
+        .map_err(|e| unavailable(op, &e))
 }
 
 /// A JS value as `serde_json` reads it, through `JSON.stringify`.
@@ -148,7 +155,9 @@ impl KvStore for WorkersKv {
             let parsed = JSON::parse(&text).map_err(|e| unavailable("put", &e))?;
             set(&init, "metadata", &parsed);
         }
-        call("put", self.kv()?.put(key, value, &init)).await.map(drop)
+        call("put", self.kv()?.put(key, value, &init))
+            .await
+            .map(drop)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

@@ -1,0 +1,93 @@
+//! The few runtime calls of the hot path, written in JS so that each is one
+//! crossing of the wasm boundary instead of one per header: reading a
+//! request's headers, forwarding it with `fetch`, and finishing the origin's
+//! response (passed through untouched when nothing in it must change).
+//!
+//! Header lists cross as one string, `name\nvalue\n…`: names and values never
+//! hold a line break (the runtime refuses them). Values are ByteStrings (one
+//! char per byte), so non-ASCII bytes survive.
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(inline_js = r#"
+export function headerLines(headers) {
+  let out = '';
+  for (const [name, value] of headers) out += name + '\n' + value + '\n';
+  return out;
+}
+
+function toHeaders(lines) {
+  const headers = new Headers();
+  const parts = lines.split('\n');
+  for (let i = 0; i + 1 < parts.length; i += 2) headers.append(parts[i], parts[i + 1]);
+  return headers;
+}
+
+export function forward(request, url, lines) {
+  const init = { method: request.method, headers: toHeaders(lines), redirect: 'manual' };
+  if (request.body !== null) init.body = request.body;
+  return fetch(url, init);
+}
+
+const handoff = /^x[-_]session[-_](issue|revoke)$/i;
+
+export function handoffLines(response) {
+  let out = '';
+  for (const [name, value] of response.headers) {
+    if (handoff.test(name)) out += name + '\n' + value + '\n';
+  }
+  return out;
+}
+
+export function finishResponse(response, remove, cookies) {
+  if (remove.length === 0 && cookies.length === 0) return response;
+  const headers = new Headers(response.headers);
+  for (const name of remove) headers.delete(name);
+  for (const cookie of cookies) headers.append('set-cookie', cookie);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+"#)]
+extern "C" {
+    /// Every header of a `Headers` object, as `name\nvalue\n…`.
+    #[wasm_bindgen(js_name = headerLines)]
+    pub fn header_lines(headers: &JsValue) -> String;
+
+    /// `fetch(url, {method, headers, body, redirect: "manual"})` with the
+    /// request's own method and body stream, and `lines` as the headers.
+    #[wasm_bindgen(catch)]
+    pub fn forward(request: &JsValue, url: &str, lines: &str) -> Result<Promise, JsValue>;
+
+    /// The handoff headers of a response, in any spelling, as `name\nvalue\n…`.
+    #[wasm_bindgen(js_name = handoffLines)]
+    pub fn handoff_lines(response: &JsValue) -> String;
+
+    /// The response with `remove` headers deleted and `cookies` appended as
+    /// `Set-Cookie`: itself, untouched, when both are empty.
+    #[wasm_bindgen(js_name = finishResponse, catch)]
+    pub fn finish_response(
+        response: &JsValue,
+        remove: &Array,
+        cookies: &Array,
+    ) -> Result<JsValue, JsValue>;
+}
+
+/// `name\nvalue\n…` as (name, value) pairs.
+pub fn pairs(lines: &str) -> impl Iterator<Item = (&str, &str)> {
+    let mut parts = lines.split('\n');
+    std::iter::from_fn(move || Some((parts.next()?, parts.next()?)))
+}
+
+/// (name, value) pairs as `name\nvalue\n…`, dropping any holding a line break.
+pub fn lines<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::new();
+    for (name, value) in pairs {
+        if !name.contains('\n') && !value.contains('\n') {
+            out.push_str(name);
+            out.push('\n');
+            out.push_str(value);
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -12,7 +12,8 @@ pub fn request_head(req: &worker::Request) -> worker::Result<RequestHead> {
     let inner = req.inner();
     let method = Method::from_bytes(inner.method().as_bytes())
         .map_err(|_| worker::Error::RustError("unsupported method".into()))?;
-    let url = url::Url::parse(&inner.url())?;
+    let url = session_http::http_url::HttpUrl::parse(&inner.url())
+        .map_err(|e| worker::Error::RustError(format!("request URL {e}")))?;
     let mut headers = HeaderMap::new();
     // One crossing for all the headers (see crate::js).
     for (name, value) in crate::js::pairs(&crate::js::header_lines(&inner.headers())) {

@@ -101,7 +101,7 @@ export async function startWorker({ bindings = {}, kvPersist, kvNamespaces = ['S
     kvOps: () => before().reduce((m, c) => ({ ...m, [c.op]: (m[c.op] || 0) + 1 }), {}),
     resetKvOps: () => control.calls.splice(0),
     failKv: (op, n = 1) => control.faults.set(op, n),
-    kvCallDone: (pred, ms = 5000) => new Promise((resolve, reject) => {
+    kvCallDone: (pred, ms = 15000) => new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no such KV call finished in time')), ms);
       control.waiters.push({ pred: (e) => e.phase === 'after' && pred(e), resolve: (e) => { clearTimeout(timer); resolve(e); } });
     }),

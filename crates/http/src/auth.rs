@@ -160,7 +160,7 @@ pub async fn authenticate<'h, S: KvStore, C: Clock, R: Random>(
         && !csrf_ok(
             head.method.as_str(),
             head.header("origin"),
-            head.url.as_str(),
+            head.url.origin(),
             &config.allowed_origins,
         )
     {

@@ -24,10 +24,10 @@ use std::rc::Rc;
 
 use session_core::policy::{TtlNames, TTL_VARS};
 use session_core::{KeyLayout, KeyRing, Policy};
-use url::Url;
 
 use crate::cookie::{is_cookie_name, MAX_COOKIE_NAME_BYTES};
 use crate::csrf::normalize_origin;
+use crate::http_url::HttpUrl;
 use crate::identity::encode_user;
 use crate::rules::Rules;
 
@@ -113,7 +113,7 @@ pub struct Config {
     pub layout: Rc<KeyLayout>,
     /// `ORIGIN_URL`: an http(s) URL without query, fragment or credentials;
     /// its path, if any, is a prefix (see [`Config::upstream_url`]).
-    pub origin_url: Option<Url>,
+    pub origin_url: Option<HttpUrl>,
     /// `GUARD_RULES`.
     pub rules: Rules,
     /// `ADMIN_KEY`; `None`: admin API disabled (503 `admin_disabled`).
@@ -135,7 +135,7 @@ impl fmt::Debug for Config {
             .field("login_url", &self.login_url)
             .field("api_prefix", &self.api_prefix)
             .field("key_prefix", &self.layout.prefix())
-            .field("origin_url", &self.origin_url.as_ref().map(Url::as_str))
+            .field("origin_url", &self.origin_url.as_ref().map(HttpUrl::as_str))
             .field("rules", &self.rules.len())
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
             .field("key_ring", &self.key_ring.as_ref().map(|r| r.kids()))
@@ -311,14 +311,14 @@ impl Config {
     ///
     /// `https://origin.example/app` + `https://w.example/a/b?c=1` →
     /// `https://origin.example/app/a/b?c=1`.
-    pub fn upstream_url(&self, request: &Url) -> Option<Url> {
+    pub fn upstream_url(&self, request: &HttpUrl) -> Option<String> {
         let base = self.origin_url.as_ref()?;
-        let mut url = base.clone();
         let prefix = base.path().trim_end_matches('/');
-        url.set_path(&format!("{prefix}{}", request.path()));
-        url.set_query(request.query());
-        url.set_fragment(None);
-        Some(url)
+        Some(format!(
+            "{}{prefix}{}",
+            base.origin(),
+            request.path_and_query()
+        ))
     }
 }
 
@@ -372,7 +372,7 @@ fn has_bad_chars(v: &str) -> bool {
     v.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-fn parse_origin_url(v: &str) -> Result<Url, ConfigError> {
+fn parse_origin_url(v: &str) -> Result<HttpUrl, ConfigError> {
     let err = |why: &str| ConfigError::new("ORIGIN_URL", why);
     if v.len() > MAX_URL_BYTES {
         return Err(err(&format!("is longer than {MAX_URL_BYTES} bytes")));
@@ -380,11 +380,8 @@ fn parse_origin_url(v: &str) -> Result<Url, ConfigError> {
     if has_bad_chars(v) {
         return Err(err("must not contain spaces or control characters"));
     }
-    let url = Url::parse(v).map_err(|_| err("is not an absolute URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(err("must be an http or https URL"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
+    let url = HttpUrl::parse(v).map_err(|e| err(&format!("{e}")))?;
+    if url.had_credentials() {
         return Err(err("must not contain credentials"));
     }
     if url.query().is_some() || url.fragment().is_some() {
@@ -447,8 +444,8 @@ fn parse_login_url(v: &str) -> Result<String, ConfigError> {
         }
         return Ok(v.to_owned());
     }
-    match Url::parse(v) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(v.to_owned()),
+    match HttpUrl::parse(v) {
+        Ok(_) => Ok(v.to_owned()),
         _ => Err(err(
             "must be an absolute http(s) URL or a path starting with \"/\"",
         )),
@@ -568,7 +565,7 @@ mod tests {
         assert_eq!(c.admin_key.as_deref(), Some("0123456789abcdef0123"));
         assert_eq!(c.key_ring.as_ref().unwrap().kids(), ["k1", "k0"]);
         assert_eq!(
-            c.origin_url.as_ref().map(Url::as_str),
+            c.origin_url.as_ref().map(HttpUrl::as_str),
             Some("https://origin.example.com/app/")
         );
         assert_eq!(
@@ -798,7 +795,7 @@ mod tests {
         ] {
             assert_eq!(bad(&[("ORIGIN_URL", v)]).var, "ORIGIN_URL", "{v}");
         }
-        let req = Url::parse("https://worker.example/a/b%2Fc?q=1&r=%20#frag").unwrap();
+        let req = HttpUrl::parse("https://worker.example/a/b%2Fc?q=1&r=%20#frag").unwrap();
         assert_eq!(ok(&[]).upstream_url(&req), None);
         let up = |base: &str| {
             ok(&[("ORIGIN_URL", base)])
@@ -822,7 +819,7 @@ mod tests {
             up("https://origin.example/app/"),
             "https://origin.example/app/a/b%2Fc?q=1&r=%20"
         );
-        let root = Url::parse("https://worker.example/").unwrap();
+        let root = HttpUrl::parse("https://worker.example/").unwrap();
         let c = ok(&[("ORIGIN_URL", "https://origin.example/app")]);
         assert_eq!(
             c.upstream_url(&root).unwrap().as_str(),

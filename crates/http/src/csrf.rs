@@ -15,6 +15,8 @@
 //! Only call this for cookie-authenticated requests; the caller decides that
 //! (see [`crate::cookie::TokenSource`]).
 
+use crate::http_url::HttpUrl;
+
 /// Longest `Origin` value considered, in bytes.
 pub const MAX_ORIGIN_BYTES: usize = 2048;
 
@@ -55,11 +57,8 @@ pub fn normalize_origin(s: &str) -> Option<String> {
     {
         return None;
     }
-    let url = url::Url::parse(s).ok()?;
-    if url.host().is_none() || url.path() != "/" {
-        return None;
-    }
-    Some(url.origin().ascii_serialization())
+    let url = HttpUrl::parse(s).ok()?;
+    (url.path() == "/" && url.query().is_none()).then(|| url.origin().to_owned())
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -74,11 +73,7 @@ pub fn origin_of_url(url: &str) -> Option<String> {
     if url.len() > MAX_REQUEST_URL_BYTES {
         return None;
     }
-    let url = url::Url::parse(url).ok()?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return None;
-    }
-    Some(url.origin().ascii_serialization())
+    HttpUrl::parse(url).ok().map(|u| u.origin().to_owned())
 }
 
 /// Whether a cookie-authenticated request may proceed.

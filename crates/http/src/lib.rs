@@ -13,7 +13,7 @@
 //!   origin's answer does.
 //! - [`api`]: the session API.
 //! - [`problem`]: RFC 9457 error answers, one table of codes.
-//! - [`syntax`]: pieces of the HTTP grammar.
+//! - [`syntax`]: pieces of the HTTP grammar; [`http_url`]: absolute http(s) URLs.
 
 pub mod api;
 pub mod app;
@@ -24,6 +24,7 @@ pub mod cookie;
 pub mod cors;
 pub mod csrf;
 pub mod guard;
+pub mod http_url;
 pub mod identity;
 pub mod problem;
 pub mod request;

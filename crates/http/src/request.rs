@@ -2,16 +2,16 @@
 
 use std::cell::OnceCell;
 
+use crate::http_url::HttpUrl;
 use http::{HeaderMap, Method};
 use session_core::ClientInfo;
-use url::Url;
 
 /// The head of an incoming request, as the Worker received it. `Debug`
 /// shows header names only: `Cookie` and `Authorization` carry tokens.
 #[derive(Clone)]
 pub struct RequestHead {
     pub method: Method,
-    pub url: Url,
+    pub url: HttpUrl,
     pub headers: HeaderMap,
     /// `request.cf.country`, when the platform knows it.
     pub country: Option<String>,
@@ -33,7 +33,7 @@ impl std::fmt::Debug for RequestHead {
 }
 
 impl RequestHead {
-    pub fn new(method: Method, url: Url, headers: HeaderMap, country: Option<String>) -> Self {
+    pub fn new(method: Method, url: HttpUrl, headers: HeaderMap, country: Option<String>) -> Self {
         Self {
             method,
             url,

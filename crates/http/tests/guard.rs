@@ -21,9 +21,9 @@ use session_http::request::RequestHead;
 mod support;
 use session_http::auth::TokenSource;
 use session_http::guard::{decide, finish, Finish, Forward, GuardDecision};
+use session_http::http_url::HttpUrl;
 use session_http::identity::{decode_meta, decode_user};
 use session_http::rules::Access;
-use url::Url;
 
 const T0: i64 = 1_700_000_000_000;
 const COOKIE: &str = "__Host-session";
@@ -171,7 +171,7 @@ fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> RequestHead {
     }
     RequestHead::new(
         Method::from_bytes(method.as_bytes()).unwrap(),
-        Url::parse(&format!("https://app.example.com{path}")).unwrap(),
+        HttpUrl::parse(&format!("https://app.example.com{path}")).unwrap(),
         map,
         Some("fr".into()),
     )

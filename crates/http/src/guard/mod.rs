@@ -39,7 +39,6 @@ use std::fmt;
 use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, LOCATION, SET_COOKIE};
 use http::{HeaderMap, Method, Response, StatusCode};
 use session_core::{Clock, KvStore, Random, Session};
-use url::Url;
 
 use crate::app::App;
 use crate::auth::{authenticate, AuthError, TokenSource};
@@ -73,7 +72,7 @@ pub enum GuardDecision {
 pub struct Forward {
     /// Where to send the request: `ORIGIN_URL` with the request's path and
     /// query, or the request's own URL when `ORIGIN_URL` is unset.
-    pub url: Url,
+    pub url: String,
     /// The headers to send: the request's, minus every client-sent
     /// `X-Session-*` and override header and (unless `FORWARD_TOKEN=true`)
     /// the session cookie and an `Authorization` header carrying a session
@@ -100,7 +99,7 @@ impl fmt::Debug for Forward {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
         f.debug_struct("Forward")
-            .field("url", &self.url.as_str())
+            .field("url", &self.url)
             .field("headers", &names)
             .field("access", &self.access)
             .field("session", &self.session.as_ref().map(|s| s.id.as_str()))
@@ -142,7 +141,7 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
     };
     let url = config
         .upstream_url(&head.url)
-        .unwrap_or_else(|| head.url.clone());
+        .unwrap_or_else(|| head.url.as_str().to_owned());
     let mut headers = forward_headers(config, &head.headers);
     if access == Access::Public {
         return GuardDecision::Forward(Forward {
@@ -244,10 +243,7 @@ fn respond(problem: Problem) -> GuardDecision {
 /// session cookie (the cookie presented was invalid or expired).
 fn deny(config: &Config, head: &RequestHead, code: ErrorCode, clear: bool) -> GuardDecision {
     let redirect = is_navigation(head)
-        .then(|| {
-            let path_and_query = &head.url[url::Position::BeforePath..url::Position::AfterQuery];
-            config.login_redirect(path_and_query)
-        })
+        .then(|| config.login_redirect(head.url.path_and_query()))
         .flatten()
         .and_then(|location| HeaderValue::from_str(&location).ok());
     let mut response = match redirect {

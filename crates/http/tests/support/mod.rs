@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use session_http::config::{Config, ConfigError};
+use session_http::http_url::HttpUrl;
 use session_http::request::RequestHead;
-use url::Url;
 
 /// A `TOKEN_KEYS` with one 32-byte key, `k1`.
 pub const TOKEN_KEYS: &str = "k1:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=";
@@ -50,7 +50,7 @@ pub fn head(method: &str, url: &str, headers: &[(&str, &str)]) -> RequestHead {
     }
     RequestHead::new(
         Method::from_bytes(method.as_bytes()).expect("method"),
-        Url::parse(url).expect("url"),
+        HttpUrl::parse(url).expect("url"),
         map,
         None,
     )

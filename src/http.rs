@@ -8,8 +8,7 @@ use wasm_bindgen::JsValue;
 
 /// The head of an incoming request. Headers that are not valid HTTP are
 /// dropped (the runtime never hands such, but nothing here may panic).
-pub fn request_head(req: &worker::Request) -> worker::Result<RequestHead> {
-    let inner = req.inner();
+pub fn request_head(inner: &web_sys::Request) -> worker::Result<RequestHead> {
     let method = Method::from_bytes(inner.method().as_bytes())
         .map_err(|_| worker::Error::RustError("unsupported method".into()))?;
     let url = session_http::http_url::HttpUrl::parse(&inner.url())
@@ -59,30 +58,24 @@ pub fn cf_country(request: &JsValue) -> Option<String> {
         .as_string()
 }
 
-/// The runtime's `Headers` for a header map, repeated headers and non-ASCII
-/// bytes kept.
-pub fn to_worker_headers(map: &HeaderMap) -> worker::Result<worker::Headers> {
-    let headers = worker::Headers::new();
-    for (name, value) in map {
-        headers.append(name.as_str(), &bytes_to_byte_string(value.as_bytes()))?;
-    }
-    Ok(headers)
+/// A header map as `name\nvalue\n…` (see [`crate::js`]), repeated headers
+/// and non-ASCII bytes kept.
+pub fn header_lines(map: &HeaderMap) -> String {
+    let values: Vec<(&str, String)> = map
+        .iter()
+        .map(|(name, value)| (name.as_str(), bytes_to_byte_string(value.as_bytes())))
+        .collect();
+    crate::js::lines(values.iter().map(|(n, v)| (*n, v.as_str())))
 }
 
-/// A response of the pure crates as the runtime's response. Statuses that
-/// cannot carry a body (204, 304) get none.
-pub fn to_worker_response(response: http::Response<Vec<u8>>) -> worker::Result<worker::Response> {
+/// A response of the pure crates as the runtime's response, made in one
+/// call. Statuses that cannot carry a body (204, 304) get none.
+pub fn to_js_response(response: http::Response<Vec<u8>>) -> worker::Result<web_sys::Response> {
     let (parts, body) = response.into_parts();
-    let builder = worker::ResponseBuilder::new()
-        .with_status(parts.status.as_u16())
-        .with_headers(to_worker_headers(&parts.headers)?);
-    Ok(
-        if body.is_empty() || matches!(parts.status.as_u16(), 204 | 304) {
-            builder.empty()
-        } else {
-            builder.fixed(body)
-        },
-    )
+    let status = parts.status.as_u16();
+    let body = (!body.is_empty() && !matches!(status, 204 | 304))
+        .then(|| js_sys::Uint8Array::from(body.as_slice()));
+    Ok(crate::js::make_response(status, &header_lines(&parts.headers), body)?)
 }
 
 /// Why a body could not be read.
@@ -100,10 +93,12 @@ const MAX_DRAIN_BYTES: usize = 1024 * 1024;
 /// `Content-Length` is checked first, then the bytes as they stream in, so a
 /// large body is never buffered whole. A refused body is drained (up to
 /// [`MAX_DRAIN_BYTES`], never stored) so the client reads the 413.
-pub async fn read_body(req: &mut worker::Request, limit: usize) -> Result<Vec<u8>, BodyError> {
-    if req.inner().body().is_none() {
+pub async fn read_body(raw: &web_sys::Request, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if raw.body().is_none() {
         return Ok(Vec::new());
     }
+    // Clone the JS reference (not `Request.clone()`, which tees the body).
+    let mut req = worker::Request::from(<web_sys::Request as Clone>::clone(raw));
     let declared = req.headers().get("content-length").ok().flatten();
     let declared_too_large = declared
         .and_then(|n| n.trim().parse::<u64>().ok())

@@ -40,6 +40,11 @@ export function handoffLines(response) {
   return out;
 }
 
+export function makeResponse(status, lines, body) {
+  const init = { status, headers: toHeaders(lines) };
+  return new Response(body, init);
+}
+
 export function finishResponse(response, remove, cookies) {
   if (remove.length === 0 && cookies.length === 0) return response;
   const headers = new Headers(response.headers);
@@ -62,6 +67,14 @@ extern "C" {
     #[wasm_bindgen(js_name = handoffLines)]
     pub fn handoff_lines(response: &JsValue) -> String;
 
+    /// `new Response(body, {status, headers})`, `lines` as the headers.
+    #[wasm_bindgen(js_name = makeResponse, catch)]
+    pub fn make_response(
+        status: u16,
+        lines: &str,
+        body: Option<js_sys::Uint8Array>,
+    ) -> Result<web_sys::Response, JsValue>;
+
     /// The response with `remove` headers deleted and `cookies` appended as
     /// `Set-Cookie`: itself, untouched, when both are empty.
     #[wasm_bindgen(js_name = finishResponse, catch)]
@@ -69,7 +82,7 @@ extern "C" {
         response: &JsValue,
         remove: &Array,
         cookies: &Array,
-    ) -> Result<JsValue, JsValue>;
+    ) -> Result<web_sys::Response, JsValue>;
 }
 
 /// `name\nvalue\n…` as (name, value) pairs.

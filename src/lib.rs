@@ -19,12 +19,9 @@ use session_http::config::{Config, ConfigError};
 use session_http::guard::{self, GuardDecision};
 use session_http::problem::{ErrorCode, Problem};
 use session_http::request::RequestHead;
-use worker::{
-    console_error, console_log, event, Context, Env, Request, Response, ScheduleContext,
-    ScheduledEvent,
-};
+use worker::{console_error, console_log, event, Context, Env, ScheduleContext, ScheduledEvent};
 
-use crate::http::{read_body, request_head, to_worker_response, BodyError};
+use crate::http::{read_body, request_head, to_js_response, BodyError};
 use crate::platform::JsClock;
 use crate::store::WorkersKv;
 
@@ -72,7 +69,7 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     let settings = settings(&env);
     let settings = match settings.as_ref() {
         Ok(settings) => settings,
@@ -89,16 +86,16 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
     };
     let app = new_app(settings, &env);
     if settings.api_subpath(head.url.path()).is_some() {
-        let body = match read_body(&mut req, api::MAX_BODY_BYTES).await {
+        let body = match read_body(&req, api::MAX_BODY_BYTES).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {
-                return to_worker_response(Problem::from(ErrorCode::PayloadTooLarge).to_response())
+                return to_js_response(Problem::from(ErrorCode::PayloadTooLarge).to_response())
             }
             Err(BodyError::Unreadable) => {
                 return problem(ErrorCode::InvalidRequest, "the body could not be read")
             }
         };
-        return to_worker_response(api::handle(&app, &head, &body).await);
+        return to_js_response(api::handle(&app, &head, &body).await);
     }
     guarded(&req, &head, &app, &env, &ctx).await
 }
@@ -106,14 +103,14 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> worker::Result<Respo
 /// A request outside the API: the guard decides, the origin answers, the
 /// handoff headers are applied, and a due sliding write runs after the response.
 async fn guarded(
-    req: &Request,
+    req: &web_sys::Request,
     head: &RequestHead,
     app: &WorkerApp<'_>,
     env: &Env,
     ctx: &Context,
-) -> worker::Result<Response> {
+) -> worker::Result<web_sys::Response> {
     let forward = match guard::decide(app, head).await {
-        GuardDecision::Respond(response) => return to_worker_response(response),
+        GuardDecision::Respond(response) => return to_js_response(response),
         GuardDecision::Forward(forward) => forward,
     };
     let response = match proxy::forward(req, &forward).await {
@@ -171,6 +168,6 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
 }
 
-fn problem(code: ErrorCode, detail: impl Into<String>) -> worker::Result<Response> {
-    to_worker_response(Problem::new(code, detail).to_response())
+fn problem(code: ErrorCode, detail: impl Into<String>) -> worker::Result<web_sys::Response> {
+    to_js_response(Problem::new(code, detail).to_response())
 }

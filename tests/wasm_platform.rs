@@ -2,7 +2,7 @@
 //! wasm-bindgen-test-runner). Compiled on wasm32 only.
 #![cfg(target_arch = "wasm32")]
 
-use edge_session::http::{cf_country, request_head, to_worker_headers, to_worker_response};
+use edge_session::http::{cf_country, header_lines, request_head, to_js_response};
 use edge_session::platform::JsClock;
 use session_core::clock::Clock;
 use wasm_bindgen::JsValue;
@@ -55,7 +55,7 @@ fn request_head_carries_method_url_and_repeated_headers() {
         .with_headers(headers);
     let req =
         worker::Request::new_with_init("https://edge.example/a/b?x=1&y=%C3%A9", &init).unwrap();
-    let head = request_head(&req).unwrap();
+    let head = request_head(req.inner()).unwrap();
     assert_eq!(head.method, http::Method::PATCH);
     assert_eq!(head.url.path(), "/a/b");
     assert_eq!(head.url.query(), Some("x=1&y=%C3%A9"));
@@ -70,43 +70,58 @@ fn header_maps_become_runtime_headers_with_every_value() {
     map.append("set-cookie", "a=1".parse().unwrap());
     map.append("set-cookie", "b=2".parse().unwrap());
     map.insert("x-session-id", "abc".parse().unwrap());
-    let headers = to_worker_headers(&map).unwrap();
-    assert_eq!(headers.get("x-session-id").unwrap().as_deref(), Some("abc"));
-    let cookies: js_sys::Array =
-        js_sys::Reflect::get(&headers.0, &JsValue::from_str("getSetCookie"))
-            .ok()
-            .and_then(|f| js_sys::Function::from(f).call0(&headers.0).ok())
-            .map(|v| js_sys::Array::from(&v))
-            .unwrap();
-    assert_eq!(cookies.length(), 2, "each Set-Cookie stays its own header");
+    map.insert(
+        "x-app",
+        http::HeaderValue::from_bytes("Jos\u{e9}".as_bytes()).unwrap(),
+    );
+    let lines = header_lines(&map);
+    let pairs: Vec<(&str, &str)> = edge_session::js::pairs(&lines).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("set-cookie", "a=1"),
+            ("set-cookie", "b=2"),
+            ("x-session-id", "abc"),
+            // UTF-8 bytes of é, one char per byte (a ByteString).
+            ("x-app", "Jos\u{c3}\u{a9}"),
+        ]
+    );
 }
 
 #[wasm_bindgen_test]
-fn responses_keep_status_headers_and_body_and_204_has_no_body() {
+async fn responses_keep_status_headers_and_body_and_204_has_no_body() {
     let mut problem = http::Response::new(br#"{"code":"csrf"}"#.to_vec());
     *problem.status_mut() = http::StatusCode::FORBIDDEN;
     problem
         .headers_mut()
         .insert("content-type", "application/problem+json".parse().unwrap());
-    let r = to_worker_response(problem).unwrap();
-    assert_eq!(r.status_code(), 403);
+    problem
+        .headers_mut()
+        .append("set-cookie", "a=1".parse().unwrap());
+    problem
+        .headers_mut()
+        .append("set-cookie", "b=2".parse().unwrap());
+    let r = to_js_response(problem).unwrap();
+    assert_eq!(r.status(), 403);
     assert_eq!(
         r.headers().get("content-type").unwrap().as_deref(),
         Some("application/problem+json")
     );
-    match r.body() {
-        worker::ResponseBody::Body(bytes) => assert_eq!(bytes.as_slice(), br#"{"code":"csrf"}"#),
-        other => panic!("expected a fixed body, got {other:?}"),
-    }
+    let cookies: js_sys::Array = js_sys::Reflect::get(&r.headers(), &JsValue::from_str("getSetCookie"))
+        .ok()
+        .and_then(|f| js_sys::Function::from(f).call0(&r.headers()).ok())
+        .map(|v| js_sys::Array::from(&v))
+        .unwrap();
+    assert_eq!(cookies.length(), 2, "each Set-Cookie stays its own header");
+    let text = wasm_bindgen_futures::JsFuture::from(r.text().unwrap()).await.unwrap();
+    assert_eq!(text.as_string().as_deref(), Some(r#"{"code":"csrf"}"#));
 
     let mut none = http::Response::new(Vec::new());
     *none.status_mut() = http::StatusCode::NO_CONTENT;
     none.headers_mut()
         .append("set-cookie", "s=; Max-Age=0".parse().unwrap());
-    let r = to_worker_response(none).unwrap();
-    assert_eq!(r.status_code(), 204);
-    // Converting into the runtime's Response must not throw for a null-body status.
-    let raw: web_sys::Response = r.into();
+    // A null-body status must not throw.
+    let raw = to_js_response(none).unwrap();
     assert!(raw.body().is_none());
     assert_eq!(raw.status(), 204);
 }

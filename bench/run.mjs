@@ -1,0 +1,538 @@
+#!/usr/bin/env node
+// `npm run bench`: the Rust Worker (build/), a hand-written JS guard
+// (bench/js-guard/worker.js) and a floor Worker that only reads KV and
+// forwards (bench/floor/worker.js), measured side by side in one run with
+// rounds alternating. See bench/README.md for what each number means.
+//
+// Options (flag or env var; flags win):
+//   --rounds=N       BENCH_ROUNDS       load and loop rounds (default 5)
+//   --duration=S     BENCH_DURATION     seconds of load per Worker per round (default 5)
+//   --connections=N  BENCH_CONNECTIONS  load connections (default 16)
+//   --warmup=S       BENCH_WARMUP       seconds of load per Worker before the rounds (default 2)
+//   --loop-n=N       BENCH_LOOP_N       requests per in-process loop run (default 10000)
+//   --cold=N         BENCH_COLD         cold-start samples per Worker (default 5)
+//   --only=LIST      BENCH_ONLY         any of size,load,loop,cold (default all)
+//   --build=DIR      BENCH_BUILD        the Rust build to measure (default build/)
+//   --out=FILE       BENCH_OUT          JSON results (default bench/last-run.json)
+import { createHmac, randomBytes, createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { readFileSync, writeFileSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { gzipSync, constants as zlibConstants } from 'node:zlib';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+import { stage, TARGETS } from './lib/stage.mjs';
+import { startServer, startOrigin } from './lib/child.mjs';
+import { cpu, cpuDelta, CLK_TCK } from './lib/proc.mjs';
+import { summary, cell, table, fmt } from './lib/stats.mjs';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(benchDir, '..');
+
+// --- options -----------------------------------------------------------------
+const flags = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const m = /^--([^=]+)(?:=(.*))?$/.exec(a);
+    if (!m) throw new Error(`unknown argument ${a} (see the top of bench/run.mjs)`);
+    return [m[1], m[2] ?? 'true'];
+  }),
+);
+const opt = (flag, env, dflt) => flags[flag] ?? process.env[env] ?? dflt;
+const num = (flag, env, dflt) => {
+  const v = Number(opt(flag, env, dflt));
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${flag} must be a number`);
+  return v;
+};
+const O = {
+  rounds: num('rounds', 'BENCH_ROUNDS', 5),
+  duration: num('duration', 'BENCH_DURATION', 5),
+  connections: num('connections', 'BENCH_CONNECTIONS', 16),
+  warmup: num('warmup', 'BENCH_WARMUP', 2),
+  loopN: num('loop-n', 'BENCH_LOOP_N', 10000),
+  cold: num('cold', 'BENCH_COLD', 5),
+  only: new Set(String(opt('only', 'BENCH_ONLY', 'size,load,loop,cold')).split(',').map((s) => s.trim())),
+  build: path.resolve(root, opt('build', 'BENCH_BUILD', 'build')),
+  out: path.resolve(root, opt('out', 'BENCH_OUT', 'bench/last-run.json')),
+};
+for (const k of O.only) if (!['size', 'load', 'loop', 'cold'].includes(k)) throw new Error(`--only: unknown part ${k}`);
+
+const LABEL = { rust: 'rust', js: 'js-guard', floor: 'floor' };
+const log = (...a) => console.error('[bench]', ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length]);
+
+async function loadAutocannon() {
+  try {
+    return (await import('autocannon')).default;
+  } catch {}
+  try {
+    // Fallback for a checkout where package.json does not list it yet.
+    return createRequire(path.join(benchDir, '.cache', 'deps', 'package.json'))('autocannon');
+  } catch {}
+  throw new Error('autocannon is not installed: npm install --save-dev autocannon@8.0.0 (see bench/README.md)');
+}
+
+function git(...args) {
+  try {
+    return execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return null;
+  }
+}
+
+// --- HTTP helpers -------------------------------------------------------------
+/** One request on a fresh connection: {status, headers, body, ms} (ms until the whole body). */
+function once(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = httpRequest(url, { method, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const postJson = (url, value, headers = {}) =>
+  once(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) });
+
+// --- the session every Worker is given ----------------------------------------
+function secrets() {
+  const key = randomBytes(32);
+  return { key, ADMIN_KEY: randomBytes(24).toString('base64url'), TOKEN_KEYS: `k1:${key.toString('base64')}` };
+}
+
+/** A token for session `id` with a valid tag but `secret` of our choosing. */
+function tokenWithTag(key, kid, idText, secret) {
+  const id = Buffer.from(idText, 'base64url');
+  const tag = createHmac('sha256', key)
+    .update(Buffer.concat([Buffer.from('edge-session token v1\0'), Buffer.from(kid), Buffer.from([0]), id, secret]))
+    .digest('base64url');
+  return `es1.${kid}.${idText}.${secret.toString('base64url')}.${tag}`;
+}
+
+const USER = 'bench user@example.com';
+const META = { roles: ['member', 'billing'], plan: 'pro', org: { id: 4711, name: 'Acme, Inc.' }, flags: ['beta'] };
+const GUARDED_PATH = '/dashboard?tab=1';
+const requestHeaders = (token) => ({
+  cookie: `theme=dark; __Host-session=${token}`,
+  accept: 'text/html,application/xhtml+xml',
+  'user-agent': 'edge-session-bench/1',
+});
+
+// --- correctness checks ---------------------------------------------------------
+const checks = [];
+function check(name, ok, detail = '') {
+  checks.push({ name, ok: !!ok, detail });
+  if (!ok) log(`CHECK FAILED: ${name} ${detail}`);
+}
+
+async function verifyGuards(servers, origin, session, key) {
+  const { token, id } = session;
+  const forged = token.slice(0, -2) + (token.endsWith('A') ? 'BA' : 'AA');
+  const wrongSecret = tokenWithTag(key, 'k1', id, randomBytes(32));
+  const seen = {};
+  await origin.call('record', { on: true });
+  for (const t of ['rust', 'js']) {
+    const base = servers[t].url;
+    const r = await once(base + GUARDED_PATH, {
+      headers: { ...requestHeaders(token), 'x-session-user': 'mallory', x_session_id: 'forged', 'x-http-method-override': 'DELETE' },
+    });
+    const got = JSON.parse((await once(origin.url + '/__last')).body);
+    seen[t] = got;
+    check(`${t}: valid cookie token forwarded (200)`, r.status === 200 && r.body.startsWith('hello'), `status ${r.status}`);
+    const h = got?.headers || {};
+    check(`${t}: identity headers set`, h['x-session-id'] === id && h['x-session-user'] === encodeURIComponent(USER), JSON.stringify(h));
+    let meta = null;
+    try {
+      meta = JSON.parse(Buffer.from(h['x-session-meta'] || '', 'base64url'));
+    } catch {}
+    check(`${t}: X-Session-Meta is base64url of meta`, isDeepStrictEqual(meta, META), JSON.stringify(meta));
+    check(`${t}: client x-session-* and override headers stripped`, !('x_session_id' in h) && !('x-http-method-override' in h) && h['x-session-user'] !== 'mallory');
+    check(`${t}: session cookie stripped, other cookies kept`, h.cookie === 'theme=dark', `cookie: ${h.cookie}`);
+    const b = await once(base + GUARDED_PATH, { headers: { authorization: `Bearer ${token}` } });
+    const gotB = JSON.parse((await once(origin.url + '/__last')).body);
+    check(`${t}: valid bearer token forwarded, Authorization stripped`, b.status === 200 && !gotB?.headers?.authorization, `status ${b.status}`);
+    for (const [what, tok, code] of [
+      ['forged tag', forged, 'invalid_token'],
+      ['valid tag, wrong secret', wrongSecret, 'invalid_token'],
+      ['garbage', 'es1.k1.nope', 'invalid_token'],
+    ]) {
+      const x = await once(base + GUARDED_PATH, { headers: requestHeaders(tok) });
+      let c = null;
+      try {
+        c = JSON.parse(x.body).code;
+      } catch {}
+      check(`${t}: ${what} refused (401 ${code})`, x.status === 401 && c === code, `status ${x.status} code ${c}`);
+    }
+    const none = await once(base + GUARDED_PATH);
+    check(`${t}: no token refused (401 unauthorized)`, none.status === 401 && JSON.parse(none.body).code === 'unauthorized');
+  }
+  const f = await once(servers.floor.url + GUARDED_PATH, { headers: requestHeaders(token) });
+  check('floor: valid token forwarded (200)', f.status === 200 && f.body.startsWith('hello'), `status ${f.status}`);
+  // Miniflare adds `cf-worker: <worker name>.example.com`; the names differ.
+  const pick = (h) => Object.fromEntries(Object.entries(h || {}).filter(([k]) => k !== 'host' && k !== 'cf-worker'));
+  check(
+    'rust and js-guard forward the same headers to the origin',
+    JSON.stringify(pick(seen.rust?.headers)) === JSON.stringify(pick(seen.js?.headers)),
+    `rust ${JSON.stringify(pick(seen.rust?.headers))} js ${JSON.stringify(pick(seen.js?.headers))}`,
+  );
+  await origin.call('record', { on: false });
+}
+
+// --- load ------------------------------------------------------------------------
+async function loadRun(autocannon, url, token, seconds) {
+  const latencies = [];
+  const inst = autocannon({
+    url: url + GUARDED_PATH,
+    connections: O.connections,
+    duration: seconds,
+    headers: requestHeaders(token),
+  });
+  inst.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+  const result = await new Promise((resolve, reject) => {
+    inst.on('done', resolve);
+    inst.on('error', reject);
+  });
+  const lat = summary(latencies);
+  return {
+    requests: result.requests.total,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    seconds: result.duration,
+    rps: result.requests.total / result.duration,
+    p50: lat.median,
+    p99: (() => {
+      const s = [...latencies].sort((a, b) => a - b);
+      return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))];
+    })(),
+  };
+}
+
+async function benchLoad(autocannon, servers, token) {
+  log(`load: warm-up ${O.warmup}s per Worker`);
+  if (O.warmup > 0) for (const t of TARGETS) await loadRun(autocannon, servers[t].url, token, O.warmup);
+  const rounds = [];
+  for (let r = 0; r < O.rounds; r++) {
+    const round = {};
+    for (const t of rotate(TARGETS, r)) {
+      await sleep(300);
+      const pid = servers[t].pid;
+      const c0 = cpu(pid);
+      const run = await loadRun(autocannon, servers[t].url, token, O.duration);
+      const c1 = cpu(pid);
+      run.cpuSeconds = cpuDelta(c0, c1);
+      run.cpuTicksSeconds = c1.ticks - c0.ticks;
+      run.cpuUsPerReq = (run.cpuSeconds * 1e6) / run.requests;
+      round[t] = run;
+      if (run.non2xx || run.errors) log(`load: ${t} round ${r + 1}: ${run.non2xx} non-2xx, ${run.errors} errors`);
+    }
+    log(`load round ${r + 1}/${O.rounds}: ` + TARGETS.map((t) => `${t} ${fmt(round[t].rps)} req/s ${fmt(round[t].cpuUsPerReq)} µs/req`).join(', '));
+    rounds.push(round);
+  }
+  return rounds;
+}
+
+// --- in-process loop -----------------------------------------------------------------
+async function loopRun(server, token, n, record = false) {
+  const pid = server.pid;
+  const c0 = cpu(pid);
+  const t0 = performance.now();
+  const r = await postJson(`${server.url}/run?n=${n}`, { token, record });
+  const wallMs = performance.now() - t0;
+  const c1 = cpu(pid);
+  if (r.status !== 200) throw new Error(`loop /run answered ${r.status}: ${r.body}`);
+  const out = JSON.parse(r.body);
+  const used = cpuDelta(c0, c1);
+  return { ...out, cpuSeconds: used, cpuTicksSeconds: c1.ticks - c0.ticks, cpuUsPerReq: (used * 1e6) / n, wallUsPerReq: (wallMs * 1000) / n };
+}
+
+async function benchLoop(loops, session) {
+  const { token, id } = session;
+  for (const t of TARGETS) {
+    const probe = await loopRun(loops[t], token, 1, true);
+    check(`loop ${t}: guarded request answered 200 through the stub origin`, probe.statuses['200'] === 1, JSON.stringify(probe.statuses));
+    check(`loop ${t}: one KV read per request`, Object.values(probe.kvOps).reduce((a, b) => a + b, 0) === 1, JSON.stringify(probe.kvOps));
+    if (t !== 'floor') {
+      check(`loop ${t}: identity headers reach the stub origin`, probe.seen?.headers?.['x-session-id'] === id, JSON.stringify(probe.seen?.headers));
+    }
+    if (probe.clock) loops[t].clock = probe.clock;
+  }
+  // Do workerd's clocks move during pure CPU (no await)? Measured once.
+  const c0 = cpu(loops.js.pid);
+  const spin = JSON.parse((await once(`${loops.js.url}/spin?n=300000000`)).body);
+  loops.clockProbe = { dateMs: spin.dateMs, perfMs: spin.perfMs, cpuMs: cpuDelta(c0, cpu(loops.js.pid)) * 1000 };
+  // One full run of warm-up: the wasm tiers up (TurboFan, background threads) during the first thousands.
+  const warm = Math.max(1000, O.loopN);
+  log(`loop: warm-up ${warm} requests per Worker`);
+  for (const t of TARGETS) await loopRun(loops[t], token, warm);
+  const rounds = [];
+  for (let r = 0; r < O.rounds; r++) {
+    const round = {};
+    for (const t of rotate(TARGETS, r)) {
+      const run = await loopRun(loops[t], token, O.loopN);
+      if (run.statuses['200'] !== O.loopN) throw new Error(`loop ${t}: not every answer was 200: ${JSON.stringify(run.statuses)}`);
+      round[t] = { cpuUsPerReq: run.cpuUsPerReq, wallUsPerReq: run.wallUsPerReq, cpuSeconds: run.cpuSeconds, cpuTicksSeconds: run.cpuTicksSeconds, kvOps: run.kvOps, clock: run.clock };
+    }
+    log(`loop round ${r + 1}/${O.rounds}: ` + TARGETS.map((t) => `${t} ${fmt(round[t].cpuUsPerReq)} µs/req`).join(', '));
+    rounds.push(round);
+  }
+  return rounds;
+}
+
+// --- cold start -----------------------------------------------------------------------
+async function benchCold(scripts, bindings, session, record) {
+  const samples = [];
+  for (let i = 0; i < O.cold; i++) {
+    const sample = {};
+    for (const t of rotate(TARGETS, i)) {
+      const s = await startServer({ name: `cold-${t}`, scriptPath: scripts[t], bindings });
+      try {
+        await s.call('kvPut', { key: `s:${session.id}`, value: record });
+        await sleep(200); // let startup work in background threads finish
+        const c0 = cpu(s.pid);
+        const first = await once(s.url + GUARDED_PATH, { headers: requestHeaders(session.token) });
+        const c1 = cpu(s.pid);
+        const startup = s.cpuAtReady.precise ?? s.cpuAtReady.ticks;
+        const firstCpu = cpuDelta(c0, c1);
+        const second = await once(s.url + GUARDED_PATH, { headers: requestHeaders(session.token) });
+        if (first.status !== 200 || second.status !== 200) throw new Error(`cold ${t}: answered ${first.status}/${second.status}`);
+        sample[t] = {
+          readyMs: s.readyMs,
+          firstRequestMs: first.ms,
+          secondRequestMs: second.ms,
+          startupCpuMs: startup * 1000,
+          firstRequestCpuMs: firstCpu * 1000,
+          startupPlusFirstCpuMs: (startup + firstCpu) * 1000,
+          ticks: { startupCpuMs: s.cpuAtReady.ticks * 1000, firstRequestCpuMs: (c1.ticks - c0.ticks) * 1000 },
+        };
+      } finally {
+        await s.stop();
+      }
+    }
+    log(`cold sample ${i + 1}/${O.cold}: ` + TARGETS.map((t) => `${t} ready ${fmt(sample[t].readyMs)} ms, first ${fmt(sample[t].firstRequestMs)} ms`).join(', '));
+    samples.push(sample);
+  }
+  return samples;
+}
+
+// --- summaries -----------------------------------------------------------------------
+function metric(rounds, field) {
+  const out = {};
+  for (const t of TARGETS) out[t] = summary(rounds.map((r) => r[t][field]));
+  for (const t of ['rust', 'floor']) out[`${t}/js`] = summary(rounds.map((r) => r[t][field] / r.js[field]));
+  return out;
+}
+
+function aboveFloor(rounds, field) {
+  const out = {};
+  for (const t of ['rust', 'js']) out[t] = summary(rounds.map((r) => r[t][field] - r.floor[field]));
+  out['rust/js'] = summary(rounds.map((r) => (r.rust[field] - r.floor[field]) / (r.js[field] - r.floor[field])));
+  return out;
+}
+
+function rowsFor(prefix, m, unit = '') {
+  return [prefix, cell(m.rust, unit), cell(m.js, unit), m.floor ? cell(m.floor, unit) : '', cell(m['rust/js'], '×'), m['floor/js'] ? cell(m['floor/js'], '×') : ''];
+}
+
+// --- main -------------------------------------------------------------------------------
+async function main() {
+  const started = Date.now();
+  const stageDir = path.join(benchDir, '.cache', `stage-${process.pid}`);
+  const st = stage({ benchDir, buildDir: O.build, dir: stageDir });
+  const wasmBytes = readFileSync(st.wasm);
+  const results = {
+    date: new Date().toISOString(),
+    options: { ...O, only: [...O.only] },
+    build: {
+      dir: O.build,
+      builtAt: statSync(path.join(O.build, 'index_bg.wasm')).mtime.toISOString(),
+      wasmSha256: createHash('sha256').update(wasmBytes).digest('hex'),
+      gitHead: git('rev-parse', '--short', 'HEAD'),
+      gitDirty: (git('status', '--porcelain', '--', 'crates', 'src', 'Cargo.toml', 'Cargo.lock') || '') !== '',
+    },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, clkTck: CLK_TCK, loadAvgAtStart: os.loadavg() },
+    checks,
+  };
+  const cleanup = [];
+  try {
+    if (O.only.has('size')) {
+      results.wasm = {
+        rawBytes: wasmBytes.length,
+        gzipBytes: gzipSync(wasmBytes, { level: zlibConstants.Z_BEST_COMPRESSION }).length,
+        jsGlueBytes: statSync(path.join(O.build, 'index.js')).size,
+      };
+    }
+    const needsServers = O.only.has('load') || O.only.has('loop') || O.only.has('cold');
+    if (!needsServers) return results;
+
+    const sec = secrets();
+    const origin = await startOrigin();
+    cleanup.push(() => origin.stop());
+    const bindings = { ADMIN_KEY: sec.ADMIN_KEY, TOKEN_KEYS: sec.TOKEN_KEYS, ORIGIN_URL: origin.url };
+    log(`origin at ${origin.url}; starting one workerd per Worker`);
+    const servers = {};
+    await Promise.all(
+      TARGETS.map(async (t) => {
+        servers[t] = await startServer({ name: t, scriptPath: st.load[t], bindings });
+        cleanup.push(() => servers[t].stop());
+      }),
+    );
+    results.processes = Object.fromEntries(
+      TARGETS.map((t) => [t, { miniflareNodePid: servers[t].node.pid, workerdPid: servers[t].pid, exe: servers[t].exe, threads: readdirSync(`/proc/${servers[t].pid}/task`).length }]),
+    );
+    log('workerd pids: ' + TARGETS.map((t) => `${t} ${servers[t].pid} (under node ${servers[t].node.pid})`).join(', '));
+
+    // One session, minted by the Rust Worker's admin API, given to every Worker.
+    const minted = await postJson(
+      `${servers.rust.url}/auth/admin/sessions`,
+      { userId: USER, label: 'bench', meta: META },
+      { authorization: `Bearer ${sec.ADMIN_KEY}` },
+    );
+    if (minted.status !== 201) throw new Error(`minting a session answered ${minted.status}: ${minted.body}`);
+    const { token, session: s } = JSON.parse(minted.body);
+    const session = { token, id: s.id };
+    const record = await servers.rust.call('kvGet', { key: `s:${s.id}` });
+    for (const t of ['js', 'floor']) await servers[t].call('kvPut', { key: `s:${s.id}`, value: record });
+    await verifyGuards(servers, origin, session, sec.key);
+
+    if (O.only.has('load')) {
+      const autocannon = await loadAutocannon();
+      results.load = { rounds: await benchLoad(autocannon, servers, token) };
+    }
+    for (const t of TARGETS) await servers[t].stop();
+
+    if (O.only.has('loop')) {
+      const loops = {};
+      await Promise.all(
+        TARGETS.map(async (t) => {
+          loops[t] = await startServer({ name: `loop-${t}`, scriptPath: st.loop[t], bindings, kv: false });
+          cleanup.push(() => loops[t].stop());
+        }),
+      );
+      for (const t of TARGETS) await postJson(`${loops[t].url}/seed`, { key: `s:${s.id}`, value: record });
+      results.processes.loop = Object.fromEntries(TARGETS.map((t) => [t, loops[t].pid]));
+      results.loop = { n: O.loopN, rounds: await benchLoop(loops, session) };
+      results.loop.clockProbe = loops.clockProbe;
+      for (const t of TARGETS) await loops[t].stop();
+    }
+
+    if (O.only.has('cold')) results.cold = { samples: await benchCold(st.load, bindings, session, record) };
+  } finally {
+    for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch(() => {});
+    rmSync(stageDir, { recursive: true, force: true });
+    results.totalSeconds = (Date.now() - started) / 1000;
+    results.machine.loadAvgAtEnd = os.loadavg();
+  }
+  return results;
+}
+
+function report(results) {
+  const rows = [];
+  const L = results.load?.rounds;
+  if (L) {
+    rows.push(rowsFor('load  requests/s', metric(L, 'rps')));
+    rows.push(rowsFor('load  latency p50 (ms)', metric(L, 'p50')));
+    rows.push(rowsFor('load  latency p99 (ms)', metric(L, 'p99')));
+    rows.push(rowsFor('load  workerd CPU/request (µs)', metric(L, 'cpuUsPerReq')));
+    rows.push(rowsFor('load    above floor (µs)', aboveFloor(L, 'cpuUsPerReq')));
+  }
+  const P = results.loop?.rounds;
+  if (P) {
+    rows.push(rowsFor('loop  CPU/request (µs)', metric(P, 'cpuUsPerReq')));
+    rows.push(rowsFor('loop    above floor (µs)', aboveFloor(P, 'cpuUsPerReq')));
+    rows.push(rowsFor('loop  wall/request (µs)', metric(P, 'wallUsPerReq')));
+  }
+  const C = results.cold?.samples;
+  if (C) {
+    rows.push(rowsFor('cold  time to ready (ms)', metric(C, 'readyMs')));
+    rows.push(rowsFor('cold  first request (ms)', metric(C, 'firstRequestMs')));
+    rows.push(rowsFor('cold  second request (ms)', metric(C, 'secondRequestMs')));
+    rows.push(rowsFor('cold  startup CPU (ms)', metric(C, 'startupCpuMs')));
+    rows.push(rowsFor('cold  first request CPU (ms)', metric(C, 'firstRequestCpuMs')));
+    rows.push(rowsFor('cold  startup + first CPU (ms)', metric(C, 'startupPlusFirstCpuMs')));
+  }
+  const out = [];
+  const b = results.build;
+  out.push(
+    `edge-session bench: build ${b.gitHead ?? '?'}${b.gitDirty ? '+dirty' : ''} (wasm sha256 ${b.wasmSha256.slice(0, 12)}, built ${b.builtAt}), ` +
+      `${results.machine.cpus} CPUs, ${results.machine.node}, load average ${results.machine.loadAvgAtStart[0].toFixed(2)} at start`,
+  );
+  const o = results.options;
+  out.push(
+    `${o.rounds} rounds alternating; load ${o.duration}s × ${o.connections} connections per Worker per round; loop ${o.loopN} requests per run; ` +
+      `${o.cold} cold samples. Cells: median [min–max]; ratios are per round (per sample for cold).`,
+  );
+  if (rows.length) {
+    out.push('');
+    out.push(table(['', 'rust', 'js-guard', 'floor', 'rust/js', 'floor/js'], rows));
+  }
+  if (results.wasm) {
+    const w = results.wasm;
+    out.push('');
+    out.push(
+      `wasm: ${w.rawBytes} bytes raw (${(w.rawBytes / 1024).toFixed(1)} KiB), ${w.gzipBytes} bytes gzip -9 (${(w.gzipBytes / 1024).toFixed(1)} KiB); JS glue ${w.jsGlueBytes} bytes`,
+    );
+  }
+  if (results.checks.length) {
+    const failed = results.checks.filter((c) => !c.ok);
+    out.push(`checks: ${results.checks.length - failed.length}/${results.checks.length} passed` + (failed.length ? `; FAILED: ${failed.map((c) => c.name).join('; ')}` : ''));
+  }
+  if (results.load) {
+    const sum = (t, f) => results.load.rounds.reduce((a, r) => a + r[t][f], 0);
+    out.push(
+      'CPU readings cross-check, load rounds summed (thread schedstat ns vs /proc/<pid>/stat ticks): ' +
+        TARGETS.map((t) => `${t} ${sum(t, 'cpuSeconds').toFixed(2)} s vs ${sum(t, 'cpuTicksSeconds').toFixed(2)} s`).join(', '),
+    );
+  }
+  if (results.loop) {
+    const kv = TARGETS.map((t) => `${t} ${JSON.stringify(results.loop.rounds[0][t].kvOps)}`).join(', ');
+    out.push(`loop KV calls per run of ${results.loop.n}: ${kv}`);
+    const r0 = results.loop.rounds[0];
+    out.push(
+      'clocks inside workerd during one loop run (Date.now / performance.now advance vs CPU used): ' +
+        TARGETS.map((t) => `${t} +${r0[t].clock?.dateMs} / +${fmt(r0[t].clock?.perfMs)} ms vs ${fmt(r0[t].cpuSeconds * 1000)} ms`).join(', '),
+    );
+    const cp = results.loop.clockProbe;
+    if (cp) out.push(`clocks during a pure-CPU spin (no await) in workerd: Date.now +${cp.dateMs} ms, performance.now +${fmt(cp.perfMs)} ms, process CPU ${fmt(cp.cpuMs)} ms`);
+  }
+  out.push(`took ${results.totalSeconds.toFixed(0)} s; JSON in ${path.relative(root, results.options.out)}`);
+  return out.join('\n');
+}
+
+main()
+  .then((results) => {
+    results.summary = {};
+    if (results.load) {
+      for (const f of ['rps', 'p50', 'p99', 'cpuUsPerReq']) results.summary[`load.${f}`] = metric(results.load.rounds, f);
+      results.summary['load.cpuUsPerReq.aboveFloor'] = aboveFloor(results.load.rounds, 'cpuUsPerReq');
+    }
+    if (results.loop) {
+      results.summary['loop.cpuUsPerReq'] = metric(results.loop.rounds, 'cpuUsPerReq');
+      results.summary['loop.cpuUsPerReq.aboveFloor'] = aboveFloor(results.loop.rounds, 'cpuUsPerReq');
+      results.summary['loop.wallUsPerReq'] = metric(results.loop.rounds, 'wallUsPerReq');
+    }
+    if (results.cold) {
+      for (const f of ['readyMs', 'firstRequestMs', 'secondRequestMs', 'startupCpuMs', 'firstRequestCpuMs', 'startupPlusFirstCpuMs']) {
+        results.summary[`cold.${f}`] = metric(results.cold.samples, f);
+      }
+    }
+    writeFileSync(results.options.out, JSON.stringify(results, null, 2) + '\n');
+    console.log(report(results));
+    if (results.checks.some((c) => !c.ok)) process.exitCode = 1;
+  })
+  .catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

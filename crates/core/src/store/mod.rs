@@ -5,8 +5,10 @@
 //! fails here too. Futures need not be `Send` (wasm is single-threaded).
 
 mod memory;
+mod object;
 
 pub use memory::{KvOp, KvOpCounts, MemoryKv, StoredEntry};
+pub use object::{MemoryObjects, ObjectKv, ObjectOpCounts, ObjectStorage, Purge};
 
 use serde_json::Value;
 

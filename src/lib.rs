@@ -3,25 +3,31 @@
 //! Everything with logic lives in `crates/`; this file only wires the
 //! platform in: the env, the KV binding, `Date.now()`, `fetch` and `waitUntil`.
 
+pub mod durable;
 pub mod http;
 pub mod js;
+pub mod owners;
 pub mod platform;
 pub mod proxy;
 pub mod store;
 
 use std::rc::Rc;
 
+use session_core::owner::OwnerTransport;
 use session_core::random::OsRandom;
 use session_core::Ledger;
 use session_http::api;
 use session_http::app::App;
-use session_http::config::{Config, ConfigError};
+use session_http::config::{
+    missing_owner_binding, Config, ConfigError, Consistency, OWNER_BINDING,
+};
 use session_http::guard::{self, GuardDecision};
 use session_http::problem::{ErrorCode, Problem};
 use session_http::request::RequestHead;
 use worker::{console_error, console_log, event, Context, Env, ScheduleContext, ScheduledEvent};
 
 use crate::http::{read_body, request_head, to_js_response, BodyError};
+use crate::owners::DurableOwners;
 use crate::platform::JsClock;
 use crate::store::WorkersKv;
 
@@ -37,7 +43,7 @@ thread_local! {
     static LEDGER: Rc<Ledger> = Rc::default();
 }
 
-fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
+pub(crate) fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
     SETTINGS.with(|cell| {
         cell.get_or_init(|| {
             Rc::new(Config::from_vars(|name| {
@@ -53,13 +59,17 @@ fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
 
 fn new_app<'s>(settings: &'s Config, env: &Env) -> WorkerApp<'s> {
     let ledger = LEDGER.with(Rc::clone);
-    App::with_ledger(
-        settings,
-        WorkersKv::from_env(env),
-        JsClock,
-        OsRandom,
-        ledger,
-    )
+    let kv = WorkersKv::from_env(env);
+    match settings.consistency {
+        Consistency::Eventual => App::with_ledger(settings, kv, JsClock, OsRandom, ledger),
+        Consistency::Strong => {
+            let owners = env
+                .durable_object(OWNER_BINDING)
+                .map(|ns| Rc::new(DurableOwners::new(ns)) as Rc<dyn OwnerTransport>)
+                .map_err(|_| missing_owner_binding());
+            App::strong(settings, kv, JsClock, OsRandom, ledger, owners)
+        }
+    }
 }
 
 #[event(start)]
@@ -155,14 +165,17 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     };
     match new_app(settings, &env).sessions() {
         Ok(sessions) => match sessions.cleanup(CLEANUP_BUDGET).await {
-            Ok(report) => console_log!(
+            None => {
+                console_log!("index cleanup: not needed in strong mode (owners keep the index)")
+            }
+            Some(Ok(report)) => console_log!(
                 "index cleanup: scanned {}, removed {}, reads {}, done {}",
                 report.scanned,
                 report.removed,
                 report.reads,
                 report.done
             ),
-            Err(e) => console_error!("index cleanup failed: {e}"),
+            Some(Err(e)) => console_error!("index cleanup failed: {e}"),
         },
         Err(p) => console_error!("cleanup skipped: {}", p.detail),
     }

@@ -37,7 +37,7 @@ pub const MAX_ENTRIES: usize = 4096;
 /// ms: about the longest a request waits for its origin.
 pub const SLIDE_LEASE_MS: i64 = 30_000;
 
-type Key = [u8; 16];
+type Key = crate::token::IdKey;
 
 /// The write mark of a session, taken by a read-modify-write before its
 /// read: the ledger's count of writes at the session's last write or delete
@@ -106,13 +106,10 @@ impl Ledger {
     /// caller, false while an earlier claim holds.
     pub fn claim_slide(&self, id: &SessionId, now_ms: i64, until_ms: i64) -> bool {
         let mut slides = self.slides.borrow_mut();
-        if slides
-            .get(id.as_bytes())
-            .is_some_and(|&until| until > now_ms)
-        {
+        if slides.get(&id.key()).is_some_and(|&until| until > now_ms) {
             return false;
         }
-        if slides.len() >= MAX_ENTRIES && !slides.contains_key(id.as_bytes()) {
+        if slides.len() >= MAX_ENTRIES && !slides.contains_key(&id.key()) {
             slides.retain(|_, &mut until| until > now_ms);
             if slides.len() >= MAX_ENTRIES {
                 // Forgetting a claim only allows one more write: safe.
@@ -122,14 +119,14 @@ impl Ledger {
                 }
             }
         }
-        slides.insert(*id.as_bytes(), until_ms);
+        slides.insert(id.key(), until_ms);
         true
     }
 
     /// Moves the claim of `id` to `until_ms` (its write was made: hold it
     /// for the rest of the window).
     pub fn hold_slide(&self, id: &SessionId, until_ms: i64) {
-        if let Some(until) = self.slides.borrow_mut().get_mut(id.as_bytes()) {
+        if let Some(until) = self.slides.borrow_mut().get_mut(&id.key()) {
             *until = until_ms;
         }
     }
@@ -137,13 +134,13 @@ impl Ledger {
     /// Gives a claim back (its write failed or will never run), so that the
     /// next request may claim it.
     pub fn release_slide(&self, id: &SessionId) {
-        self.slides.borrow_mut().remove(id.as_bytes());
+        self.slides.borrow_mut().remove(&id.key());
     }
 
     /// The write mark of `id` now (see [`WriteMark`]).
     pub fn mark(&self, id: &SessionId) -> WriteMark {
         let writes = self.writes.borrow();
-        let entry = writes.get(id.as_bytes());
+        let entry = writes.get(&id.key());
         // A session whose entry was forgotten may have been written at any
         // count up to `forgotten`: answering that keeps the check safe.
         WriteMark {
@@ -157,7 +154,7 @@ impl Ledger {
     pub fn last_write(&self, id: &SessionId) -> Option<LastWrite> {
         self.writes
             .borrow()
-            .get(id.as_bytes())
+            .get(&id.key())
             .and_then(|e| e.last.clone())
     }
 
@@ -168,7 +165,7 @@ impl Ledger {
         let count = self.write_count.get() + 1;
         self.write_count.set(count);
         let mut writes = self.writes.borrow_mut();
-        if writes.len() >= MAX_ENTRIES && !writes.contains_key(id.as_bytes()) {
+        if writes.len() >= MAX_ENTRIES && !writes.contains_key(&id.key()) {
             // Forget the oldest entry with nothing in flight (there always is
             // one in practice; else the oldest).
             let oldest = writes
@@ -180,7 +177,7 @@ impl Ledger {
                 self.forgotten.set(self.forgotten.get().max(at));
             }
         }
-        let entry = writes.entry(*id.as_bytes()).or_insert(WriteEntry {
+        let entry = writes.entry(id.key()).or_insert(WriteEntry {
             count,
             last: None,
             in_flight: 0,
@@ -188,9 +185,7 @@ impl Ledger {
         entry.count = count;
         entry.last = Some(last);
         entry.in_flight += 1;
-        WriteTicket {
-            key: *id.as_bytes(),
-        }
+        WriteTicket { key: id.key() }
     }
 
     /// Ends a write noted with [`Ledger::note_write`]; a failed one leaves
@@ -220,7 +215,7 @@ mod tests {
     use crate::random::SeededRandom;
 
     fn id(seed: u64) -> SessionId {
-        SessionId::generate(&SeededRandom::new(seed)).unwrap()
+        SessionId::generate_legacy(&SeededRandom::new(seed)).unwrap()
     }
 
     #[test]

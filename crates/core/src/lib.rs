@@ -14,15 +14,19 @@
 //!   index formats, KV expirations;
 //! - [`service`]: the operations ([`SessionService`]);
 //! - [`ledger`]: what one isolate remembers between requests (sliding claims, revocations);
+//! - [`owner`]: `strong` mode, each user's sessions run by one owner;
+//! - [`sessions`]: the operations in either mode ([`Sessions`]);
 //! - [`text`]: small text helpers shared by every layer.
 
 pub mod clock;
 pub mod layout;
 pub mod ledger;
+pub mod owner;
 pub mod policy;
 pub mod random;
 pub mod service;
 pub mod session;
+pub mod sessions;
 pub mod store;
 pub mod text;
 pub mod token;
@@ -34,5 +38,6 @@ pub use policy::Policy;
 pub use random::{OsRandom, Random, RandomError, SeededRandom};
 pub use service::{CleanupReport, SessionError, SessionService, Slide, Writer};
 pub use session::{ClientInfo, Lifetime, NewSession, Session, Summary, ValidationError};
+pub use sessions::Sessions;
 pub use store::{KvStore, MemoryKv, StoreError};
-pub use token::{KeyRing, KeyRingError, SessionId, Token, TokenError};
+pub use token::{KeyRing, KeyRingError, OwnerTag, SessionId, Token, TokenError};

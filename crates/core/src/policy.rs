@@ -61,13 +61,22 @@ pub fn check_ttls(idle: u64, absolute: u64, names: TtlNames) -> Result<(), Valid
     Ok(())
 }
 
-/// Default TTLs of sessions created without explicit ones.
+/// The var capping a user's sessions.
+pub const MAX_SESSIONS_VAR: &str = "MAX_SESSIONS_PER_USER";
+/// Largest `MAX_SESSIONS_PER_USER`.
+pub const MAX_SESSIONS_CAP: u32 = 100_000;
+
+/// Default TTLs of sessions created without explicit ones, and the cap on
+/// a user's sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
     /// Seconds (`SESSION_IDLE_TTL`).
     pub idle_ttl: u64,
     /// Seconds (`SESSION_ABSOLUTE_TTL`).
     pub absolute_ttl: u64,
+    /// `MAX_SESSIONS_PER_USER`: creating a session beyond it revokes the
+    /// user's least recently seen ones. `None`: no cap.
+    pub max_sessions_per_user: Option<u32>,
 }
 
 impl Default for Policy {
@@ -75,7 +84,19 @@ impl Default for Policy {
         Self {
             idle_ttl: DEFAULT_IDLE_TTL,
             absolute_ttl: DEFAULT_ABSOLUTE_TTL,
+            max_sessions_per_user: None,
         }
+    }
+}
+
+/// `MAX_SESSIONS_PER_USER`: a whole number from 1 to [`MAX_SESSIONS_CAP`];
+/// the reason otherwise (never the value).
+pub fn parse_session_cap(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_SESSIONS_CAP).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a whole number from 1 to {MAX_SESSIONS_CAP}"
+        )),
     }
 }
 
@@ -87,7 +108,16 @@ impl Policy {
         Ok(Self {
             idle_ttl,
             absolute_ttl,
+            max_sessions_per_user: None,
         })
+    }
+
+    /// This policy with the cap `MAX_SESSIONS_PER_USER`.
+    pub fn with_session_cap(self, cap: Option<u32>) -> Self {
+        Self {
+            max_sessions_per_user: cap,
+            ..self
+        }
     }
 
     /// The TTLs of a new session that asked for `idle` and `absolute`: a
@@ -118,6 +148,17 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_cap_parses_whole_numbers_in_range_only() {
+        assert_eq!(parse_session_cap("1"), Ok(1));
+        assert_eq!(parse_session_cap(" 50 "), Ok(50));
+        assert_eq!(parse_session_cap("100000"), Ok(MAX_SESSIONS_CAP));
+        for bad in ["0", "-1", "100001", "1.5", "", "ten", "1e3", "99999999999"] {
+            let reason = parse_session_cap(bad).unwrap_err();
+            assert!(reason.contains("whole number"), "{bad}: {reason}");
+        }
+    }
 
     #[test]
     fn bounds() {

@@ -3,7 +3,10 @@
 //! A token is `es1.{kid}.{id}.{secret}.{tag}`:
 //! - `es1`: format version;
 //! - `kid`: id of the HMAC key that tagged it, `[A-Za-z0-9_-]{1,32}`;
-//! - `id`: the public session id, 16 random bytes, base64url without padding (22 chars);
+//! - `id`: the public session id, base64url without padding: 32 bytes (43
+//!   chars), the [`OwnerTag`] of its user then 16 random bytes, so that the
+//!   token leads to its owner in `strong` mode without any read; ids issued
+//!   before owner tags existed are 16 random bytes (22 chars) and stay valid;
 //! - `secret`: 32 CSPRNG bytes (256 bits), base64url without padding (43 chars);
 //! - `tag`: HMAC-SHA-256 with key `kid` over `"edge-session token v1\0" || kid || "\0" || id || secret`
 //!   (raw bytes), base64url without padding (43 chars).
@@ -29,10 +32,14 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// Version tag opening every token.
 pub const TOKEN_VERSION: &str = "es1";
-/// Longest input [`KeyRing::parse_token`] even looks at. Real tokens are at most 147 chars.
+/// Longest input [`KeyRing::verify_token`] even looks at. Real tokens are at most 168 chars.
 pub const MAX_TOKEN_LEN: usize = 256;
-/// Bytes of a session id.
-pub const SESSION_ID_BYTES: usize = 16;
+/// Random bytes of a session id (all of a legacy id, the tail of an owned one).
+pub const SESSION_ID_RANDOM_BYTES: usize = 16;
+/// Bytes of an [`OwnerTag`], the head of an owned session id.
+pub const OWNER_TAG_BYTES: usize = 16;
+/// Bytes of an owned session id.
+const OWNED_ID_BYTES: usize = OWNER_TAG_BYTES + SESSION_ID_RANDOM_BYTES;
 /// Bytes of a token secret.
 pub const SECRET_BYTES: usize = 32;
 /// Bytes of a tag (HMAC-SHA-256).
@@ -44,8 +51,9 @@ pub const MAX_KID_LEN: usize = 32;
 
 const TAG_DOMAIN: &[u8] = b"edge-session token v1\0";
 const HASH_DOMAIN: &[u8] = b"edge-session secret v1\0";
+const OWNER_DOMAIN: &[u8] = b"edge-session owner v1\0";
 /// Characters of the base64url (no padding) form of 16 and 32 bytes.
-const ID_CHARS: usize = 22;
+const B64_16_CHARS: usize = 22;
 const B64_32_CHARS: usize = 43;
 
 fn b64url(bytes: &[u8]) -> String {
@@ -66,42 +74,117 @@ pub fn is_valid_kid(kid: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// The public id of a session: 16 random bytes, shown as 22 base64url chars.
+/// Who owns a user's sessions in `strong` mode: the first 16 bytes of
+/// SHA-256 over a domain tag, `KEY_PREFIX` and the userId. Every owned
+/// session id starts with it, so a token names its owner (a Durable Object)
+/// without a read, and the owner of a userId is computed the same way.
+/// Unkeyed on purpose: it must survive `TOKEN_KEYS` rotation, and it tells
+/// nothing a session id's holder cannot already learn from the session.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OwnerTag([u8; OWNER_TAG_BYTES]);
+
+impl OwnerTag {
+    /// The owner of `user_id`'s sessions under `key_prefix`.
+    pub fn for_user(key_prefix: &str, user_id: &str) -> Self {
+        let mut h = Sha256::new();
+        h.update(OWNER_DOMAIN);
+        h.update(key_prefix.as_bytes());
+        h.update([0]);
+        h.update(user_id.as_bytes());
+        let digest: [u8; 32] = h.finalize().into();
+        let mut tag = [0u8; OWNER_TAG_BYTES];
+        tag.copy_from_slice(&digest[..OWNER_TAG_BYTES]);
+        Self(tag)
+    }
+
+    /// Base64url text (22 chars): the owner's name, with the key prefix.
+    pub fn to_text(&self) -> String {
+        b64url(&self.0)
+    }
+}
+
+impl std::fmt::Debug for OwnerTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OwnerTag({})", self.to_text())
+    }
+}
+
+/// A session id as a fixed-size key (length byte first), for maps.
+pub type IdKey = [u8; 1 + OWNED_ID_BYTES];
+
+/// The public id of a session: its [`OwnerTag`] and 16 random bytes (43
+/// base64url chars), or, for sessions issued before owner tags, 16 random
+/// bytes (22 chars).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId {
-    bytes: [u8; SESSION_ID_BYTES],
+    bytes: [u8; OWNED_ID_BYTES],
+    len: usize,
     text: String,
 }
 
 impl SessionId {
-    /// A fresh random id.
-    pub fn generate(random: &impl Random) -> Result<Self, RandomError> {
-        let mut bytes = [0u8; SESSION_ID_BYTES];
-        random.fill(&mut bytes)?;
-        Ok(Self::from_bytes(bytes))
+    /// A fresh id owned by `owner`.
+    pub fn generate(owner: OwnerTag, random: &impl Random) -> Result<Self, RandomError> {
+        let mut bytes = [0u8; OWNED_ID_BYTES];
+        bytes[..OWNER_TAG_BYTES].copy_from_slice(&owner.0);
+        random.fill(&mut bytes[OWNER_TAG_BYTES..])?;
+        Ok(Self::from_slice(&bytes))
     }
 
-    fn from_bytes(bytes: [u8; SESSION_ID_BYTES]) -> Self {
+    /// A fresh id without an owner tag, as issued before owner tags existed
+    /// (tests of the migration).
+    pub fn generate_legacy(random: &impl Random) -> Result<Self, RandomError> {
+        let mut bytes = [0u8; SESSION_ID_RANDOM_BYTES];
+        random.fill(&mut bytes)?;
+        Ok(Self::from_slice(&bytes))
+    }
+
+    fn from_slice(slice: &[u8]) -> Self {
+        let mut bytes = [0u8; OWNED_ID_BYTES];
+        bytes[..slice.len()].copy_from_slice(slice);
         Self {
             bytes,
-            text: b64url(&bytes),
+            len: slice.len(),
+            text: b64url(slice),
         }
     }
 
-    /// Parses the text form; `None` unless it is exactly 22 canonical base64url chars.
+    /// Parses the text form; `None` unless it is exactly 43 (owned) or 22
+    /// (legacy) canonical base64url chars.
     pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != ID_CHARS {
-            return None;
+        match text.len() {
+            B64_32_CHARS => b64url_exact::<OWNED_ID_BYTES>(text).map(|b| Self::from_slice(&b)),
+            B64_16_CHARS => {
+                b64url_exact::<SESSION_ID_RANDOM_BYTES>(text).map(|b| Self::from_slice(&b))
+            }
+            _ => None,
         }
-        b64url_exact::<SESSION_ID_BYTES>(text).map(Self::from_bytes)
     }
 
     pub fn as_str(&self) -> &str {
         &self.text
     }
 
-    pub fn as_bytes(&self) -> &[u8; SESSION_ID_BYTES] {
-        &self.bytes
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The owner named by the id; `None` for a legacy id.
+    pub fn owner(&self) -> Option<OwnerTag> {
+        (self.len == OWNED_ID_BYTES).then(|| {
+            let mut tag = [0u8; OWNER_TAG_BYTES];
+            tag.copy_from_slice(&self.bytes[..OWNER_TAG_BYTES]);
+            OwnerTag(tag)
+        })
+    }
+
+    /// The id as a fixed-size key.
+    pub fn key(&self) -> IdKey {
+        let mut key = [0u8; 1 + OWNED_ID_BYTES];
+        // `len` is 16 or 32.
+        key[0] = self.len as u8;
+        key[1..].copy_from_slice(&self.bytes);
+        key
     }
 }
 
@@ -122,6 +205,13 @@ impl AsRef<str> for SessionId {
 impl serde::Serialize for SessionId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SessionId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        SessionId::parse(&text).ok_or_else(|| serde::de::Error::custom("not a session id"))
     }
 }
 
@@ -199,6 +289,11 @@ impl std::fmt::Debug for SecretHash {
 pub struct Token(String);
 
 impl Token {
+    /// A token an owner issued (`strong` mode), as it sent it back.
+    pub(crate) fn from_owner(text: String) -> Self {
+        Token(text)
+    }
+
     /// The token text, for the response body or the cookie.
     pub fn expose(&self) -> &str {
         &self.0
@@ -483,9 +578,13 @@ mod tests {
         KeyRing::parse(&format!("k1:{}", key_text(1, 32))).unwrap()
     }
 
+    fn owner() -> OwnerTag {
+        OwnerTag::for_user("", "alice")
+    }
+
     fn issue(ring: &KeyRing, seed: u64) -> (Token, SessionId, Secret) {
         let random = SeededRandom::new(seed);
-        let id = SessionId::generate(&random).unwrap();
+        let id = SessionId::generate(owner(), &random).unwrap();
         let secret = Secret::generate(&random).unwrap();
         (ring.issue(&id, &secret), id, secret)
     }
@@ -500,7 +599,8 @@ mod tests {
         assert_eq!(parts[0], "es1");
         assert_eq!(parts[1], "k1");
         assert_eq!(parts[2], id.as_str());
-        assert_eq!(parts[2].len(), 22);
+        assert_eq!(parts[2].len(), 43);
+        assert_eq!(id.owner(), Some(owner()));
         assert_eq!(parts[3].len(), 43);
         assert_eq!(parts[4].len(), 43);
         assert!(text
@@ -689,10 +789,44 @@ mod tests {
     }
 
     #[test]
+    fn owner_tags_depend_on_prefix_and_user_and_are_stable() {
+        let a = OwnerTag::for_user("", "alice");
+        assert_eq!(a, OwnerTag::for_user("", "alice"));
+        assert_ne!(a, OwnerTag::for_user("", "alice2"));
+        assert_ne!(a, OwnerTag::for_user("app/", "alice"));
+        // The separator keeps ("a", "b:c") and ("a\0b", ...) apart from ("", "a...").
+        assert_ne!(OwnerTag::for_user("a", "b"), OwnerTag::for_user("", "ab"));
+        let digest = Sha256::digest([OWNER_DOMAIN, b"p", &[0], b"bob"].concat());
+        assert_eq!(
+            OwnerTag::for_user("p", "bob").to_text(),
+            b64url(&digest[..16])
+        );
+        // Different random tails, same owner.
+        let r = SeededRandom::new(3);
+        let x = SessionId::generate(a, &r).unwrap();
+        let y = SessionId::generate(a, &r).unwrap();
+        assert_ne!(x, y);
+        assert_eq!((x.owner(), y.owner()), (Some(a), Some(a)));
+    }
+
+    #[test]
+    fn legacy_ids_still_verify_in_tokens() {
+        let ring = ring();
+        let random = SeededRandom::new(5);
+        let id = SessionId::generate_legacy(&random).unwrap();
+        let secret = Secret::generate(&random).unwrap();
+        let token = ring.issue(&id, &secret);
+        assert_eq!(token.expose().split('.').nth(2).unwrap().len(), 22);
+        let verified = ring.verify_token(token.expose()).unwrap();
+        assert_eq!(verified.id, id);
+        assert_eq!(verified.id.owner(), None);
+    }
+
+    #[test]
     fn secret_hash_depends_on_secret_and_id() {
         let random = SeededRandom::new(10);
-        let id = SessionId::generate(&random).unwrap();
-        let other_id = SessionId::generate(&random).unwrap();
+        let id = SessionId::generate(owner(), &random).unwrap();
+        let other_id = SessionId::generate(owner(), &random).unwrap();
         let secret = Secret::generate(&random).unwrap();
         let other_secret = Secret::generate(&random).unwrap();
         let hash = secret.hash(&id);
@@ -709,11 +843,27 @@ mod tests {
 
     #[test]
     fn session_id_parse_is_strict() {
-        let id = SessionId::generate(&SeededRandom::new(11)).unwrap();
+        let legacy = SessionId::generate_legacy(&SeededRandom::new(12)).unwrap();
+        assert_eq!(legacy.as_str().len(), 22);
+        assert_eq!(legacy.owner(), None);
+        assert_eq!(SessionId::parse(legacy.as_str()), Some(legacy.clone()));
+        assert_eq!(SessionId::parse(&legacy.as_str()[..21]), None);
+        assert_eq!(SessionId::parse(&format!("{legacy}A")), None);
+        assert_ne!(
+            legacy.key(),
+            SessionId::parse(&format!("{legacy}{}", "A".repeat(21)))
+                .unwrap()
+                .key()
+        );
+        let id = SessionId::generate(owner(), &SeededRandom::new(11)).unwrap();
         assert_eq!(SessionId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(
+            SessionId::parse(id.as_str()).unwrap().owner(),
+            Some(owner())
+        );
         assert_eq!(SessionId::parse(""), None);
         assert_eq!(SessionId::parse(&format!("{id}A")), None);
-        assert_eq!(SessionId::parse(&id.as_str()[..21]), None);
+        assert_eq!(SessionId::parse(&id.as_str()[..42]), None);
         assert_eq!(SessionId::parse("!!!!!!!!!!!!!!!!!!!!!!"), None);
         assert_eq!(
             SessionId::parse("AAAAAAAAAAAAAAAAAAAAAB"),

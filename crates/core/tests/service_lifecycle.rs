@@ -107,7 +107,8 @@ fn policy_rules_name_the_variable() {
         Policy::default(),
         Policy {
             idle_ttl: 604_800,
-            absolute_ttl: 2_592_000
+            absolute_ttl: 2_592_000,
+            max_sessions_per_user: None,
         }
     );
     assert!(Policy::new(60, 60).is_ok());

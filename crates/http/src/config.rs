@@ -22,7 +22,7 @@
 use std::fmt;
 use std::rc::Rc;
 
-use session_core::policy::{TtlNames, TTL_VARS};
+use session_core::policy::{parse_session_cap, TtlNames, MAX_SESSIONS_VAR, TTL_VARS};
 use session_core::{KeyLayout, KeyRing, Policy};
 
 use crate::cookie::{is_cookie_name, MAX_COOKIE_NAME_BYTES};
@@ -124,6 +124,32 @@ pub struct Config {
     /// guard forwards the session cookie and an `Authorization` header
     /// carrying a session token to the origin. Off, both are removed.
     pub forward_token: bool,
+    /// `SESSION_CONSISTENCY`.
+    pub consistency: Consistency,
+}
+
+/// `SESSION_CONSISTENCY`: where a user's sessions are decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Consistency {
+    /// `eventual` (default): Workers KV only.
+    #[default]
+    Eventual,
+    /// `strong`: each user's sessions owned by a Durable Object bound as
+    /// [`OWNER_BINDING`].
+    Strong,
+}
+
+/// The var choosing the [`Consistency`].
+pub const CONSISTENCY_VAR: &str = "SESSION_CONSISTENCY";
+/// The Durable Object namespace `strong` mode needs.
+pub const OWNER_BINDING: &str = "USER_SESSIONS";
+
+/// The 503 `misconfigured` reason when `strong` mode has no namespace.
+pub fn missing_owner_binding() -> ConfigError {
+    ConfigError::new(
+        CONSISTENCY_VAR,
+        format!("is \"strong\" but no Durable Object namespace is bound as {OWNER_BINDING}"),
+    )
 }
 
 impl fmt::Debug for Config {
@@ -140,6 +166,7 @@ impl fmt::Debug for Config {
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
             .field("key_ring", &self.key_ring.as_ref().map(|r| r.kids()))
             .field("forward_token", &self.forward_token)
+            .field("consistency", &self.consistency)
             .finish()
     }
 }
@@ -162,6 +189,7 @@ impl PartialEq for Config {
             && self.admin_key == other.admin_key
             && ring(self) == ring(other)
             && self.forward_token == other.forward_token
+            && self.consistency == other.consistency
     }
 }
 
@@ -180,6 +208,7 @@ impl Default for Config {
             admin_key: None,
             key_ring: Err(ConfigError::new("TOKEN_KEYS", "not set")),
             forward_token: false,
+            consistency: Consistency::Eventual,
         }
     }
 }
@@ -261,6 +290,22 @@ impl Config {
                     ))
                 }
             };
+        }
+        if let Some(v) = var(CONSISTENCY_VAR) {
+            c.consistency = match v.as_str() {
+                "eventual" => Consistency::Eventual,
+                "strong" => Consistency::Strong,
+                _ => {
+                    return Err(ConfigError::new(
+                        CONSISTENCY_VAR,
+                        "must be \"eventual\" or \"strong\"",
+                    ))
+                }
+            };
+        }
+        if let Some(v) = var(MAX_SESSIONS_VAR) {
+            let cap = parse_session_cap(&v).map_err(|r| ConfigError::new(MAX_SESSIONS_VAR, r))?;
+            c.policy = c.policy.with_session_cap(Some(cap));
         }
         Ok(c)
     }

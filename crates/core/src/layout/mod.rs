@@ -14,8 +14,18 @@
 //!   user's entries with the userId decodable from the name;
 //! - `{p}m:cleanup`: the cron cleanup's resume cursor.
 //!
-//! `{id}` is the 22-char session id. The longest key is the index key of a
-//! 256-byte userId: 64 + 2 + 342 + 1 + 22 = 431 bytes, under KV's 512.
+//! In `strong` mode a user's sessions are owned by the Durable Object named
+//! `{p}o:{owner}` ([`KeyLayout::owner_name`], `{owner}` the user's
+//! [`OwnerTag`]). Its own storage holds the same `s:` and `u:` keys (the
+//! owner's copy is the truth; KV gets the `u:` entries for the global
+//! listing), and, only there (see [`crate::owner::OwnerStore`]):
+//! - `{p}x:{kv key}`: a change of that KV key not yet made in KV (the outbox);
+//! - `{p}t:{id}`: a session moved in from KV and revoked since: never move it in again;
+//! - `{p}w:{user}`: the user's sessions still in KV were moved in.
+//!
+//! `{id}` is the session id (43 chars; 22 for ids issued before owner tags).
+//! The longest key is the index key of a 256-byte userId: 64 + 2 + 342 + 1 +
+//! 43 = 452 bytes, under KV's 512; its outbox key is 454 bytes.
 //!
 //! Apps sharing a namespace should use prefixes where none is a prefix of
 //! another's keys (e.g. `app1/` and `app2/`); keys this layout cannot parse
@@ -26,7 +36,7 @@ pub mod record;
 
 use crate::session::{validate_user_id, Lifetime, ValidationError};
 use crate::store::MIN_EXPIRATION_TTL;
-use crate::token::SessionId;
+use crate::token::{OwnerTag, SessionId};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
@@ -92,6 +102,62 @@ impl KeyLayout {
         format!("{}u:", self.prefix)
     }
 
+    /// The owner of `user_id`'s sessions (`strong` mode).
+    pub fn owner(&self, user_id: &str) -> OwnerTag {
+        OwnerTag::for_user(&self.prefix, user_id)
+    }
+
+    /// The name of the Durable Object that is `owner`.
+    pub fn owner_name(&self, owner: OwnerTag) -> String {
+        format!("{}o:{}", self.prefix, owner.to_text())
+    }
+
+    /// Owner storage: the pending KV change of `kv_key`.
+    pub fn outbox_key(&self, kv_key: &str) -> String {
+        format!("{}x:{kv_key}", self.prefix)
+    }
+
+    /// Owner storage: list prefix of the outbox.
+    pub fn outbox_prefix(&self) -> String {
+        format!("{}x:", self.prefix)
+    }
+
+    /// Owner storage: the KV key an outbox key is about.
+    pub fn outbox_target<'k>(&self, outbox_key: &'k str) -> Option<&'k str> {
+        outbox_key.strip_prefix(&self.prefix)?.strip_prefix("x:")
+    }
+
+    /// Owner storage: marks session `id` as revoked after it was moved in from KV.
+    pub fn tombstone_key(&self, id: &SessionId) -> String {
+        format!("{}t:{id}", self.prefix)
+    }
+
+    /// Owner storage: marks `user_id`'s sessions in KV as moved in.
+    pub fn swept_key(&self, user_id: &str) -> String {
+        format!("{}w:{}", self.prefix, URL_SAFE_NO_PAD.encode(user_id))
+    }
+
+    /// The userId whose list prefix `prefix` is (see [`KeyLayout::user_index_prefix`]).
+    pub fn parse_user_index_prefix(&self, prefix: &str) -> Option<String> {
+        let user = prefix
+            .strip_prefix(&self.prefix)?
+            .strip_prefix("u:")?
+            .strip_suffix(':')?;
+        let user = String::from_utf8(URL_SAFE_NO_PAD.decode(user).ok()?).ok()?;
+        validate_user_id(&user).ok()?;
+        Some(user)
+    }
+
+    /// Owner storage: list prefix of the moved-in flags.
+    pub fn swept_prefix(&self) -> String {
+        format!("{}w:", self.prefix)
+    }
+
+    /// The session id of a session key name of this layout.
+    pub fn parse_session_key(&self, name: &str) -> Option<SessionId> {
+        SessionId::parse(name.strip_prefix(&self.prefix)?.strip_prefix("s:")?)
+    }
+
     /// Key holding the cleanup job's resume cursor.
     pub fn cleanup_cursor_key(&self) -> String {
         format!("{}m:cleanup", self.prefix)
@@ -122,7 +188,7 @@ mod tests {
     use crate::store::MAX_KEY_BYTES;
 
     fn id(seed: u64) -> SessionId {
-        SessionId::generate(&SeededRandom::new(seed)).unwrap()
+        SessionId::generate_legacy(&SeededRandom::new(seed)).unwrap()
     }
 
     #[test]

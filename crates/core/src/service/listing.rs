@@ -6,7 +6,7 @@ use super::{SessionError, SessionService};
 use crate::clock::Clock;
 use crate::layout::index;
 use crate::random::Random;
-use crate::session::{Summary, ValidationError};
+use crate::session::{Session, Summary, ValidationError};
 use crate::store::{KvStore, ListOptions, ListPage, StoreError, MAX_LIST_LIMIT};
 use crate::token::SessionId;
 
@@ -71,6 +71,43 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
             }
         }
         Ok(revoked)
+    }
+
+    /// `MAX_SESSIONS_PER_USER`: after `created` was written, revokes the
+    /// user's least recently seen other live sessions until at most `cap`
+    /// are left (list calls + 2 deletes per revoked session, no reads).
+    /// Exact when the store is consistent (`strong` mode: the owner runs one
+    /// operation at a time); over KV, whose listings lag writes made
+    /// elsewhere, the user may keep more for a while.
+    pub(super) async fn enforce_session_cap(
+        &self,
+        created: &Session,
+        cap: u32,
+    ) -> Result<(), SessionError> {
+        let now = self.clock.now_ms();
+        let mut others: Vec<Summary> = self
+            .user_entries(&created.user_id)
+            .await?
+            .into_iter()
+            .filter_map(|(_, summary)| summary)
+            .filter(|s| s.id != created.id && s.is_live(now))
+            .collect();
+        let keep = usize::try_from(cap).unwrap_or(usize::MAX).saturating_sub(1);
+        if others.len() <= keep {
+            return Ok(());
+        }
+        others.sort_by(|a, b| {
+            (a.lifetime.last_seen_at, a.lifetime.created_at, &a.id).cmp(&(
+                b.lifetime.last_seen_at,
+                b.lifetime.created_at,
+                &b.id,
+            ))
+        });
+        let excess = others.len() - keep;
+        for summary in others.into_iter().take(excess) {
+            self.delete_keys(&created.user_id, &summary.id).await?;
+        }
+        Ok(())
     }
 
     /// Summaries of the live sessions of `user_id`, oldest first: one list

@@ -32,7 +32,7 @@
 mod cleanup;
 mod error;
 mod listing;
-mod patch;
+pub(crate) mod patch;
 mod sliding;
 
 pub use cleanup::{CleanupReport, CLEANUP_CURSOR_TTL, CLEANUP_GRACE_MS};
@@ -134,15 +134,16 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
         self.clock.now_ms()
     }
 
-    /// Creates a session: 2 writes, no read. Returns its token (shown once)
-    /// and the session.
+    /// Creates a session: 2 writes, no read (with `MAX_SESSIONS_PER_USER`
+    /// set, also the user's listing and 2 deletes per session it revokes).
+    /// Returns its token (shown once) and the session.
     pub async fn create(&self, new: NewSession) -> Result<(Token, Session), SessionError> {
         validate_user_id(&new.user_id)?;
         validate_label(new.label.as_deref())?;
         let meta = validate_meta(new.meta.unwrap_or_else(|| Value::Object(Map::new())))?;
         let (idle_ttl, absolute_ttl) = self.policy.ttls_for(new.idle_ttl, new.absolute_ttl)?;
 
-        let id = SessionId::generate(&self.random)?;
+        let id = SessionId::generate(self.layout.owner(&new.user_id), &self.random)?;
         let secret = Secret::generate(&self.random)?;
         let token = self.key_ring.issue(&id, &secret);
         let now = self.clock.now_ms();
@@ -159,6 +160,9 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
         };
         index::fit_user_agent(&mut session);
         self.write(&session, now).await?;
+        if let Some(cap) = self.policy.max_sessions_per_user {
+            self.enforce_session_cap(&session, cap).await?;
+        }
         Ok((token, session))
     }
 

@@ -19,7 +19,7 @@ pub enum Writer {
 }
 
 /// `session` with the merge patch `patch` applied by `writer`, validated.
-pub(super) fn apply_patch(
+pub(crate) fn apply_patch(
     session: &Session,
     patch: &Value,
     writer: Writer,

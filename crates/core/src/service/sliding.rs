@@ -80,18 +80,26 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
             let next = extended(current, now);
             Ok((next.lifetime.expires_at > current.lifetime.expires_at).then_some(next))
         };
-        match self.rewrite(&claimed.id, Some(claimed), change).await {
-            Ok(written) => {
+        let result = match self.rewrite(&claimed.id, Some(claimed), change).await {
+            Ok(written) => Ok(written.map_or(Slide::Skipped, |s| Slide::Written(Box::new(s)))),
+            Err(SessionError::NotFound | SessionError::Expired) => Ok(Slide::Skipped),
+            Err(e) => Err(e),
+        };
+        self.settle_slide(claimed, &result);
+        result
+    }
+
+    /// After the sliding write claimed for `claimed` was tried: a write made
+    /// (or found unneeded) holds the claim for half the idle TTL, a failed
+    /// one gives it back.
+    pub(crate) fn settle_slide(&self, claimed: &Session, result: &Result<Slide, SessionError>) {
+        match result {
+            Ok(_) => {
                 let now = self.clock.now_ms();
                 self.ledger
                     .hold_slide(&claimed.id, now.saturating_add(half_idle_ms(claimed)));
-                Ok(written.map_or(Slide::Skipped, |s| Slide::Written(Box::new(s))))
             }
-            Err(SessionError::NotFound | SessionError::Expired) => Ok(Slide::Skipped),
-            Err(e) => {
-                self.ledger.release_slide(&claimed.id);
-                Err(e)
-            }
+            Err(_) => self.ledger.release_slide(&claimed.id),
         }
     }
 }

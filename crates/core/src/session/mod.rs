@@ -191,8 +191,11 @@ impl Session {
 }
 
 /// What listings return: every field of a session but `meta`, plus
-/// `current` in self-service listings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `current` in self-service listings. Its serde form (camelCase, times in
+/// ms) is what an owner sends back in `strong` mode, not the contract JSON
+/// (see [`json`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub id: SessionId,
     pub user_id: String,
@@ -218,7 +221,7 @@ pub(crate) mod tests {
 
     pub(crate) fn sample(label: Option<&str>, ua: Option<&str>) -> Session {
         let random = SeededRandom::new(1);
-        let id = SessionId::generate(&random).unwrap();
+        let id = SessionId::generate_legacy(&random).unwrap();
         let hash = Secret::generate(&random).unwrap().hash(&id);
         Session {
             id,

@@ -218,3 +218,80 @@ pub fn request_over<S: KvStore>(
     )
     .with_ledger(ledger.clone())
 }
+
+/// KV as another location sees it: reads answer what the primary held at
+/// the latest [`LaggedKv::snapshot`] taken at least `lag` seconds ago
+/// (nothing before the first one); writes go to the primary.
+#[derive(Clone)]
+pub struct LaggedKv {
+    primary: MemoryKv,
+    clock: ManualClock,
+    lag_ms: i64,
+    snapshots: Rc<RefCell<Vec<(i64, MemoryKv)>>>,
+}
+
+impl LaggedKv {
+    pub fn new(primary: MemoryKv, clock: ManualClock, lag_secs: i64) -> Self {
+        let kv = LaggedKv {
+            primary,
+            clock,
+            lag_ms: lag_secs * 1000,
+            snapshots: Rc::default(),
+        };
+        kv.snapshot();
+        kv
+    }
+
+    /// Records the primary as it is now: visible here `lag` seconds later.
+    pub fn snapshot(&self) {
+        use session_core::Clock;
+        let now = self.clock.now_ms();
+        let copy = MemoryKv::new(self.clock.clone());
+        for e in self.primary.entries() {
+            let ttl = e
+                .expiration
+                .map(|at| (i64::try_from(at).unwrap() * 1000 - now).max(60_000) as u64 / 1000);
+            let options = PutOptions {
+                expiration_ttl: ttl,
+                metadata: e.metadata,
+            };
+            block_on(copy.put(&e.name, &e.value, options)).expect("copy");
+        }
+        self.snapshots.borrow_mut().push((now, copy));
+    }
+
+    fn view(&self) -> Option<MemoryKv> {
+        use session_core::Clock;
+        let cutoff = self.clock.now_ms() - self.lag_ms;
+        self.snapshots
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= cutoff)
+            .map(|(_, kv)| kv.clone())
+    }
+}
+
+impl KvStore for LaggedKv {
+    async fn get(&self, key: &str) -> Result<Option<KvEntry>, StoreError> {
+        match self.view() {
+            Some(kv) => kv.get(key).await,
+            None => Ok(None),
+        }
+    }
+    async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
+        self.primary.put(key, value, options).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.primary.delete(key).await
+    }
+    async fn list(&self, options: ListOptions) -> Result<ListPage, StoreError> {
+        match self.view() {
+            Some(kv) => kv.list(options).await,
+            None => Ok(ListPage {
+                keys: Vec::new(),
+                cursor: None,
+            }),
+        }
+    }
+}

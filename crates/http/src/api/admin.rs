@@ -2,7 +2,7 @@
 
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
-use session_core::{Clock, KvStore, NewSession, Random, SessionError, SessionService};
+use session_core::{Clock, KvStore, NewSession, Random, SessionError, Sessions};
 
 use super::input::{decode_path_param, json_body, list_params, only_fields};
 use super::render::{empty, json, summaries};
@@ -18,7 +18,7 @@ use crate::request::RequestHead;
 fn authorized<'a, S: KvStore, C: Clock, R: Random>(
     app: &'a App<'_, S, C, R>,
     head: &RequestHead,
-) -> Result<&'a SessionService<S, C, R>, Problem> {
+) -> Result<&'a Sessions<S, C, R>, Problem> {
     authorize_admin(app.config(), head)?;
     app.sessions()
 }

@@ -43,7 +43,7 @@ use std::fmt;
 
 use serde_json::Value;
 use session_core::{
-    ClientInfo, Clock, KvStore, NewSession, Random, Session, SessionError, SessionService, Slide,
+    ClientInfo, Clock, KvStore, NewSession, Random, Session, SessionError, Sessions, Slide,
 };
 
 use super::Forward;
@@ -113,7 +113,7 @@ impl AfterResponse {
     /// Makes the write (see `SessionService::slide`).
     pub async fn run<S: KvStore, C: Clock, R: Random>(
         &self,
-        sessions: &SessionService<S, C, R>,
+        sessions: &Sessions<S, C, R>,
     ) -> Result<Slide, SessionError> {
         sessions.slide(&self.claimed).await
     }
@@ -279,7 +279,7 @@ impl Current {
     async fn get<S: KvStore, C: Clock, R: Random>(
         &mut self,
         app: &App<'_, S, C, R>,
-        sessions: &SessionService<S, C, R>,
+        sessions: &Sessions<S, C, R>,
         head: &RequestHead,
         logs: &mut Vec<String>,
     ) -> Option<Session> {

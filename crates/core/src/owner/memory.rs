@@ -1,0 +1,169 @@
+//! `strong` mode in memory, for tests: every owner an object with its own
+//! storage ([`MemoryObjects`]) and ledger, served by [`super::serve`] over
+//! an [`OwnerStore`] exactly as the Durable Object does, with KV a shared
+//! [`MemoryKv`]. Like a Durable Object, an owner's own storage never yields
+//! (other calls run only while it waits on KV). Counts calls per owner and
+//! can make owners unreachable.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::clock::Clock;
+use crate::layout::KeyLayout;
+use crate::ledger::Ledger;
+use crate::policy::Policy;
+use crate::random::Random;
+use crate::service::{SessionError, SessionService};
+use crate::store::{MemoryKv, MemoryObjects, ObjectKv, StoreError};
+use crate::token::KeyRing;
+
+use super::client::{OwnerTransport, TransportFuture};
+use super::protocol::{OwnerCall, OwnerReply};
+use super::serve::serve;
+use super::store::OwnerStore;
+
+/// KV calls an owner makes for its outbox per call (as the object does).
+pub const MEMORY_DRAIN_BUDGET: usize = 500;
+
+/// One owner: its storage and what it remembers between calls.
+#[derive(Clone, Default)]
+pub struct MemoryOwner {
+    pub storage: MemoryObjects,
+    pub ledger: Rc<Ledger>,
+}
+
+/// See the module documentation.
+pub struct MemoryOwners<C, R> {
+    global: MemoryKv,
+    clock: C,
+    random: Rc<R>,
+    key_ring: Rc<KeyRing>,
+    layout: Rc<KeyLayout>,
+    policy: Policy,
+    owners: RefCell<BTreeMap<String, MemoryOwner>>,
+    calls: Cell<usize>,
+    unreachable: Cell<bool>,
+    drain_budget: Cell<usize>,
+}
+
+impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
+    pub fn new(
+        global: MemoryKv,
+        clock: C,
+        random: Rc<R>,
+        key_ring: Rc<KeyRing>,
+        layout: Rc<KeyLayout>,
+        policy: Policy,
+    ) -> Self {
+        Self {
+            global,
+            clock,
+            random,
+            key_ring,
+            layout,
+            policy,
+            owners: RefCell::default(),
+            calls: Cell::new(0),
+            unreachable: Cell::new(false),
+            drain_budget: Cell::new(MEMORY_DRAIN_BUDGET),
+        }
+    }
+
+    /// Owner calls made so far.
+    pub fn calls(&self) -> usize {
+        self.calls.get()
+    }
+
+    pub fn reset_calls(&self) {
+        self.calls.set(0);
+    }
+
+    /// Every call fails as an unreachable object would.
+    pub fn set_unreachable(&self, on: bool) {
+        self.unreachable.set(on);
+    }
+
+    /// Outbox entries applied to KV after each call (0: leave all for the alarm).
+    pub fn set_drain_budget(&self, budget: usize) {
+        self.drain_budget.set(budget);
+    }
+
+    /// The owner named `name` (created empty on first use).
+    pub fn owner(&self, name: &str) -> MemoryOwner {
+        self.owners
+            .borrow_mut()
+            .entry(name.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Names of the owners that exist.
+    pub fn names(&self) -> Vec<String> {
+        self.owners.borrow().keys().cloned().collect()
+    }
+
+    /// The store the owner `name` runs over.
+    pub fn store(&self, name: &str) -> OwnerStore<ObjectKv<MemoryObjects, C>, MemoryKv, C> {
+        let owner = self.owner(name);
+        OwnerStore::new(
+            ObjectKv::new(owner.storage, self.clock.clone()),
+            self.global.clone(),
+            Rc::clone(&self.layout),
+            self.clock.clone(),
+        )
+    }
+
+    /// What the object's alarm does: drains the outbox and removes expired
+    /// entries, for every owner. Returns the KV calls made.
+    pub async fn run_alarms(&self) -> Result<usize, StoreError> {
+        let mut applied = 0;
+        for name in self.names() {
+            let store = self.store(&name);
+            loop {
+                let drain = store.drain(MEMORY_DRAIN_BUDGET).await?;
+                applied += drain.applied;
+                if !drain.more {
+                    break;
+                }
+            }
+            while !store.local().purge_expired(MEMORY_DRAIN_BUDGET).await?.done {}
+        }
+        Ok(applied)
+    }
+
+    async fn run(&self, name: &str, body: &str) -> Result<String, StoreError> {
+        self.calls.set(self.calls.get() + 1);
+        if self.unreachable.get() {
+            return Err(StoreError::Unavailable("owner unreachable".into()));
+        }
+        let reply = match serde_json::from_str::<OwnerCall>(body) {
+            Ok(call) => {
+                let owner = self.owner(name);
+                let service = SessionService::new(
+                    self.store(name),
+                    self.clock.clone(),
+                    Rc::clone(&self.random),
+                    Rc::clone(&self.key_ring),
+                    Rc::clone(&self.layout),
+                )
+                .with_policy(self.policy)
+                .with_ledger(owner.ledger);
+                let reply = serve(&service, call).await;
+                // As the object: KV's share now, failures left to the alarm.
+                let _ = service.store().drain(self.drain_budget.get()).await;
+                reply
+            }
+            Err(_) => OwnerReply::failed(&SessionError::Store(StoreError::Rejected(
+                "not an owner call".into(),
+            ))),
+        };
+        serde_json::to_string(&reply).map_err(|_| StoreError::Rejected("reply".into()))
+    }
+}
+
+impl<C: Clock + Clone, R: Random> OwnerTransport for MemoryOwners<C, R> {
+    fn call<'a>(&'a self, owner: &'a str, body: String) -> TransportFuture<'a> {
+        Box::pin(async move { self.run(owner, &body).await })
+    }
+}

@@ -1,0 +1,419 @@
+//! The store an owner runs the session service over: its own storage
+//! (`local`, strongly consistent) for everything, Workers KV (`global`) kept
+//! up to date with the index entries through an outbox, and sessions still
+//! in KV (created in `eventual` mode) moved in on first use.
+//!
+//! - `get` of a session key reads the owner's storage. A miss falls back to
+//!   KV only while the owner has not yet moved in the sessions KV holds for
+//!   its user (then the record is moved in), and never for a session moved
+//!   in and revoked since (its marker says so).
+//! - `put` and `delete` of an index key also write an outbox entry (one per
+//!   KV key, the latest change wins), which [`OwnerStore::drain`] applies to
+//!   KV in order and removes only if it did not change meanwhile. A change is
+//!   therefore in KV eventually, however operations interleave, and an index
+//!   entry is never left behind in KV for a session the owner revoked.
+//! - `delete` of the record of a session moved in from KV marks it revoked
+//!   (before deleting it) and queues the delete of its KV record, so that it
+//!   is never moved in again and a switch back to `eventual` does not revive it.
+//! - `list` of a user's index prefix first moves in that user's sessions
+//!   still in KV (once per user: KV list calls, one read per session).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clock::Clock;
+use crate::layout::{index, kv_ttl_secs, record, KeyLayout, EXPIRED_RECORD_GRACE_SECS};
+use crate::store::{
+    KvEntry, KvStore, ListOptions, ListPage, PutOptions, StoreError, MAX_LIST_LIMIT,
+    MIN_EXPIRATION_TTL,
+};
+use crate::token::SessionId;
+
+/// A change of one KV key that KV has not seen yet.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    /// Makes every entry written distinct, so a drain can tell whether the
+    /// entry it applied was replaced meanwhile.
+    seq: String,
+    #[serde(flatten)]
+    change: Change,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+enum Change {
+    Put {
+        value: String,
+        metadata: Option<Value>,
+        /// When KV should drop the key (ms); `None`: never.
+        expires_at_ms: Option<i64>,
+    },
+    Delete,
+}
+
+/// The marker of a session moved in from KV.
+#[derive(Debug, Serialize, Deserialize)]
+struct Moved {
+    revoked: bool,
+    /// When the KV copy is gone on its own (ms): the marker lives as long.
+    until_ms: i64,
+}
+
+/// What one [`OwnerStore::drain`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Drain {
+    /// KV calls made.
+    pub applied: usize,
+    /// Entries are left (the budget ran out or KV failed): drain again later.
+    pub more: bool,
+}
+
+/// See the module documentation.
+pub struct OwnerStore<L, G, C> {
+    local: L,
+    global: G,
+    layout: Rc<KeyLayout>,
+    clock: C,
+    seq: Cell<u64>,
+    /// Users whose KV sessions are known to be moved in.
+    swept: RefCell<HashSet<String>>,
+}
+
+impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
+    pub fn new(local: L, global: G, layout: Rc<KeyLayout>, clock: C) -> Self {
+        Self {
+            local,
+            global,
+            layout,
+            clock,
+            seq: Cell::new(0),
+            swept: RefCell::default(),
+        }
+    }
+
+    pub fn local(&self) -> &L {
+        &self.local
+    }
+
+    pub fn global(&self) -> &G {
+        &self.global
+    }
+
+    fn next_seq(&self) -> String {
+        let n = self.seq.get().wrapping_add(1);
+        self.seq.set(n);
+        format!("{}-{n}", self.clock.now_ms())
+    }
+
+    fn ttl_until(&self, until_ms: i64) -> u64 {
+        let ms = u64::try_from(until_ms.saturating_sub(self.clock.now_ms())).unwrap_or(0);
+        ms.div_ceil(1000).max(MIN_EXPIRATION_TTL)
+    }
+
+    async fn queue(
+        &self,
+        kv_key: &str,
+        change: Change,
+        ttl: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let pending = Pending {
+            seq: self.next_seq(),
+            change,
+        };
+        let text = serde_json::to_string(&pending)
+            .map_err(|_| StoreError::Rejected("outbox entry".into()))?;
+        let options = PutOptions {
+            expiration_ttl: ttl,
+            metadata: None,
+        };
+        self.local
+            .put(&self.layout.outbox_key(kv_key), &text, options)
+            .await
+    }
+
+    async fn moved(&self, id: &SessionId) -> Result<Option<Moved>, StoreError> {
+        Ok(self
+            .local
+            .get(&self.layout.tombstone_key(id))
+            .await?
+            .and_then(|e| serde_json::from_str(&e.value).ok()))
+    }
+
+    /// Whether KV may still hold sessions of this owner that are not moved
+    /// in: no user of this owner was swept yet.
+    async fn may_hold_unmoved(&self) -> Result<bool, StoreError> {
+        if !self.swept.borrow().is_empty() {
+            return Ok(false);
+        }
+        let page = self
+            .local
+            .list(ListOptions {
+                prefix: self.layout.swept_prefix(),
+                limit: 1,
+                cursor: None,
+            })
+            .await?;
+        Ok(page.keys.is_empty())
+    }
+
+    /// Moves the KV record `entry` of session `id` in, unless the owner has
+    /// it or revoked it meanwhile. Returns what the owner holds now.
+    async fn move_in(&self, id: &SessionId, entry: KvEntry) -> Result<Option<KvEntry>, StoreError> {
+        let key = self.layout.session_key(id);
+        // Re-checked after the KV read: other requests may have run.
+        if let Some(local) = self.local.get(&key).await? {
+            return Ok(Some(local));
+        }
+        if self.moved(id).await?.is_some() {
+            return Ok(None);
+        }
+        let Some(session) = record::decode(&entry.value, id) else {
+            return Ok(None);
+        };
+        let now = self.clock.now_ms();
+        let ttl = kv_ttl_secs(&session.lifetime, now);
+        let marker = Moved {
+            revoked: false,
+            until_ms: session
+                .lifetime
+                .end()
+                .saturating_add(i64::try_from(EXPIRED_RECORD_GRACE_SECS * 1000).unwrap_or(0)),
+        };
+        let options = |metadata| PutOptions {
+            expiration_ttl: Some(ttl),
+            metadata,
+        };
+        // The marker first: should the object stop in between, the session
+        // is at worst moved in again, never revived after a revocation.
+        let marker = serde_json::to_string(&marker)
+            .map_err(|_| StoreError::Rejected("moved marker".into()))?;
+        self.local
+            .put(&self.layout.tombstone_key(id), &marker, options(None))
+            .await?;
+        self.local.put(&key, &entry.value, options(None)).await?;
+        self.local
+            .put(
+                &self.layout.index_key(&session.user_id, id),
+                "",
+                options(Some(index::encode(&session))),
+            )
+            .await?;
+        Ok(Some(KvEntry {
+            value: entry.value,
+            metadata: None,
+        }))
+    }
+
+    /// Moves in every session KV holds for `user_id`, once per user.
+    async fn sweep(&self, user_id: &str) -> Result<(), StoreError> {
+        if self.swept.borrow().contains(user_id) {
+            return Ok(());
+        }
+        let flag = self.layout.swept_key(user_id);
+        if self.local.get(&flag).await?.is_none() {
+            let prefix = self.layout.user_index_prefix(user_id);
+            let mut cursor = None;
+            loop {
+                let page = self
+                    .global
+                    .list(ListOptions {
+                        prefix: prefix.clone(),
+                        limit: MAX_LIST_LIMIT,
+                        cursor,
+                    })
+                    .await?;
+                for key in &page.keys {
+                    let Some((owner, id)) = self.layout.parse_index_key(&key.name) else {
+                        continue;
+                    };
+                    if owner != user_id
+                        || self
+                            .local
+                            .get(&self.layout.session_key(&id))
+                            .await?
+                            .is_some()
+                        || self.moved(&id).await?.is_some()
+                    {
+                        continue;
+                    }
+                    if let Some(entry) = self.global.get(&self.layout.session_key(&id)).await? {
+                        self.move_in(&id, entry).await?;
+                    }
+                }
+                match page.cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            self.local.put(&flag, "1", PutOptions::default()).await?;
+        }
+        self.swept.borrow_mut().insert(user_id.to_owned());
+        Ok(())
+    }
+
+    /// Applies up to `budget` outbox entries to KV, oldest key first.
+    pub async fn drain(&self, budget: usize) -> Result<Drain, StoreError> {
+        let mut report = Drain::default();
+        if budget == 0 {
+            report.more = true;
+            return Ok(report);
+        }
+        let page = self
+            .local
+            .list(ListOptions {
+                prefix: self.layout.outbox_prefix(),
+                limit: budget.min(MAX_LIST_LIMIT),
+                cursor: None,
+            })
+            .await?;
+        report.more = page.cursor.is_some();
+        for key in page.keys {
+            let Some(target) = self.layout.outbox_target(&key.name) else {
+                continue;
+            };
+            let Some(entry) = self.local.get(&key.name).await? else {
+                continue;
+            };
+            let Ok(pending) = serde_json::from_str::<Pending>(&entry.value) else {
+                // Not ours to apply: drop it rather than retry forever.
+                self.local.delete(&key.name).await?;
+                continue;
+            };
+            let applied = match pending.change {
+                Change::Put {
+                    value,
+                    metadata,
+                    expires_at_ms,
+                } => {
+                    let live = expires_at_ms.is_none_or(|at| at > self.clock.now_ms());
+                    if live {
+                        let options = PutOptions {
+                            expiration_ttl: expires_at_ms.map(|at| self.ttl_until(at)),
+                            metadata,
+                        };
+                        self.global.put(target, &value, options).await
+                    } else {
+                        Ok(())
+                    }
+                }
+                Change::Delete => self.global.delete(target).await,
+            };
+            // Left in the outbox: the caller drains again later.
+            applied?;
+            report.applied += 1;
+            // Removed only if no operation replaced it during the KV call.
+            if self
+                .local
+                .get(&key.name)
+                .await?
+                .is_some_and(|now| now.value == entry.value)
+            {
+                self.local.delete(&key.name).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Whether the outbox holds anything.
+    pub async fn has_pending(&self) -> Result<bool, StoreError> {
+        let page = self
+            .local
+            .list(ListOptions {
+                prefix: self.layout.outbox_prefix(),
+                limit: 1,
+                cursor: None,
+            })
+            .await?;
+        Ok(!page.keys.is_empty())
+    }
+}
+
+impl<L: KvStore, G: KvStore, C: Clock> KvStore for OwnerStore<L, G, C> {
+    async fn get(&self, key: &str) -> Result<Option<KvEntry>, StoreError> {
+        if let Some(entry) = self.local.get(key).await? {
+            return Ok(Some(entry));
+        }
+        let Some(id) = self.layout.parse_session_key(key) else {
+            return Ok(None);
+        };
+        if self.moved(&id).await?.is_some() || !self.may_hold_unmoved().await? {
+            return Ok(None);
+        }
+        let Some(entry) = self.global.get(key).await? else {
+            return Ok(None);
+        };
+        let user = record::decode(&entry.value, &id).map(|s| s.user_id);
+        let moved = self.move_in(&id, entry).await?;
+        if let Some(user) = user {
+            self.sweep(&user).await?;
+        }
+        Ok(moved)
+    }
+
+    async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
+        if let Some(id) = self.layout.parse_session_key(key) {
+            // Before the first write of a user's session, its KV sessions
+            // are moved in, so that no fallback to KV is needed afterwards.
+            if let Some(session) = record::decode(value, &id) {
+                self.sweep(&session.user_id).await?;
+            }
+        }
+        if self.layout.parse_index_key(key).is_some() {
+            let expires_at_ms = options.expiration_ttl.map(|secs| {
+                self.clock
+                    .now_ms()
+                    .saturating_add(i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000))
+            });
+            let change = Change::Put {
+                value: value.to_owned(),
+                metadata: options.metadata.clone(),
+                expires_at_ms,
+            };
+            self.local.put(key, value, options.clone()).await?;
+            return self.queue(key, change, options.expiration_ttl).await;
+        }
+        self.local.put(key, value, options).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        if let Some(id) = self.layout.parse_session_key(key) {
+            if let Some(moved) = self.moved(&id).await? {
+                if !moved.revoked {
+                    let marker = Moved {
+                        revoked: true,
+                        until_ms: moved.until_ms,
+                    };
+                    let text = serde_json::to_string(&marker)
+                        .map_err(|_| StoreError::Rejected("moved marker".into()))?;
+                    let options = PutOptions {
+                        expiration_ttl: Some(self.ttl_until(moved.until_ms)),
+                        metadata: None,
+                    };
+                    // Revoked before deleted: see `move_in`.
+                    self.local
+                        .put(&self.layout.tombstone_key(&id), &text, options)
+                        .await?;
+                    self.local.delete(key).await?;
+                    return self.queue(key, Change::Delete, None).await;
+                }
+            }
+            return self.local.delete(key).await;
+        }
+        if self.layout.parse_index_key(key).is_some() {
+            self.local.delete(key).await?;
+            return self.queue(key, Change::Delete, None).await;
+        }
+        self.local.delete(key).await
+    }
+
+    async fn list(&self, options: ListOptions) -> Result<ListPage, StoreError> {
+        if let Some(user) = self.layout.parse_user_index_prefix(&options.prefix) {
+            self.sweep(&user).await?;
+        }
+        self.local.list(options).await
+    }
+}

@@ -1,0 +1,166 @@
+//! The `UserSessions` Durable Object (`strong` mode): the owner of one
+//! user's sessions. Each call runs the core's session service over the
+//! object's own storage ([`session_core::owner::serve`]); then the owner
+//! brings KV's index up to date (a bounded batch) and sets its alarm, which
+//! carries the rest on and removes expired entries, so the object's storage
+//! stays bounded by its live sessions.
+
+use std::rc::Rc;
+
+use session_core::owner::{serve, OwnerCall, OwnerReply, OwnerStore};
+use session_core::random::OsRandom;
+use session_core::store::ObjectKv;
+use session_core::{Ledger, SessionError, SessionService, StoreError};
+use session_http::config::Config;
+use worker::{console_error, durable_object, Env, Request, Response, State};
+
+use crate::platform::JsClock;
+use crate::store::{DurableStorage, WorkersKv};
+
+/// KV calls one request or alarm makes at most for the outbox: well under
+/// Workers' 1000 subrequests per invocation.
+const DRAIN_BUDGET: usize = 500;
+/// Entries one alarm looks at for expiry (its own storage: no subrequests).
+const PURGE_BUDGET: usize = 200_000;
+/// When KV failed or work is left, the alarm tries again this much later.
+const RETRY_MS: i64 = 1000;
+
+type Local = ObjectKv<DurableStorage, JsClock>;
+type Owner = OwnerStore<Local, WorkersKv, JsClock>;
+
+#[durable_object]
+pub struct UserSessions {
+    state: State,
+    env: Env,
+    /// Sliding claims and write marks, as in the Worker's isolate.
+    ledger: Rc<Ledger>,
+}
+
+impl UserSessions {
+    fn store(&self, config: &Config) -> Owner {
+        let local = ObjectKv::new(DurableStorage::new(self.state.storage()), JsClock);
+        OwnerStore::new(
+            local,
+            WorkersKv::from_env(&self.env),
+            Rc::clone(&config.layout),
+            JsClock,
+        )
+    }
+
+    async fn run(&self, body: &str) -> OwnerReply {
+        let settings = crate::settings(&self.env);
+        let Ok(config) = settings.as_ref() else {
+            return unavailable("the configuration is invalid");
+        };
+        let Ok(ring) = &config.key_ring else {
+            return unavailable("TOKEN_KEYS is missing or invalid");
+        };
+        let Ok(call) = serde_json::from_str::<OwnerCall>(body) else {
+            return OwnerReply::failed(&SessionError::Store(StoreError::Rejected(
+                "not an owner call".into(),
+            )));
+        };
+        let service = SessionService::new(
+            self.store(config),
+            JsClock,
+            OsRandom,
+            Rc::clone(ring),
+            Rc::clone(&config.layout),
+        )
+        .with_policy(config.policy)
+        .with_ledger(Rc::clone(&self.ledger));
+        let reply = serve(&service, call).await;
+        self.settle(service.store()).await;
+        reply
+    }
+
+    /// After a call or an alarm: KV's share of the work, then the next alarm.
+    async fn settle(&self, store: &Owner) {
+        let retry = match store.drain(DRAIN_BUDGET).await {
+            Ok(drain) => drain.more,
+            Err(e) => {
+                console_error!("owner: KV index update deferred: {e}");
+                true
+            }
+        };
+        let next_expiry = store.local().take_earliest_expiration();
+        self.arm(retry, next_expiry).await;
+    }
+
+    /// Sets the alarm to the earliest of: a retry (when KV work is left)
+    /// and `expiry`, unless an earlier alarm is already set.
+    async fn arm(&self, retry: bool, expiry: Option<i64>) {
+        let now = js_sys::Date::now() as i64;
+        let wanted = [retry.then_some(now + RETRY_MS), expiry]
+            .into_iter()
+            .flatten()
+            .min();
+        let Some(wanted) = wanted else {
+            return;
+        };
+        let storage = self.state.storage();
+        let current = storage.get_alarm().await.ok().flatten();
+        if current.is_some_and(|at| at <= wanted) {
+            return;
+        }
+        if let Err(e) = storage.set_alarm((wanted - now).max(0)).await {
+            console_error!("owner: alarm not set: {e}");
+        }
+    }
+}
+
+fn unavailable(why: &str) -> OwnerReply {
+    OwnerReply::failed(&SessionError::Store(StoreError::Unavailable(why.into())))
+}
+
+impl worker::DurableObject for UserSessions {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            state,
+            env,
+            ledger: Rc::default(),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let body = req.text().await.unwrap_or_default();
+        let reply = self.run(&body).await;
+        let text = serde_json::to_string(&reply).unwrap_or_default();
+        Response::ok(text)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let settings = crate::settings(&self.env);
+        let Ok(config) = settings.as_ref() else {
+            return Response::ok("");
+        };
+        let store = self.store(config);
+        let retry = match store.drain(DRAIN_BUDGET).await {
+            Ok(drain) => drain.more,
+            Err(e) => {
+                console_error!("owner: KV index update deferred: {e}");
+                true
+            }
+        };
+        let expiry = match store.local().purge_expired(PURGE_BUDGET).await {
+            Ok(purge) if !purge.done => Some(js_sys::Date::now() as i64 + RETRY_MS),
+            Ok(purge) => purge.next_expiration_ms,
+            Err(e) => {
+                console_error!("owner: expiry sweep failed: {e}");
+                Some(js_sys::Date::now() as i64 + RETRY_MS)
+            }
+        };
+        // The alarm that is running is spent: arm from scratch.
+        let now = js_sys::Date::now() as i64;
+        let wanted = [retry.then_some(now + RETRY_MS), expiry]
+            .into_iter()
+            .flatten()
+            .min();
+        if let Some(wanted) = wanted {
+            if let Err(e) = self.state.storage().set_alarm((wanted - now).max(0)).await {
+                console_error!("owner: alarm not set: {e}");
+            }
+        }
+        Response::ok("")
+    }
+}

@@ -75,7 +75,11 @@ pub fn to_js_response(response: http::Response<Vec<u8>>) -> worker::Result<web_s
     let status = parts.status.as_u16();
     let body = (!body.is_empty() && !matches!(status, 204 | 304))
         .then(|| js_sys::Uint8Array::from(body.as_slice()));
-    Ok(crate::js::make_response(status, &header_lines(&parts.headers), body)?)
+    Ok(crate::js::make_response(
+        status,
+        &header_lines(&parts.headers),
+        body,
+    )?)
 }
 
 /// Why a body could not be read.

@@ -14,7 +14,11 @@ use crate::js;
 /// original body stream. Redirects are passed back to the client, not
 /// followed. The answer is the origin's `Response` as fetched.
 pub async fn forward(req: &web_sys::Request, forward: &Forward) -> Result<JsValue, JsValue> {
-    let promise = js::forward(req.as_ref(), forward.url.as_str(), &header_lines(&forward.headers))?;
+    let promise = js::forward(
+        req.as_ref(),
+        forward.url.as_str(),
+        &header_lines(&forward.headers),
+    )?;
     JsFuture::from(promise).await
 }
 
@@ -26,7 +30,15 @@ pub fn handoff_headers(response: &JsValue) -> String {
 /// The origin's answer with what `finish` said applied: passed through as it
 /// came when no header must change.
 pub fn finished(response: JsValue, finish: &Finish) -> Result<web_sys::Response, JsValue> {
-    let remove: Array = finish.remove_headers.iter().map(|n| JsValue::from_str(n)).collect();
-    let cookies: Array = finish.set_cookies.iter().map(|c| JsValue::from_str(c)).collect();
+    let remove: Array = finish
+        .remove_headers
+        .iter()
+        .map(|n| JsValue::from_str(n))
+        .collect();
+    let cookies: Array = finish
+        .set_cookies
+        .iter()
+        .map(|c| JsValue::from_str(c))
+        .collect();
     js::finish_response(&response, &remove, &cookies)
 }

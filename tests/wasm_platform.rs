@@ -107,13 +107,16 @@ async fn responses_keep_status_headers_and_body_and_204_has_no_body() {
         r.headers().get("content-type").unwrap().as_deref(),
         Some("application/problem+json")
     );
-    let cookies: js_sys::Array = js_sys::Reflect::get(&r.headers(), &JsValue::from_str("getSetCookie"))
-        .ok()
-        .and_then(|f| js_sys::Function::from(f).call0(&r.headers()).ok())
-        .map(|v| js_sys::Array::from(&v))
-        .unwrap();
+    let cookies: js_sys::Array =
+        js_sys::Reflect::get(&r.headers(), &JsValue::from_str("getSetCookie"))
+            .ok()
+            .and_then(|f| js_sys::Function::from(f).call0(&r.headers()).ok())
+            .map(|v| js_sys::Array::from(&v))
+            .unwrap();
     assert_eq!(cookies.length(), 2, "each Set-Cookie stays its own header");
-    let text = wasm_bindgen_futures::JsFuture::from(r.text().unwrap()).await.unwrap();
+    let text = wasm_bindgen_futures::JsFuture::from(r.text().unwrap())
+        .await
+        .unwrap();
     assert_eq!(text.as_string().as_deref(), Some(r#"{"code":"csrf"}"#));
 
     let mut none = http::Response::new(Vec::new());

@@ -15,7 +15,7 @@ use session_http::config::Config;
 use worker::{console_error, durable_object, Env, Request, Response, State};
 
 use crate::platform::JsClock;
-use crate::store::{DurableStorage, WorkersKv};
+use crate::store::{DurableStorage, EdgeStore, OwnerStorage, WorkersKv};
 
 /// KV calls one request or alarm makes at most for the outbox: well under
 /// Workers' 1000 subrequests per invocation.
@@ -25,10 +25,7 @@ const PURGE_BUDGET: usize = 200_000;
 /// When KV failed or work is left, the alarm tries again this much later.
 const RETRY_MS: i64 = 1000;
 
-type Local = ObjectKv<DurableStorage, JsClock>;
-type Owner = OwnerStore<Local, WorkersKv, JsClock>;
-
-#[durable_object]
+#[durable_object(alarm)]
 pub struct UserSessions {
     state: State,
     env: Env,
@@ -37,7 +34,7 @@ pub struct UserSessions {
 }
 
 impl UserSessions {
-    fn store(&self, config: &Config) -> Owner {
+    fn store(&self, config: &Config) -> OwnerStorage {
         let local = ObjectKv::new(DurableStorage::new(self.state.storage()), JsClock);
         OwnerStore::new(
             local,
@@ -60,8 +57,9 @@ impl UserSessions {
                 "not an owner call".into(),
             )));
         };
+        let store = Rc::new(self.store(config));
         let service = SessionService::new(
-            self.store(config),
+            EdgeStore::Owner(Rc::clone(&store)),
             JsClock,
             OsRandom,
             Rc::clone(ring),
@@ -70,12 +68,14 @@ impl UserSessions {
         .with_policy(config.policy)
         .with_ledger(Rc::clone(&self.ledger));
         let reply = serve(&service, call).await;
-        self.settle(service.store()).await;
+        self.settle(&store, false).await;
         reply
     }
 
-    /// After a call or an alarm: KV's share of the work, then the next alarm.
-    async fn settle(&self, store: &Owner) {
+    /// After a call (`alarm` false) or in the alarm: KV's share of the
+    /// work, in the alarm also the expired entries, then the next alarm.
+    async fn settle(&self, store: &OwnerStorage, alarm: bool) {
+        let now = js_sys::Date::now() as i64;
         let retry = match store.drain(DRAIN_BUDGET).await {
             Ok(drain) => drain.more,
             Err(e) => {
@@ -83,25 +83,32 @@ impl UserSessions {
                 true
             }
         };
-        let next_expiry = store.local().take_earliest_expiration();
-        self.arm(retry, next_expiry).await;
-    }
-
-    /// Sets the alarm to the earliest of: a retry (when KV work is left)
-    /// and `expiry`, unless an earlier alarm is already set.
-    async fn arm(&self, retry: bool, expiry: Option<i64>) {
-        let now = js_sys::Date::now() as i64;
-        let wanted = [retry.then_some(now + RETRY_MS), expiry]
+        let expiry = if alarm {
+            match store.local().purge_expired(PURGE_BUDGET).await {
+                Ok(purge) if purge.done => purge.next_expiration_ms,
+                Ok(_) => Some(now + RETRY_MS),
+                Err(e) => {
+                    console_error!("owner: expiry sweep failed: {e}");
+                    Some(now + RETRY_MS)
+                }
+            }
+        } else {
+            store.local().take_earliest_expiration()
+        };
+        let Some(wanted) = [retry.then_some(now + RETRY_MS), expiry]
             .into_iter()
             .flatten()
-            .min();
-        let Some(wanted) = wanted else {
+            .min()
+        else {
             return;
         };
         let storage = self.state.storage();
-        let current = storage.get_alarm().await.ok().flatten();
-        if current.is_some_and(|at| at <= wanted) {
-            return;
+        // In the alarm, the alarm that runs is spent: always arm again.
+        if !alarm {
+            let current = storage.get_alarm().await.ok().flatten();
+            if current.is_some_and(|at| at <= wanted) {
+                return;
+            }
         }
         if let Err(e) = storage.set_alarm((wanted - now).max(0)).await {
             console_error!("owner: alarm not set: {e}");
@@ -131,35 +138,8 @@ impl worker::DurableObject for UserSessions {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let settings = crate::settings(&self.env);
-        let Ok(config) = settings.as_ref() else {
-            return Response::ok("");
-        };
-        let store = self.store(config);
-        let retry = match store.drain(DRAIN_BUDGET).await {
-            Ok(drain) => drain.more,
-            Err(e) => {
-                console_error!("owner: KV index update deferred: {e}");
-                true
-            }
-        };
-        let expiry = match store.local().purge_expired(PURGE_BUDGET).await {
-            Ok(purge) if !purge.done => Some(js_sys::Date::now() as i64 + RETRY_MS),
-            Ok(purge) => purge.next_expiration_ms,
-            Err(e) => {
-                console_error!("owner: expiry sweep failed: {e}");
-                Some(js_sys::Date::now() as i64 + RETRY_MS)
-            }
-        };
-        // The alarm that is running is spent: arm from scratch.
-        let now = js_sys::Date::now() as i64;
-        let wanted = [retry.then_some(now + RETRY_MS), expiry]
-            .into_iter()
-            .flatten()
-            .min();
-        if let Some(wanted) = wanted {
-            if let Err(e) = self.state.storage().set_alarm((wanted - now).max(0)).await {
-                console_error!("owner: alarm not set: {e}");
-            }
+        if let Ok(config) = settings.as_ref() {
+            self.settle(&self.store(config), true).await;
         }
         Response::ok("")
     }

@@ -29,9 +29,9 @@ use worker::{console_error, console_log, event, Context, Env, ScheduleContext, S
 use crate::http::{read_body, request_head, to_js_response, BodyError};
 use crate::owners::DurableOwners;
 use crate::platform::JsClock;
-use crate::store::WorkersKv;
+use crate::store::{EdgeStore, WorkersKv};
 
-type WorkerApp<'s> = App<'s, WorkersKv, JsClock, OsRandom>;
+type WorkerApp<'s> = App<'s, EdgeStore, JsClock, OsRandom>;
 
 /// Index entries the cron run may look at per invocation (each costs at most one read).
 const CLEANUP_BUDGET: usize = 200;
@@ -59,7 +59,7 @@ pub(crate) fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
 
 fn new_app<'s>(settings: &'s Config, env: &Env) -> WorkerApp<'s> {
     let ledger = LEDGER.with(Rc::clone);
-    let kv = WorkersKv::from_env(env);
+    let kv = EdgeStore::Kv(WorkersKv::from_env(env));
     match settings.consistency {
         Consistency::Eventual => App::with_ledger(settings, kv, JsClock, OsRandom, ledger),
         Consistency::Strong => {

@@ -32,7 +32,7 @@ const ROUTES = [
   ['/auth/openapi.json', ['GET']],
 ];
 
-const TOKEN_RE = /^es1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43,}\.[A-Za-z0-9_-]{43,}$/;
+const TOKEN_RE = /^es1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43,}\.[A-Za-z0-9_-]{43,}$/;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const key32 = () => randomBytes(32).toString('base64');
 
@@ -955,7 +955,7 @@ describe('session API end to end', { concurrency: 4 }, () => {
       for (const k of keys) {
         assert.equal(typeof k.expiration, 'number', `${k.name} has an expiration`);
         assert.ok(k.expiration > now, `${k.name} expires in the future`);
-        assert.match(k.name, /^(s:[A-Za-z0-9_-]{22}|u:[A-Za-z0-9_-]+:[A-Za-z0-9_-]{22})$/);
+        assert.match(k.name, /^(s:[A-Za-z0-9_-]{43}|u:[A-Za-z0-9_-]+:[A-Za-z0-9_-]{43})$/);
         const value = await kv.get(k.name);
         const text = `${k.name}\n${value}\n${JSON.stringify(k.metadata ?? null)}`;
         for (const n of needles) assert.ok(!text.includes(n), `KV entry ${k.name} holds token material`);

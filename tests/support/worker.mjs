@@ -26,6 +26,7 @@ function kvControl() {
   const holds = []; // {pred, skip, held, gate}: the answer of one KV call, delayed
   const handler = async (req) => {
     const event = await req.json();
+    if (new URL(req.url).pathname === '/do') event.op = `do:${event.op}`;
     calls.push(event);
     if (event.phase === 'after') {
       const h = holds.find((x) => x.pred(event));
@@ -57,11 +58,17 @@ function kvControl() {
  * finished (waitUntil work included), and `w.holdKv(pred, skip)` makes the
  * (skip+1)-th call matching `pred` answer the Worker only after `release()`
  * (`held` resolves once it has run: the answer is on its way back).
- * `w.kv()` then reads the same data through a second, unspied binding.
+ * `w.kv()` then reads the same data through a second, unspied binding. With
+ * `strong`, SESSION_CONSISTENCY is `strong` and the owners (USER_SESSIONS) are
+ * bound; spied, each call to an owner counts as `do:fetch` and
+ * `w.failKv('do:fetch', n)` makes owners unreachable.
  */
-export async function startWorker({ bindings = {}, kvPersist, kvNamespaces = ['SESSIONS'], spyKv = false } = {}) {
-  const secrets = randomSecrets();
-  const env = { ...secrets, ...bindings };
+export async function startWorker({
+  bindings = {}, kvPersist, kvNamespaces = ['SESSIONS'], spyKv = false, strong = false, ownerBinding = true,
+  durableObjectsPersist, secrets: given,
+} = {}) {
+  const secrets = given || randomSecrets();
+  const env = { ...secrets, ...(strong ? { SESSION_CONSISTENCY: 'strong' } : {}), ...bindings };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   const worker = {
     name: 'edge-session',
@@ -71,22 +78,37 @@ export async function startWorker({ bindings = {}, kvPersist, kvNamespaces = ['S
     compatibilityDate: '2026-04-01',
     bindings: env,
   };
+  // The owners' class is the Worker's own; with `spyKv` their namespace is
+  // wrapped too (tests/support/do-spy.js), and `ownerBinding: false` leaves
+  // USER_SESSIONS unbound (the class still exists, as RAW_USER_SESSIONS).
+  const owners = { className: 'UserSessions', useSQLite: true };
   const control = kvControl();
   let options;
   if (spyKv) {
     const support = path.join(root, 'tests', 'support');
+    const wrapped = { SESSIONS: { scriptName: 'kv-spy' } };
+    if (ownerBinding) wrapped.USER_SESSIONS = { scriptName: 'do-spy' };
     options = {
       kvPersist,
+      durableObjectsPersist,
       workers: [
-        { ...worker, kvNamespaces: { SESSIONS_RAW: 'sessions' }, wrappedBindings: { SESSIONS: { scriptName: 'kv-spy' } } },
+        {
+          ...worker, kvNamespaces: { SESSIONS_RAW: 'sessions' }, wrappedBindings: wrapped,
+          durableObjects: { RAW_USER_SESSIONS: owners },
+        },
         {
           name: 'kv-spy', modules: true, modulesRoot: support, scriptPath: path.join(support, 'kv-spy.js'),
           kvNamespaces: { REAL: 'sessions' }, serviceBindings: { CTL: control.handler },
         },
+        {
+          name: 'do-spy', modules: true, modulesRoot: support, scriptPath: path.join(support, 'do-spy.js'),
+          durableObjects: { INNER: { ...owners, scriptName: 'edge-session' } }, serviceBindings: { CTL: control.handler },
+        },
       ],
     };
   } else {
-    options = { ...worker, kvNamespaces, kvPersist };
+    const durableObjects = ownerBinding ? { USER_SESSIONS: owners } : { RAW_USER_SESSIONS: owners };
+    options = { ...worker, kvNamespaces, kvPersist, durableObjects, durableObjectsPersist };
   }
   const mf = new Miniflare(options);
   const url = await mf.ready;

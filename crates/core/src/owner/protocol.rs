@@ -73,9 +73,12 @@ impl From<WireNew> for NewSession {
     }
 }
 
+// Enums are externally tagged (`{"verify": {...}}`): internally tagged ones
+// make serde buffer every message, which costs wasm size for nothing here.
+
 /// One operation, run by the owner of the session or user it names.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum OwnerCall {
     Create {
         new: WireNew,
@@ -125,7 +128,7 @@ pub enum OwnerCall {
 
 /// The answer to an [`OwnerCall`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "ok", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum OwnerReply {
     Session { session: WireSession },
     Created { token: String, session: WireSession },
@@ -161,7 +164,7 @@ impl OwnerReply {
 
 /// A [`SessionError`] on the wire.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum WireError {
     InvalidToken,
     Expired,

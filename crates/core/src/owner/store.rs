@@ -39,12 +39,11 @@ struct Pending {
     /// Makes every entry written distinct, so a drain can tell whether the
     /// entry it applied was replaced meanwhile.
     seq: String,
-    #[serde(flatten)]
     change: Change,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 enum Change {
     Put {
         value: String,

@@ -113,6 +113,28 @@ describe('strong mode, end to end', { concurrency: 3 }, () => {
     });
   });
 
+  test('exact costs per request kind: owner calls and KV calls', async () => {
+    await withStrong({}, async ({ w }) => {
+      const measure = async (fn) => {
+        w.resetKvOps();
+        await fn();
+        return ops(w);
+      };
+      const first = await measure(() => createSession(w, { userId: 'lee' }));
+      assert.deepEqual(first, { 'do:fetch': 1, list: 1, put: 1 }, "a user's first login: index put + one KV list to move in older sessions");
+      let second;
+      assert.deepEqual(await measure(async () => { second = await createSession(w, { userId: 'lee' }); }), { 'do:fetch': 1, put: 1 });
+      assert.deepEqual(await measure(() => guarded(w, second.token)), { 'do:fetch': 1 }, 'guarded request');
+      assert.deepEqual(await measure(() => callJson(w, '/auth/session', { bearer: second.token }, 200)), { 'do:fetch': 1 });
+      assert.deepEqual(await measure(() => callJson(w, '/auth/sessions', { bearer: second.token }, 200)), { 'do:fetch': 2 }, 'authenticate + list');
+      assert.deepEqual(await measure(() => callJson(w, '/auth/session', { method: 'PATCH', bearer: second.token, json: { label: 'x' } }, 200)), { 'do:fetch': 2, put: 1 }, 'label: the index entry follows');
+      assert.deepEqual(await measure(() => callJson(w, '/auth/admin/users/lee/sessions', { admin: true }, 200)), { 'do:fetch': 1 });
+      assert.deepEqual(await measure(() => callJson(w, '/auth/admin/sessions', { admin: true }, 200)), { list: 1 }, 'global listing: KV only');
+      assert.deepEqual(await measure(() => callJson(w, '/auth/session', { method: 'DELETE', bearer: second.token }, 204)), { 'do:fetch': 2, delete: 1 });
+      assert.deepEqual(await measure(() => callJson(w, '/auth/admin/users/lee/sessions', { admin: true, method: 'DELETE' }, 200)), { 'do:fetch': 1, delete: 1 });
+    });
+  });
+
   test('a revocation is refused by the very next request, from any client, and by the API', async () => {
     await withStrong({}, async ({ w, origin }) => {
       const { token } = await createSession(w, { userId: 'bob' });

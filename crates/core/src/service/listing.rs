@@ -96,15 +96,16 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
         if others.len() <= keep {
             return Ok(());
         }
-        others.sort_by(|a, b| {
-            (a.lifetime.last_seen_at, a.lifetime.created_at, &a.id).cmp(&(
-                b.lifetime.last_seen_at,
-                b.lifetime.created_at,
-                &b.id,
-            ))
-        });
-        let excess = others.len() - keep;
-        for summary in others.into_iter().take(excess) {
+        // Usually one to revoke: picked by a scan, not a sort (a second
+        // sort instantiation would cost more wasm than the scan time).
+        for _ in keep..others.len() {
+            let oldest = others
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, s)| (s.lifetime.last_seen_at, s.lifetime.created_at, &s.id))
+                .map(|(i, _)| i);
+            let Some(oldest) = oldest else { break };
+            let summary = others.swap_remove(oldest);
             self.delete_keys(&created.user_id, &summary.id).await?;
         }
         Ok(())

@@ -121,6 +121,32 @@ impl HttpUrl {
         &self.text[..self.path_start]
     }
 
+    /// The host (lower-cased; an IPv6 literal keeps its brackets).
+    pub fn host(&self) -> &str {
+        let authority = &self.text[self.scheme().len() + 3..self.path_start];
+        match authority.rfind(':') {
+            Some(colon) if !authority[colon..].contains(']') => &authority[..colon],
+            _ => authority,
+        }
+    }
+
+    /// Whether the host is this machine: `localhost` (and `*.localhost`),
+    /// `127.0.0.0/8`, `[::1]`. Nothing on the Internet routes such a
+    /// request: a Worker seeing one runs on a local development server.
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host();
+        if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            return v6.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| {
+                ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            });
+        }
+        host == "localhost"
+            || host.ends_with(".localhost")
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// The path, `/` at least, still percent-encoded.
     pub fn path(&self) -> &str {
         let end = self
@@ -248,6 +274,40 @@ mod tests {
 
     fn url(s: &str) -> HttpUrl {
         HttpUrl::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn host_and_loopback() {
+        assert_eq!(
+            url("https://App.Example.com:8443/x").host(),
+            "app.example.com"
+        );
+        assert_eq!(url("http://[::1]:8787/").host(), "[::1]");
+        assert_eq!(url("http://127.0.0.1/").host(), "127.0.0.1");
+        for local in [
+            "http://localhost:8787/",
+            "http://LOCALHOST/",
+            "http://app.localhost/",
+            "http://127.0.0.1:8787/a",
+            "http://127.5.6.7/",
+            "http://[::1]:8787/",
+            "http://[0:0:0:0:0:0:0:1]/",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
+            assert!(url(local).is_loopback(), "{local}");
+        }
+        for remote in [
+            "https://app.example.com/",
+            "http://localhost.example.com/",
+            "http://mylocalhost/",
+            "http://128.0.0.1/",
+            "http://10.0.0.1/",
+            "http://[::2]/",
+            "http://[2001:db8::1]/",
+            "http://127.0.0.1.example/",
+        ] {
+            assert!(!url(remote).is_loopback(), "{remote}");
+        }
     }
 
     #[test]

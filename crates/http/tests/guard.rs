@@ -1587,3 +1587,43 @@ fn a_misconfiguration_never_shows_the_value() {
     assert_eq!(e.var, "ORIGIN_URL");
     assert!(!e.to_string().contains("PASSWORD"), "{e}");
 }
+
+#[test]
+fn without_origin_url_a_local_host_is_refused_instead_of_looping_into_the_worker() {
+    let env = Env::new(&[("ORIGIN_URL", "")]);
+    let (token, _) = env.login("alice");
+    let local = |url: &str, headers: &[(&str, &str)]| {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        RequestHead::new(Method::GET, HttpUrl::parse(url).unwrap(), map, None)
+    };
+    let auth = bearer(&token);
+    for url in [
+        "http://127.0.0.1:8787/app/page",
+        "http://localhost:8787/assets/app.js",
+        "http://[::1]:8787/app/x",
+    ] {
+        let r = responded(env.decide(&local(url, &[("authorization", &auth)])));
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "{url}");
+        let body: Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["code"], "misconfigured");
+        assert!(body["detail"].as_str().unwrap().contains("ORIGIN_URL"), "{body}");
+    }
+    assert_eq!(env.ops().reads, 0, "refused before any KV read");
+    // A real host goes on to the route's own origin, as the contract says.
+    let f = forwarded(env.decide(&req("GET", "/app/page", &[("authorization", &auth)])));
+    assert_eq!(f.url, "https://app.example.com/app/page");
+    // With ORIGIN_URL set, local hosts forward there.
+    let env = Env::new(&[]);
+    let (token, _) = env.login("alice");
+    let f = forwarded(env.decide(&local(
+        "http://127.0.0.1:8787/app/page",
+        &[("authorization", &bearer(&token))],
+    )));
+    assert_eq!(f.url, "https://origin.internal/base/app/page");
+}

@@ -116,6 +116,10 @@ impl fmt::Debug for Forward {
     }
 }
 
+/// Why a guarded request on a local server without `ORIGIN_URL` is refused.
+pub const SELF_LOOP: &str = "ORIGIN_URL is not set, so this request would be forwarded to its own \
+host, which on a local server is this Worker itself: set ORIGIN_URL to your application's URL";
+
 /// Decides what to do with a request to a guarded path (any path outside
 /// `{API_PREFIX}/`; the API router handles those). See the module docs.
 ///
@@ -139,9 +143,16 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
             ))
         }
     };
-    let url = config
-        .upstream_url(&head.url)
-        .unwrap_or_else(|| head.url.as_str().to_owned());
+    let url = match config.upstream_url(&head.url) {
+        Some(url) => url,
+        // No ORIGIN_URL: on Cloudflare the route's own origin answers, but
+        // a local server has none and would send the request back to this
+        // Worker (which strips the token and answers a puzzling 401).
+        None if head.url.is_loopback() => {
+            return respond(Problem::new(ErrorCode::Misconfigured, SELF_LOOP))
+        }
+        None => head.url.as_str().to_owned(),
+    };
     let mut headers = forward_headers(config, &head.headers);
     if access == Access::Public {
         return GuardDecision::Forward(Forward {

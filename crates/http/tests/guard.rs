@@ -1612,7 +1612,10 @@ fn without_origin_url_a_local_host_is_refused_instead_of_looping_into_the_worker
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "{url}");
         let body: Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(body["code"], "misconfigured");
-        assert!(body["detail"].as_str().unwrap().contains("ORIGIN_URL"), "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("ORIGIN_URL"),
+            "{body}"
+        );
     }
     assert_eq!(env.ops().reads, 0, "refused before any KV read");
     // A real host goes on to the route's own origin, as the contract says.

@@ -7,7 +7,7 @@
 
 use std::rc::Rc;
 
-use session_core::owner::{serve, OwnerCall, OwnerReply, OwnerStore};
+use session_core::owner::{serve, DrainGate, OwnerCall, OwnerReply, OwnerStore};
 use session_core::random::OsRandom;
 use session_core::store::ObjectKv;
 use session_core::{Ledger, SessionError, SessionService, StoreError};
@@ -31,17 +31,24 @@ pub struct UserSessions {
     env: Env,
     /// Sliding claims and write marks, as in the Worker's isolate.
     ledger: Rc<Ledger>,
+    /// One drain of the outbox at a time.
+    gate: DrainGate,
 }
 
 impl UserSessions {
-    fn store(&self, config: &Config) -> OwnerStorage {
+    /// This object's store; `None` when its name is not an owner's (it was
+    /// not created by `USER_SESSIONS.idFromName` with an owner name).
+    fn store(&self, config: &Config) -> Option<OwnerStorage> {
+        let name = self.state.id().name()?;
+        let owner = config.layout.parse_owner_name(&name)?;
         let local = ObjectKv::new(DurableStorage::new(self.state.storage()), JsClock);
-        OwnerStore::new(
+        Some(OwnerStore::new(
             local,
             WorkersKv::from_env(&self.env),
             Rc::clone(&config.layout),
             JsClock,
-        )
+            owner,
+        ))
     }
 
     async fn run(&self, body: &str) -> OwnerReply {
@@ -57,7 +64,9 @@ impl UserSessions {
                 "not an owner call".into(),
             )));
         };
-        let store = Rc::new(self.store(config));
+        let Some(store) = self.store(config).map(Rc::new) else {
+            return unavailable("this object is not a session owner");
+        };
         let service = SessionService::new(
             EdgeStore::Owner(Rc::clone(&store)),
             JsClock,
@@ -76,8 +85,9 @@ impl UserSessions {
     /// work, in the alarm also the expired entries, then the next alarm.
     async fn settle(&self, store: &OwnerStorage, alarm: bool) {
         let now = js_sys::Date::now() as i64;
-        let retry = match store.drain(DRAIN_BUDGET).await {
-            Ok(drain) => drain.more,
+        // A call drains only what it queued: the backlog is the alarm's.
+        let retry = match self.gate.drain(store, DRAIN_BUDGET, alarm).await {
+            Ok(more) => more,
             Err(e) => {
                 console_error!("owner: KV index update deferred: {e}");
                 true
@@ -126,6 +136,7 @@ impl worker::DurableObject for UserSessions {
             state,
             env,
             ledger: Rc::default(),
+            gate: DrainGate::default(),
         }
     }
 
@@ -138,8 +149,8 @@ impl worker::DurableObject for UserSessions {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let settings = crate::settings(&self.env);
-        if let Ok(config) = settings.as_ref() {
-            self.settle(&self.store(config), true).await;
+        if let Some(store) = settings.as_ref().as_ref().ok().and_then(|c| self.store(c)) {
+            self.settle(&store, true).await;
         }
         Response::ok("")
     }

@@ -101,6 +101,14 @@ impl OwnerTag {
     pub fn to_text(&self) -> String {
         b64url(&self.0)
     }
+
+    /// Parses [`OwnerTag::to_text`]'s form.
+    pub fn from_text(text: &str) -> Option<Self> {
+        if text.len() != B64_16_CHARS {
+            return None;
+        }
+        b64url_exact::<OWNER_TAG_BYTES>(text).map(Self)
+    }
 }
 
 impl std::fmt::Debug for OwnerTag {

@@ -537,3 +537,241 @@ fn the_owner_store_is_the_object_storage_of_the_behaviour_suite() {
     assert_eq!(kv_index_keys(&w, "jo").len(), 1);
     assert!(!storage.keys().iter().any(|k| k.starts_with("x:")));
 }
+
+// Found by an attack review of this mode; each failed before its fix.
+
+use session_core::store::KvOp;
+
+/// (Review F1) A revocation made while a sweep of the same user is in flight
+/// is never undone by a write of that session that started before it (its
+/// `put` used to sweep, awaiting KV, before writing the record back).
+#[test]
+fn a_write_racing_the_first_sweep_never_revives_a_revoked_session() {
+    let w = world();
+    // Before the switch: five sessions of "vic" in KV (eventual mode).
+    let ev = eventual(&w);
+    let mut made = Vec::new();
+    for _ in 0..5 {
+        let (t, s) = block_on(ev.create(NewSession::for_user("vic"))).unwrap();
+        made.push((t.expose().to_owned(), s));
+    }
+    let (token, target) = made[0].clone();
+    // KV is remote: reads and lists take a while.
+    w.kv.set_op_latency(KvOp::Read, 5);
+    w.kv.set_op_latency(KvOp::List, 5);
+    // A: the first request after the switch (moves the session in, then sweeps).
+    let a = async { w.sessions.verify(&token).await.map(|_| ()) };
+    // B: a refresh of the same session, arriving while A sweeps.
+    let b = async {
+        common::yield_times(8).await;
+        w.sessions.refresh(&target).await.map(|_| ())
+    };
+    // C: the admin revokes the session, while B's put is sweeping.
+    let c = async {
+        common::yield_times(14).await;
+        w.sessions.destroy(target.id.as_str()).await
+    };
+    let ((ra, rb), rc) = block_on(common::join2(common::join2(a, b), c));
+    w.kv.set_op_latency(KvOp::Read, 0);
+    w.kv.set_op_latency(KvOp::List, 0);
+    let _ = (ra, rb);
+    assert!(rc.unwrap(), "the admin was told it is revoked");
+    assert!(
+        block_on(w.sessions.verify(&token)).is_err(),
+        "the revoked session works again"
+    );
+}
+
+/// (Review F4) A 64-byte KEY_PREFIX and a 256-byte userId (both allowed):
+/// the outbox key writes the prefix once, so it fits KV's 512 bytes.
+#[test]
+fn the_longest_prefix_and_user_id_log_in_in_strong_mode() {
+    let prefix = "p".repeat(64);
+    let user = "u".repeat(256);
+    let clock = session_core::ManualClock::new(common::T0);
+    let kv = MemoryKv::new(clock.clone());
+    let layout = Rc::new(KeyLayout::new(&prefix).unwrap());
+    let owners = Rc::new(MemoryOwners::new(
+        kv.clone(),
+        clock.clone(),
+        Rc::new(SeededRandom::new(7)),
+        Rc::new(KeyRing::parse(&keys()).unwrap()),
+        Rc::clone(&layout),
+        Policy::default(),
+    ));
+    let global = service_over(&kv, &clock, &keys(), &prefix, 8);
+    let transport: Rc<dyn OwnerTransport> = owners.clone();
+    let strong = Sessions::Strong(OwnerClient::new(global, transport));
+    let ev = Sessions::Eventual(service_over(&kv, &clock, &keys(), &prefix, 9));
+    assert!(
+        block_on(ev.create(NewSession::for_user(user.clone()))).is_ok(),
+        "eventual ok"
+    );
+    let r = block_on(strong.create(NewSession::for_user(user.clone())));
+    assert!(r.is_ok(), "strong create failed: {:?}", r.err());
+}
+
+/// (Review F5) Two calls of one owner whose drains would overlap: only one
+/// drains at a time, so an older KV put never lands after a newer delete.
+#[test]
+fn overlapping_drains_never_leave_a_revoked_session_in_kvs_index() {
+    let w = world();
+    w.owners.set_drain_budget(0);
+    let (token, s) = create(&w, "lee");
+    w.owners.set_drain_budget(500);
+    w.kv.set_op_latency(KvOp::Write, 10); // a slow KV put
+    let a = async { w.sessions.verify(&token).await.map(|_| ()) }; // drains: the put
+    let b = async {
+        common::yield_times(2).await;
+        w.sessions.destroy_session(&s).await // drains: the delete
+    };
+    let (ra, rb) = block_on(common::join2(a, b));
+    w.kv.set_op_latency(KvOp::Write, 0);
+    ra.unwrap();
+    rb.unwrap();
+    block_on(w.owners.run_alarms()).unwrap();
+    assert!(block_on(w.sessions.verify(&token)).is_err());
+    let (listed, _) = block_on(w.sessions.list_all(100, None)).unwrap();
+    assert!(
+        listed.is_empty() && kv_index_keys(&w, "lee").is_empty(),
+        "the admin listing shows the revoked session {:?}",
+        listed.iter().map(|s| s.id.to_string()).collect::<Vec<_>>()
+    );
+}
+
+/// (Review F6) A guarded request (verify) never pays for another call's KV
+/// backlog: only calls that queued KV work drain before they answer.
+#[test]
+fn a_guarded_request_never_waits_for_another_calls_kv_backlog() {
+    let w = world();
+    for _ in 0..2000 {
+        create(&w, "max");
+    }
+    block_on(w.sessions.destroy_user("max", None)).unwrap();
+    let (token, _) = create(&w, "max");
+    w.kv.reset_counts();
+    block_on(w.sessions.verify(&token)).unwrap();
+    let n = w.kv.counts().total();
+    assert_eq!(
+        n, 0,
+        "one guarded request made {n} KV calls inside the owner before answering"
+    );
+}
+
+/// (Review F7) A legacy (22-char) session moved in and kept alive in strong
+/// mode keeps its KV copy alive too: the Worker finds its owner by it.
+#[test]
+fn an_active_legacy_session_outlives_its_old_kv_copy() {
+    let w = world();
+    // A legacy session as eventual mode wrote it: KV TTL = end + 1 day.
+    let (token, id) = legacy_session(&w, "ned");
+    let layout = KeyLayout::default();
+    let rec =
+        w.kv.entries()
+            .into_iter()
+            .find(|e| e.name == layout.session_key(&id))
+            .unwrap();
+    let ttl = session_core::layout::kv_ttl_secs(
+        &block_on(eventual(&w).verify(&token)).unwrap().lifetime,
+        session_core::Clock::now_ms(&w.clock),
+    );
+    block_on(w.kv.put(
+        &rec.name,
+        &rec.value,
+        PutOptions {
+            expiration_ttl: Some(ttl),
+            metadata: None,
+        },
+    ))
+    .unwrap();
+    // Strong mode: the user is active every hour for 10 days (idle TTL 7 days).
+    for step in 0..(10 * 86_400 / 3600) {
+        match block_on(w.sessions.verify(&token)) {
+            Ok(s) => {
+                block_on(w.sessions.refresh(&s)).unwrap();
+            }
+            Err(e) => {
+                let listed = block_on(w.sessions.list_user("ned", None)).unwrap();
+                panic!(
+                    "active session refused after {} s: {e:?}; still listed: {}",
+                    step * 3600,
+                    listed.len()
+                );
+            }
+        }
+        w.clock.advance_secs(3600);
+    }
+}
+
+/// (Review F6) Two requests at once never apply the same outbox entries
+/// twice (KV allows 1 write/s per key).
+#[test]
+fn concurrent_requests_never_drain_the_same_entries_twice() {
+    let w = world();
+    for _ in 0..400 {
+        create(&w, "max");
+    }
+    w.owners.set_drain_budget(0);
+    block_on(w.sessions.destroy_user("max", None)).unwrap();
+    w.owners.set_drain_budget(500);
+    let (t1, _) = create(&w, "max2");
+    let _ = t1;
+    let (ta, _) = {
+        w.owners.set_drain_budget(0);
+        let r = create(&w, "max");
+        w.owners.set_drain_budget(500);
+        r
+    };
+    w.kv.reset_counts();
+    w.kv.set_yield_each_op(true);
+    let (a, b) = block_on(common::join2(
+        w.sessions.verify(&ta),
+        w.sessions.verify(&ta),
+    ));
+    w.kv.set_yield_each_op(false);
+    a.unwrap();
+    b.unwrap();
+    let c = w.kv.counts();
+    assert!(
+        c.deletes <= 400,
+        "401 outbox entries, {} KV deletes + {} puts for them",
+        c.deletes,
+        c.writes
+    );
+}
+
+/// (Review F8) An owner moves in only its own user's sessions, whatever id a
+/// caller names (here a self-service delete of another user's id, while
+/// the caller's own sweep has not completed).
+#[test]
+fn an_owner_never_moves_in_another_users_sessions() {
+    let w = world();
+    let ev = eventual(&w);
+    let (amy1, _) = block_on(ev.create(NewSession::for_user("amy"))).unwrap();
+    let (amy2, _) = block_on(ev.create(NewSession::for_user("amy"))).unwrap();
+    let bob: Vec<_> = (0..3)
+        .map(|_| block_on(ev.create(NewSession::for_user("bob"))).unwrap().1)
+        .collect();
+    // Amy's first request after the switch: moved in, but the sweep's KV list fails.
+    w.kv.fail_op(KvOp::List, Some(StoreError::Unavailable("kv".into())));
+    assert!(block_on(w.sessions.verify(amy1.expose())).is_err());
+    w.kv.fail_op(KvOp::List, None);
+    assert!(
+        block_on(w.sessions.verify(amy1.expose())).is_ok(),
+        "held now"
+    );
+    // Amy (authenticated) asks to delete one of Bob's sessions by id.
+    assert!(!block_on(w.sessions.destroy_owned("amy", bob[0].id.as_str())).unwrap());
+    let amy_owner = w.owners.owner(&owner_name("amy")).storage;
+    let layout = KeyLayout::default();
+    let copied: Vec<_> = bob
+        .iter()
+        .filter(|s| amy_owner.raw(&layout.session_key(&s.id)).is_some())
+        .collect();
+    let amy2_ok = block_on(w.sessions.verify(amy2.expose())).is_ok();
+    assert!(
+        copied.is_empty() && amy2_ok,
+        "amy's owner holds {} of bob's sessions; amy's second session works: {amy2_ok}",
+        copied.len()
+    );
+}

@@ -25,7 +25,8 @@
 //!
 //! `{id}` is the session id (43 chars; 22 for ids issued before owner tags).
 //! The longest key is the index key of a 256-byte userId: 64 + 2 + 342 + 1 +
-//! 43 = 452 bytes, under KV's 512; its outbox key is 454 bytes.
+//! 43 = 452 bytes, under KV's 512; its outbox key (the KV key's prefix
+//! written once) is 454 bytes.
 //!
 //! Apps sharing a namespace should use prefixes where none is a prefix of
 //! another's keys (e.g. `app1/` and `app2/`); keys this layout cannot parse
@@ -112,9 +113,15 @@ impl KeyLayout {
         format!("{}o:{}", self.prefix, owner.to_text())
     }
 
+    /// The owner a Durable Object name of this layout names.
+    pub fn parse_owner_name(&self, name: &str) -> Option<OwnerTag> {
+        OwnerTag::from_text(name.strip_prefix(&self.prefix)?.strip_prefix("o:")?)
+    }
+
     /// Owner storage: the pending KV change of `kv_key`.
     pub fn outbox_key(&self, kv_key: &str) -> String {
-        format!("{}x:{kv_key}", self.prefix)
+        let rest = kv_key.strip_prefix(self.prefix.as_str()).unwrap_or(kv_key);
+        format!("{}x:{rest}", self.prefix)
     }
 
     /// Owner storage: list prefix of the outbox.
@@ -123,8 +130,9 @@ impl KeyLayout {
     }
 
     /// Owner storage: the KV key an outbox key is about.
-    pub fn outbox_target<'k>(&self, outbox_key: &'k str) -> Option<&'k str> {
-        outbox_key.strip_prefix(&self.prefix)?.strip_prefix("x:")
+    pub fn outbox_target(&self, outbox_key: &str) -> Option<String> {
+        let rest = outbox_key.strip_prefix(&self.prefix)?.strip_prefix("x:")?;
+        Some(format!("{}{rest}", self.prefix))
     }
 
     /// Owner storage: marks session `id` as revoked after it was moved in from KV.

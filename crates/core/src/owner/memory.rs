@@ -16,9 +16,11 @@ use crate::policy::Policy;
 use crate::random::Random;
 use crate::service::{SessionError, SessionService};
 use crate::store::{MemoryKv, MemoryObjects, ObjectKv, StoreError};
+
 use crate::token::KeyRing;
 
 use super::client::{OwnerTransport, TransportFuture};
+use super::drain_gate::DrainGate;
 use super::protocol::{OwnerCall, OwnerReply};
 use super::serve::serve;
 use super::store::OwnerStore;
@@ -31,6 +33,7 @@ pub const MEMORY_DRAIN_BUDGET: usize = 500;
 pub struct MemoryOwner {
     pub storage: MemoryObjects,
     pub ledger: Rc<Ledger>,
+    pub gate: Rc<DrainGate>,
 }
 
 /// See the module documentation.
@@ -103,15 +106,18 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
         self.owners.borrow().keys().cloned().collect()
     }
 
-    /// The store the owner `name` runs over.
-    pub fn store(&self, name: &str) -> OwnerStore<ObjectKv<MemoryObjects, C>, MemoryKv, C> {
+    /// The store the owner `name` runs over; `None` for a name that is not
+    /// an owner's.
+    pub fn store(&self, name: &str) -> Option<OwnerStore<ObjectKv<MemoryObjects, C>, MemoryKv, C>> {
+        let tag = self.layout.parse_owner_name(name)?;
         let owner = self.owner(name);
-        OwnerStore::new(
+        Some(OwnerStore::new(
             ObjectKv::new(owner.storage, self.clock.clone()),
             self.global.clone(),
             Rc::clone(&self.layout),
             self.clock.clone(),
-        )
+            tag,
+        ))
     }
 
     /// What the object's alarm does: drains the outbox and removes expired
@@ -119,7 +125,9 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
     pub async fn run_alarms(&self) -> Result<usize, StoreError> {
         let mut applied = 0;
         for name in self.names() {
-            let store = self.store(&name);
+            let Some(store) = self.store(&name) else {
+                continue;
+            };
             loop {
                 let drain = store.drain(MEMORY_DRAIN_BUDGET).await?;
                 applied += drain.applied;
@@ -137,24 +145,29 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
         if self.unreachable.get() {
             return Err(StoreError::Unavailable("owner unreachable".into()));
         }
-        let reply = match serde_json::from_str::<OwnerCall>(body) {
-            Ok(call) => {
+        let reply = match (serde_json::from_str::<OwnerCall>(body), self.store(name)) {
+            (Ok(call), Some(store)) => {
                 let owner = self.owner(name);
                 let service = SessionService::new(
-                    self.store(name),
+                    store,
                     self.clock.clone(),
                     Rc::clone(&self.random),
                     Rc::clone(&self.key_ring),
                     Rc::clone(&self.layout),
                 )
                 .with_policy(self.policy)
-                .with_ledger(owner.ledger);
+                .with_ledger(owner.ledger.clone());
                 let reply = serve(&service, call).await;
                 // As the object: KV's share now, failures left to the alarm.
-                let _ = service.store().drain(self.drain_budget.get()).await;
+                // Only calls that queued KV work drain: the backlog is
+                // the alarm's.
+                let _ = owner
+                    .gate
+                    .drain(service.store(), self.drain_budget.get(), false)
+                    .await;
                 reply
             }
-            Err(_) => OwnerReply::failed(&SessionError::Store(StoreError::Rejected(
+            _ => OwnerReply::failed(&SessionError::Store(StoreError::Rejected(
                 "not an owner call".into(),
             ))),
         };

@@ -12,12 +12,14 @@
 //! - [`protocol`]: what the two say to each other.
 
 pub mod client;
+mod drain_gate;
 pub mod memory;
 pub mod protocol;
 mod serve;
 mod store;
 
 pub use client::{OwnerClient, OwnerTransport, TransportFuture};
+pub use drain_gate::DrainGate;
 pub use memory::{MemoryOwner, MemoryOwners};
 pub use protocol::{OwnerCall, OwnerReply};
 pub use serve::serve;

@@ -31,7 +31,7 @@ use crate::store::{
     KvEntry, KvStore, ListOptions, ListPage, PutOptions, StoreError, MAX_LIST_LIMIT,
     MIN_EXPIRATION_TTL,
 };
-use crate::token::SessionId;
+use crate::token::{OwnerTag, SessionId};
 
 /// A change of one KV key that KV has not seen yet.
 #[derive(Debug, Serialize, Deserialize)]
@@ -80,10 +80,15 @@ pub struct OwnerStore<L, G, C> {
     seq: Cell<u64>,
     /// Users whose KV sessions are known to be moved in.
     swept: RefCell<HashSet<String>>,
+    /// Whether this store queued an outbox entry.
+    queued: Cell<bool>,
+    /// Whose sessions this store holds: only theirs are moved in from KV.
+    owner: OwnerTag,
 }
 
 impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
-    pub fn new(local: L, global: G, layout: Rc<KeyLayout>, clock: C) -> Self {
+    /// The store of `owner` (see [`KeyLayout::parse_owner_name`]).
+    pub fn new(local: L, global: G, layout: Rc<KeyLayout>, clock: C, owner: OwnerTag) -> Self {
         Self {
             local,
             global,
@@ -91,7 +96,18 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
             clock,
             seq: Cell::new(0),
             swept: RefCell::default(),
+            queued: Cell::new(false),
+            owner,
         }
+    }
+
+    fn owns(&self, user_id: &str) -> bool {
+        self.layout.owner(user_id) == self.owner
+    }
+
+    /// Whether this store queued a KV change (the call has KV work of its own).
+    pub fn queued(&self) -> bool {
+        self.queued.get()
     }
 
     pub fn local(&self) -> &L {
@@ -106,6 +122,13 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
         let n = self.seq.get().wrapping_add(1);
         self.seq.set(n);
         format!("{}-{n}", self.clock.now_ms())
+    }
+
+    /// When a key put now with `expirationTtl` = `secs` expires (ms).
+    fn expires_at(&self, secs: u64) -> i64 {
+        self.clock
+            .now_ms()
+            .saturating_add(i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000))
     }
 
     fn ttl_until(&self, until_ms: i64) -> u64 {
@@ -129,6 +152,7 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
             expiration_ttl: ttl,
             metadata: None,
         };
+        self.queued.set(true);
         self.local
             .put(&self.layout.outbox_key(kv_key), &text, options)
             .await
@@ -173,6 +197,10 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
         let Some(session) = record::decode(&entry.value, id) else {
             return Ok(None);
         };
+        // Another user's session is not ours to hold (a caller may name any id).
+        if !self.owns(&session.user_id) {
+            return Ok(None);
+        }
         let now = self.clock.now_ms();
         let ttl = kv_ttl_secs(&session.lifetime, now);
         let marker = Moved {
@@ -188,11 +216,7 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
         };
         // The marker first: should the object stop in between, the session
         // is at worst moved in again, never revived after a revocation.
-        let marker = serde_json::to_string(&marker)
-            .map_err(|_| StoreError::Rejected("moved marker".into()))?;
-        self.local
-            .put(&self.layout.tombstone_key(id), &marker, options(None))
-            .await?;
+        self.mark_moved(id, &marker).await?;
         self.local.put(&key, &entry.value, options(None)).await?;
         self.local
             .put(
@@ -207,9 +231,21 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
         }))
     }
 
+    async fn mark_moved(&self, id: &SessionId, marker: &Moved) -> Result<(), StoreError> {
+        let text = serde_json::to_string(marker)
+            .map_err(|_| StoreError::Rejected("moved marker".into()))?;
+        let options = PutOptions {
+            expiration_ttl: Some(self.ttl_until(marker.until_ms)),
+            metadata: None,
+        };
+        self.local
+            .put(&self.layout.tombstone_key(id), &text, options)
+            .await
+    }
+
     /// Moves in every session KV holds for `user_id`, once per user.
     async fn sweep(&self, user_id: &str) -> Result<(), StoreError> {
-        if self.swept.borrow().contains(user_id) {
+        if self.swept.borrow().contains(user_id) || !self.owns(user_id) {
             return Ok(());
         }
         let flag = self.layout.swept_key(user_id);
@@ -294,12 +330,12 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
                             expiration_ttl: expires_at_ms.map(|at| self.ttl_until(at)),
                             metadata,
                         };
-                        self.global.put(target, &value, options).await
+                        self.global.put(&target, &value, options).await
                     } else {
                         Ok(())
                     }
                 }
-                Change::Delete => self.global.delete(target).await,
+                Change::Delete => self.global.delete(&target).await,
             };
             // Left in the outbox: the caller drains again later.
             applied?;
@@ -312,6 +348,8 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
                 .is_some_and(|now| now.value == entry.value)
             {
                 self.local.delete(&key.name).await?;
+            } else {
+                report.more = true;
             }
         }
         Ok(report)
@@ -355,18 +393,50 @@ impl<L: KvStore, G: KvStore, C: Clock> KvStore for OwnerStore<L, G, C> {
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
         if let Some(id) = self.layout.parse_session_key(key) {
-            // Before the first write of a user's session, its KV sessions
-            // are moved in, so that no fallback to KV is needed afterwards.
-            if let Some(session) = record::decode(value, &id) {
-                self.sweep(&session.user_id).await?;
+            match self.moved(&id).await? {
+                // Never written back once revoked (the service's own checks
+                // make this unreachable; it is the last line).
+                Some(moved) if moved.revoked => {
+                    return Err(StoreError::Rejected("the session was revoked".into()))
+                }
+                // Moved in from KV: its KV copy is how the Worker finds the
+                // owner of a legacy id, and what a switch back to
+                // `eventual` reads, so it follows (and the marker outlives it).
+                Some(_) => {
+                    let until_ms = options
+                        .expiration_ttl
+                        .map(|secs| self.expires_at(secs))
+                        .unwrap_or(i64::MAX);
+                    let marker = Moved {
+                        revoked: false,
+                        until_ms,
+                    };
+                    self.mark_moved(&id, &marker).await?;
+                    let change = Change::Put {
+                        value: value.to_owned(),
+                        metadata: None,
+                        expires_at_ms: options.expiration_ttl.map(|secs| self.expires_at(secs)),
+                    };
+                    self.local.put(key, value, options.clone()).await?;
+                    return self.queue(key, change, options.expiration_ttl).await;
+                }
+                // Before the first write of a user's session, its KV
+                // sessions are moved in, so that no fallback to KV is needed
+                // afterwards. Only for a session the owner does not hold yet
+                // (a create): a rewrite of a held one must not await KV
+                // between its read and its write, or a revocation made
+                // meanwhile is undone.
+                None => {
+                    if self.local.get(key).await?.is_none() {
+                        if let Some(session) = record::decode(value, &id) {
+                            self.sweep(&session.user_id).await?;
+                        }
+                    }
+                }
             }
         }
         if self.layout.parse_index_key(key).is_some() {
-            let expires_at_ms = options.expiration_ttl.map(|secs| {
-                self.clock
-                    .now_ms()
-                    .saturating_add(i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000))
-            });
+            let expires_at_ms = options.expiration_ttl.map(|secs| self.expires_at(secs));
             let change = Change::Put {
                 value: value.to_owned(),
                 metadata: options.metadata.clone(),
@@ -386,16 +456,8 @@ impl<L: KvStore, G: KvStore, C: Clock> KvStore for OwnerStore<L, G, C> {
                         revoked: true,
                         until_ms: moved.until_ms,
                     };
-                    let text = serde_json::to_string(&marker)
-                        .map_err(|_| StoreError::Rejected("moved marker".into()))?;
-                    let options = PutOptions {
-                        expiration_ttl: Some(self.ttl_until(moved.until_ms)),
-                        metadata: None,
-                    };
                     // Revoked before deleted: see `move_in`.
-                    self.local
-                        .put(&self.layout.tombstone_key(&id), &text, options)
-                        .await?;
+                    self.mark_moved(&id, &marker).await?;
                     self.local.delete(key).await?;
                     return self.queue(key, Change::Delete, None).await;
                 }

@@ -139,7 +139,10 @@ async fn guarded(
     for line in &finish.logs {
         console_log!("{line}");
     }
-    let response = proxy::finished(response, &finish)?;
+    let response = match finish.failure_response() {
+        Some(failed) => to_js_response(failed)?,
+        None => proxy::finished(response, &finish)?,
+    };
     if let Some(after) = finish.after {
         let settings = settings(env);
         let env = env.clone();

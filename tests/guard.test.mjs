@@ -754,13 +754,12 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
       const pub = await sendText(w, '/public/x?y=1', { bearer: token });
       assert.equal(pub.res.status, 200);
       assert.equal(pub.json.url, '/public/x?y=1');
-      // A login handoff that cannot be stored: the origin's answer passes,
-      // without the header and without a cookie.
-      const login = await sendText(w, '/login', { method: 'POST', body: 'x' });
-      assert.equal(login.res.status, 200);
-      assert.equal(login.json.url, '/login');
-      assert.equal(login.res.headers.get('x-session-issue'), null);
-      assert.deepEqual(setCookies(login.res), []);
+      // A login handoff that cannot be stored: 503 instead of the origin's
+      // answer (no one is told they signed in), no header, no cookie.
+      const login = await send(w, '/login', { method: 'POST', body: 'x' });
+      assert.equal(login.headers.get('x-session-issue'), null);
+      assert.deepEqual(setCookies(login), []);
+      await expectProblem(login, 503, 'store_unavailable', 'login handoff');
       assert.equal(origin.received.length, 2);
     });
   });

@@ -1200,16 +1200,32 @@ fn malformed_handoff_headers_are_logged_and_ignored() {
 }
 
 #[test]
-fn store_failures_during_the_handoff() {
+fn store_failures_during_the_handoff_fail_closed() {
     let env = Env::new(&[]);
     let (token, _) = env.login("u1");
     env.clock.advance_secs(2000);
     let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
     let f = forwarded(env.decide(&head));
+    let down = || Some(StoreError::Unavailable("down".into()));
+    let failed = |fin: &Finish| {
+        let r = fin
+            .failure_response()
+            .expect("the origin's answer is replaced");
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["code"], "store_unavailable");
+        let cookies: Vec<_> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(cookies, fin.set_cookies, "the problem carries the cookies");
+        cookies
+    };
 
-    // The issue fails: no cookie but the sliding one, the old session intact.
-    env.kv
-        .fail_op(KvOp::Write, Some(StoreError::Unavailable("down".into())));
+    // The issue fails: 503, no cookie but the sliding one, the old session intact.
+    env.kv.fail_op(KvOp::Write, down());
     let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u1"})));
     assert_eq!(fin.logs.len(), 1);
     assert!(
@@ -1217,32 +1233,45 @@ fn store_failures_during_the_handoff() {
         "{:?}",
         fin.logs
     );
-    assert_eq!(fin.set_cookies, Vec::from_iter(f.set_cookie.clone()));
+    assert_eq!(failed(&fin), Vec::from_iter(f.set_cookie.clone()));
     assert!(fin.keeps_sliding(), "the old session still slides");
     env.kv.fail_op(KvOp::Write, None);
     assert!(env.check(&token).is_ok());
 
-    // The revoke fails: logged, the cookie is still cleared and nothing slides.
-    env.kv
-        .fail_op(KvOp::Delete, Some(StoreError::Unavailable("down".into())));
-    let mut response = revoke_header("current");
-    let fin = env.finish(&head, &f, &mut response);
-    assert!(response.is_empty() || response.get("x-session-revoke").is_none());
-    assert_eq!(fin.logs.len(), 1);
-    assert_eq!(fin.set_cookies, [cleared()]);
-    assert!(fin.after.is_none());
-    env.kv.fail_op(KvOp::Delete, None);
+    // The revoke fails: 503 (the client is not told it signed out), the
+    // cookie is still cleared, nothing slides and nothing is issued.
+    for revoke in ["current", "all"] {
+        env.kv.fail_op(KvOp::Delete, down());
+        env.kv.fail_op(KvOp::List, down());
+        let mut response = revoke_header(revoke);
+        response.insert("x-session-issue", r#"{"userId":"u1"}"#.parse().unwrap());
+        let before = env.kv.len();
+        let fin = env.finish(&head, &f, &mut response);
+        assert!(response.get("x-session-revoke").is_none());
+        assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
+        assert_eq!(failed(&fin), [cleared()], "{revoke}");
+        assert!(fin.after.is_none());
+        env.kv.fail_op(KvOp::Delete, None);
+        env.kv.fail_op(KvOp::List, None);
+        assert_eq!(env.kv.len(), before, "{revoke}: nothing issued");
+    }
 
-    // Verifying the current token on a public path fails: logged, the issue
-    // still happens.
-    let head = req("POST", "/assets/login", &[("cookie", &cookie(&token))]);
-    let f = forwarded(env.decide(&head));
-    env.kv
-        .fail_op(KvOp::Read, Some(StoreError::Unavailable("down".into())));
-    let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u1"})));
+    // Verifying the current token fails on a public path: a revoke cannot
+    // know what to revoke, so it fails closed too.
+    let public = req("POST", "/assets/login", &[("cookie", &cookie(&token))]);
+    let pf = forwarded(env.decide(&public));
+    env.kv.fail_op(KvOp::Read, down());
+    let fin = env.finish(&public, &pf, &mut revoke_header("all"));
+    assert_eq!(failed(&fin), [cleared()]);
+    // An issue still happens: only destroying the replaced session is
+    // skipped, and logged.
+    let fin = env.finish(&public, &pf, &mut issue_header(&json!({"userId": "u1"})));
+    assert!(fin.failure.is_none());
     assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
+    assert!(fin.logs[0].contains("replaced session"), "{:?}", fin.logs);
     assert_eq!(fin.set_cookies.len(), 1);
     env.kv.fail_op(KvOp::Read, None);
+    assert!(env.check(&token).is_ok(), "never revoked by a failed call");
 }
 
 #[test]

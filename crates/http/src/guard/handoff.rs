@@ -36,7 +36,12 @@
 //!   claim given back) when a revocation failed. Its cookie
 //!   ([`crate::guard::Forward::set_cookie`]) goes with it: it is in
 //!   [`Finish::set_cookies`] exactly while the write is in `after`.
-//! - Store failures are logged; they never change the origin's answer.
+//! - A revocation or an issue that the store fails (fail closed): the
+//!   origin's answer is replaced by 503 `store_unavailable`
+//!   ([`Finish::failure`]), so the client is never told it signed out or in
+//!   when it did not. A failed revocation still clears the cookie and issues
+//!   nothing. Failing to destroy a replaced session is only logged: the new
+//!   session stands.
 //! - Log lines never contain tokens nor header values.
 
 use std::fmt;
@@ -46,11 +51,15 @@ use session_core::{
     ClientInfo, Clock, KvStore, NewSession, Random, Session, SessionError, Sessions, Slide,
 };
 
+use http::header::{HeaderValue, SET_COOKIE};
+use http::Response;
+
 use super::Forward;
 use crate::app::App;
 use crate::auth::presented_token;
 use crate::cookie::{clear_cookie, set_cookie};
 use crate::identity::{is_handoff_header, SESSION_ISSUE, SESSION_REVOKE};
+use crate::problem::{ErrorCode, Problem};
 use crate::request::RequestHead;
 
 /// Largest `X-Session-Issue` value acted on, in bytes.
@@ -72,6 +81,9 @@ pub struct Finish {
     pub after: Option<AfterResponse>,
     /// Messages for `console.log`; never tokens nor header values.
     pub logs: Vec<String>,
+    /// The handoff could not be stored: answer this instead of the origin's
+    /// response (see [`Finish::failure_response`]).
+    pub failure: Option<Problem>,
 }
 
 impl Finish {
@@ -79,6 +91,18 @@ impl Finish {
     /// request neither revoked nor replaced its session).
     pub fn keeps_sliding(&self) -> bool {
         self.after.is_some()
+    }
+
+    /// The answer when the handoff failed: the problem, with every
+    /// [`Finish::set_cookies`] value.
+    pub fn failure_response(&self) -> Option<Response<Vec<u8>>> {
+        let mut response = self.failure.as_ref()?.to_response();
+        for cookie in &self.set_cookies {
+            if let Ok(value) = HeaderValue::from_str(cookie) {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+        }
+        Some(response)
     }
 }
 
@@ -90,6 +114,7 @@ impl fmt::Debug for Finish {
             .field("set_cookies", &self.set_cookies.len())
             .field("after", &self.after)
             .field("logs", &self.logs)
+            .field("failure", &self.failure.as_ref().map(|p| p.code))
             .finish()
     }
 }
@@ -205,23 +230,35 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
         // not slid back to life.
         out.after = None;
         out.set_cookies = vec![clear_cookie(cookie_name)];
-        if let Some(session) = current.get(app, sessions, head, &mut out.logs).await {
-            let result = match revoke {
+        let result = match current.get(app, sessions, head).await {
+            Ok(Some(session)) => match revoke {
                 Revoke::Current => sessions.destroy_session(&session).await,
                 Revoke::All => sessions
                     .destroy_user(&session.user_id, None)
                     .await
                     .map(drop),
-            };
-            match result {
-                Ok(()) => current_gone = true,
-                Err(e) => out.logs.push(format!(
+            },
+            // Nothing to revoke: signing out is idempotent.
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => current_gone = true,
+            Err(e) => {
+                out.logs.push(format!(
                     "{SESSION_REVOKE}: revoking {} failed: {e}",
                     match revoke {
                         Revoke::Current => "the session",
                         Revoke::All => "the user's sessions",
                     }
-                )),
+                ));
+                out.failure = Some(Problem::new(
+                    ErrorCode::StoreUnavailable,
+                    "the sign-out could not be stored: the session may still work; try again",
+                ));
+                // Signing in again as if the sign-out had happened would
+                // hide that it did not.
+                return release_unused_slide(sessions, forward, out);
             }
         }
     }
@@ -229,9 +266,14 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
     if let Some(new) = issue {
         match sessions.create(new).await {
             Err(SessionError::Invalid(e)) => out.logs.push(format!("{SESSION_ISSUE} ignored: {e}")),
-            Err(e) => out
-                .logs
-                .push(format!("{SESSION_ISSUE}: creating the session failed: {e}")),
+            Err(e) => {
+                out.logs
+                    .push(format!("{SESSION_ISSUE}: creating the session failed: {e}"));
+                out.failure = Some(Problem::new(
+                    ErrorCode::StoreUnavailable,
+                    "the sign-in could not be stored: no session was created; try again",
+                ));
+            }
             Ok((token, created)) => {
                 out.after = None;
                 out.set_cookies = vec![set_cookie(
@@ -240,23 +282,34 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
                     created.seconds_to_expiry(sessions.now_ms()),
                 )];
                 if !current_gone {
-                    if let Some(old) = current.get(app, sessions, head, &mut out.logs).await {
-                        if let Err(e) = sessions.destroy_session(&old).await {
-                            out.logs.push(format!(
-                                "{SESSION_ISSUE}: destroying the replaced session failed: {e}"
-                            ));
-                        }
+                    let destroyed = match current.get(app, sessions, head).await {
+                        Ok(Some(old)) => sessions.destroy_session(&old).await,
+                        Ok(None) => Ok(()),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = destroyed {
+                        out.logs.push(format!(
+                            "{SESSION_ISSUE}: destroying the replaced session failed: {e}"
+                        ));
                     }
                 }
             }
         }
     }
+    release_unused_slide(sessions, forward, out)
+}
+
+/// The sliding write's cookie while the write still applies; otherwise a
+/// claimed write dropped here (a revocation that failed, an issue) gives its
+/// claim back, so that a later request may slide the session (releasing a
+/// revoked one is harmless).
+fn release_unused_slide<S: KvStore, C: Clock, R: Random>(
+    sessions: &Sessions<S, C, R>,
+    forward: &Forward,
+    mut out: Finish,
+) -> Finish {
     match (&forward.touched, &out.after) {
-        // The sliding write still applies: so does its cookie.
         (_, Some(_)) => out.set_cookies.extend(forward.set_cookie.clone()),
-        // A sliding write claimed but dropped here (a revocation that
-        // failed, an issue) gives its claim back, so that a later request
-        // may slide the session; releasing a revoked one is harmless.
         (Some(claimed), None) => sessions.release_slide(claimed),
         (None, None) => {}
     }
@@ -276,29 +329,26 @@ impl Current {
         }
     }
 
+    /// A store failure is not cached: a later call tries again.
     async fn get<S: KvStore, C: Clock, R: Random>(
         &mut self,
         app: &App<'_, S, C, R>,
         sessions: &Sessions<S, C, R>,
         head: &RequestHead,
-        logs: &mut Vec<String>,
-    ) -> Option<Session> {
+    ) -> Result<Option<Session>, SessionError> {
         if let Some(known) = &self.known {
-            return known.clone();
+            return Ok(known.clone());
         }
         let session = match presented_token(app, head) {
             None => None,
             Some(p) => match sessions.verify(p.token).await {
                 Ok(session) => Some(session),
-                Err(SessionError::Store(e)) => {
-                    logs.push(format!("reading the current session failed: {e}"));
-                    None
-                }
+                Err(e @ (SessionError::Store(_) | SessionError::Random)) => return Err(e),
                 Err(_) => None,
             },
         };
         self.known = Some(session.clone());
-        session
+        Ok(session)
     }
 }
 

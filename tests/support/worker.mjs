@@ -145,7 +145,9 @@ export async function startWorker({
  */
 export async function startOrigin(respond = () => ({})) {
   const received = [];
-  const server = createServer((req, res) => {
+  // Real origins take large headers too (Cloudflare forwards up to 128 KB);
+  // Node alone would answer 431 past 16 KiB.
+  const server = createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -157,6 +159,7 @@ export async function startOrigin(respond = () => ({})) {
       res.end(out.body !== undefined ? out.body : JSON.stringify(seen));
     });
   });
+  server.maxHeadersCount = 0; // no cap (Node's default keeps 2000 lines)
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
   return {

@@ -82,15 +82,23 @@ impl NewSession {
     }
 }
 
-/// A TTL field: absent, `null`, or a whole number of seconds (no sign, no
-/// fraction: `60.5`, `-1` and `"60"` are refused).
+/// A TTL field: absent, `null`, or a whole number of seconds. JSON has one
+/// number type, so `60`, `60.0` and `6e1` are alike; `60.5`, `-1` and `"60"`
+/// are refused (the range is the policy's to check).
 fn ttl(
     fields: &mut Map<String, Value>,
     field: &'static str,
 ) -> Result<Option<u64>, ValidationError> {
+    let whole = |n: &serde_json::Number| {
+        n.as_u64().or_else(|| {
+            let f = n.as_f64()?;
+            // Saturates above u64::MAX, which the range check then refuses.
+            (f >= 0.0 && f.fract() == 0.0).then_some(f as u64)
+        })
+    };
     match fields.remove(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+        Some(Value::Number(n)) if whole(&n).is_some() => Ok(whole(&n)),
         Some(_) => Err(ValidationError::new(
             field,
             "must be a whole number of seconds",
@@ -148,5 +156,22 @@ mod tests {
         let long = "k".repeat(100);
         let e = parse(json!({ "userId": "u", long.clone(): 1 })).unwrap_err();
         assert_eq!(e.field.len(), 64);
+    }
+
+    #[test]
+    fn a_ttl_is_a_whole_number_however_json_writes_it() {
+        for text in ["60", "60.0", "6e1", "600e-1"] {
+            let json: Value =
+                serde_json::from_str(&format!(r#"{{"userId":"u","idleTtl":{text}}}"#)).unwrap();
+            assert_eq!(parse(json).unwrap().idle_ttl, Some(60), "{text}");
+        }
+        for text in ["60.5", "-60", "-0.5", "1e-7"] {
+            let json: Value =
+                serde_json::from_str(&format!(r#"{{"userId":"u","idleTtl":{text}}}"#)).unwrap();
+            assert_eq!(parse(json).unwrap_err().field, "idleTtl", "{text}");
+        }
+        // Past u64: saturated, for the policy's range check to refuse.
+        let huge = parse(json!({"userId": "u", "absoluteTtl": 1e300})).unwrap();
+        assert_eq!(huge.absolute_ttl, Some(u64::MAX));
     }
 }

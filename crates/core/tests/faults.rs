@@ -24,6 +24,32 @@
 //!    state of the clean run (same sessions working, same listings).
 //!
 //! The number of (operation, k) cases is printed (`--nocapture`).
+//!
+//! What is weaker than these words, and why:
+//! - One fault per case. What a failed call does to repair itself (a
+//!   create deleting what it wrote, a rewrite putting its record back) is
+//!   best effort: should that call fail too, a create may leave a session
+//!   nobody holds in its user's listing until it expires, and a rewrite an
+//!   index entry that ends before its session.
+//! - Invariant 4 (and the per-session form of 2 and 3) is checked once the
+//!   cleanup or the alarms have run, never right after the fault. KV has no
+//!   transactions: in `eventual` mode a revocation that stops between its
+//!   two deletes leaves an index entry of a session that no longer works,
+//!   which only the cron cleanup removes, and only once the entry is older
+//!   than `CLEANUP_GRACE_MS` (the world's entries are; an entry made by the
+//!   faulted operation itself is removed by that operation's own repair).
+//!   In `strong` mode the owner's alarm does the same (`OwnerStore::tidy`),
+//!   finishes a half-made revocation of a session moved in from KV (decided
+//!   at its marker: until the alarm it may still work, its revocation having
+//!   answered an error), and drains the outbox into KV's index.
+//! - Before a retry, a listing may be ahead of its session (a failed label
+//!   change or refresh whose index write landed: the listing shows the new
+//!   label or expiry, the session the old), never behind it: the entry never
+//!   ends before the session does.
+//! - A retry's answer is not compared, only the state it leaves: a retried
+//!   revocation answers for what is left to revoke (`false`, a smaller count).
+//! - Reads and lists are only lost, never "unanswered": a read that happens
+//!   unanswered changes nothing.
 
 mod common;
 
@@ -456,8 +482,20 @@ impl Snapshot {
         let known = w.known.borrow().clone();
         let mut tokens = BTreeMap::new();
         let mut working = BTreeMap::new();
+        // In `strong` mode, also what a switch back to `eventual` would say
+        // (KV's copies of the sessions moved in).
+        let back = (w.mode == Mode::Strong)
+            .then(|| Sessions::Eventual(service_over(&w.kv, &w.clock, &keys(), "", 99)));
         for k in &known {
-            let (text, session) = status(w, k);
+            let (mut text, session) = status(w, k);
+            if let Some(back) = &back {
+                let works = block_on(back.verify(&k.token)).is_ok();
+                text.push_str(if works {
+                    "; back: works"
+                } else {
+                    "; back: refused"
+                });
+            }
             tokens.insert(k.name.clone(), text);
             if let Some(s) = session {
                 let t = s.lifetime;
@@ -778,6 +816,11 @@ fn every_operation_survives_a_fault_at_every_kv_call_in_eventual_mode() {
     sweep_mode(Mode::Eventual, 90);
 }
 
+#[test]
+fn every_operation_survives_a_fault_at_every_storage_call_in_strong_mode() {
+    sweep_mode(Mode::Strong, 600);
+}
+
 /// One case: `op` in `mode` with the first call `pick` chooses failing as
 /// `kind`; the problems found.
 fn one_case(
@@ -839,7 +882,7 @@ fn a_failed_create_leaves_no_session_in_the_listing() {
 /// a clean create does.
 #[test]
 fn a_create_whose_cap_fails_revokes_no_more_than_a_clean_one() {
-    for mode in [Mode::Eventual] {
+    for mode in [Mode::Eventual, Mode::Strong] {
         assert_holds(one_case(
             mode,
             "create over the cap",
@@ -871,3 +914,190 @@ fn a_failed_sliding_write_never_leaves_the_index_entry_behind_the_session() {
 // Keeps `CLEANUP_GRACE_MS` and `SETUP_SECS` in step: the setup's index
 // entries are past the cleanup's grace when the operations run.
 const _: () = assert!(SETUP_SECS * 1000 > CLEANUP_GRACE_MS);
+
+fn marker_key(call: &FaultCall) -> bool {
+    call.key.starts_with("t:")
+}
+
+fn outbox_of_index(call: &FaultCall) -> bool {
+    call.key.starts_with("x:u:")
+}
+
+fn in_owner(pick: impl Fn(&FaultCall) -> bool) -> impl Fn(&FaultCall) -> bool {
+    move |call| call.store.starts_with("o:") && pick(call)
+}
+
+/// (strong) A move-in whose marker was written but not the record used to
+/// lose the session for good: the marker alone made the owner refuse it
+/// and never move it in again (only a revoked marker should).
+#[test]
+fn a_move_in_that_stops_after_its_marker_loses_no_session() {
+    for op in ["switch: first use", "switch: first use, legacy id"] {
+        assert_holds(one_case(
+            Mode::Strong,
+            op,
+            writes(marker_key),
+            FaultKind::Unanswered,
+        ));
+        assert_holds(one_case(
+            Mode::Strong,
+            op,
+            in_owner(writes(record_key)),
+            FaultKind::Lost,
+        ));
+    }
+}
+
+/// (strong) A move-in that stopped between the record and its index entry
+/// used to leave the session working but out of the owner's listing for
+/// good, so "revoke all" missed it: the sweep skipped every session held.
+#[test]
+fn a_move_in_that_stops_before_its_index_entry_leaves_the_session_listed() {
+    for op in ["switch: first use", "switch: list", "switch: create"] {
+        assert_holds(one_case(
+            Mode::Strong,
+            op,
+            in_owner(writes(index_key)),
+            FaultKind::Lost,
+        ));
+    }
+}
+
+/// (strong) A revocation whose outbox entry was not written (or whose
+/// local delete landed unanswered) used to leave the session in KV's index,
+/// so in the admin listing, for good: the local change came before the
+/// outbox entry, and a retry found nothing left to delete.
+#[test]
+fn a_revocation_never_deletes_locally_what_kv_is_not_told_of() {
+    for op in [
+        "revoke one (logout)",
+        "revoke one (admin, by id)",
+        "revoke all",
+    ] {
+        assert_holds(one_case(
+            Mode::Strong,
+            op,
+            writes(outbox_of_index),
+            FaultKind::Lost,
+        ));
+        assert_holds(one_case(
+            Mode::Strong,
+            op,
+            in_owner(deletes(index_key)),
+            FaultKind::Unanswered,
+        ));
+    }
+}
+
+/// (strong) A revocation that stopped between its two deletes used to
+/// leave the owner's index entry: the owner's listing (and KV's) showed a
+/// session that no longer works, with no cleanup in `strong` mode to drop
+/// it. The alarm now tidies it (`OwnerStore::tidy`).
+#[test]
+fn a_revocation_that_stops_between_its_deletes_is_tidied_by_the_alarm() {
+    for op in [
+        "revoke one (logout)",
+        "revoke one (own, by id)",
+        "revoke others",
+    ] {
+        assert_holds(one_case(
+            Mode::Strong,
+            op,
+            in_owner(deletes(index_key)),
+            FaultKind::Lost,
+        ));
+        assert_holds(one_case(
+            Mode::Strong,
+            op,
+            in_owner(deletes(record_key)),
+            FaultKind::Unanswered,
+        ));
+    }
+}
+
+/// (strong) The revocation of a session moved in from KV that stopped
+/// after its marker used to leave it half revoked: still held (and
+/// working), and its KV copy either deleted (a legacy id's owner can no
+/// longer be found, so a retry by id found nothing to delete) or kept for
+/// good (a retry saw the marker and skipped KV's delete: a switch back to
+/// `eventual` revived the session). The alarm completes it (the marker is
+/// where the revocation is decided), and every delete of it queues KV's.
+#[test]
+fn a_half_made_revocation_of_a_moved_in_session_is_completed() {
+    let outbox_of_record =
+        |call: &FaultCall| call.op == KvOp::Write && call.key.starts_with("x:s:");
+    for op in ["switch: revoke one", "switch: revoke all, never seen"] {
+        assert_holds(one_case(
+            Mode::Strong,
+            op,
+            in_owner(deletes(record_key)),
+            FaultKind::Lost,
+        ));
+        assert_holds(one_case(
+            Mode::Strong,
+            op,
+            outbox_of_record,
+            FaultKind::Unanswered,
+        ));
+        assert_holds(one_case(
+            Mode::Strong,
+            op,
+            outbox_of_record,
+            FaultKind::Lost,
+        ));
+        assert_holds(one_case(
+            Mode::Strong,
+            op,
+            |call: &FaultCall| call.op == KvOp::Write && call.key.starts_with("t:"),
+            FaultKind::Unanswered,
+        ));
+    }
+}
+
+/// The rollback of a failed rewrite never undoes a revocation this isolate
+/// made while the write was in flight: the ledger says so, and the record
+/// stays deleted.
+#[test]
+fn a_failed_rewrite_never_puts_back_a_session_revoked_meanwhile() {
+    let run = |fault: Option<usize>| {
+        let clock = ManualClock::new(T0);
+        let kv = MemoryKv::new(clock.clone());
+        let faults = Faults::new();
+        kv.set_faults(Some((&faults, "kv")));
+        let service = service_over(&kv, &clock, &keys(), "", 5);
+        let (token, s) = block_on(service.create(NewSession::for_user("ann"))).unwrap();
+        // Puts are slow: the revocation runs between the refresh's two.
+        kv.set_op_latency(KvOp::Write, 5);
+        match fault {
+            Some(k) => faults.fail_call(k, FaultKind::Lost),
+            None => faults.restart(),
+        }
+        let refresh = service.refresh(&s);
+        let revoke = async {
+            common::yield_times(8).await;
+            service.destroy_session(&s).await
+        };
+        let (refreshed, revoked) = block_on(common::join2(refresh, revoke));
+        kv.set_op_latency(KvOp::Write, 0);
+        let verified = block_on(service.verify(token.expose()));
+        (faults.trace(), refreshed, revoked, verified)
+    };
+    let (trace, ..) = run(None);
+    let index_put = trace
+        .iter()
+        .position(|c| c.op == KvOp::Write && c.key.starts_with("u:"))
+        .expect("the refresh's index write");
+    let revoked_first = trace[..index_put]
+        .iter()
+        .filter(|c| c.op == KvOp::Delete)
+        .count();
+    assert_eq!(revoked_first, 2, "the revocation runs first: {trace:?}");
+    let (_, refreshed, revoked, verified) = run(Some(index_put + 1));
+    assert!(refreshed.is_err(), "the refresh failed");
+    revoked.unwrap();
+    assert_eq!(
+        verified.unwrap_err(),
+        SessionError::InvalidToken,
+        "the failed refresh put the revoked session back"
+    );
+}

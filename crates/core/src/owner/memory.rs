@@ -137,14 +137,16 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
         ))
     }
 
-    /// What the object's alarm does: drains the outbox and removes expired
-    /// entries, for every owner. Returns the KV calls made.
+    /// What the object's alarm does: removes index entries left by a
+    /// revocation that stopped half way, drains the outbox and removes
+    /// expired entries, for every owner. Returns the KV calls made.
     pub async fn run_alarms(&self) -> Result<usize, StoreError> {
         let mut applied = 0;
         for name in self.names() {
             let Some(store) = self.store(&name) else {
                 continue;
             };
+            store.tidy(usize::MAX).await?;
             loop {
                 let drain = store.drain(MEMORY_DRAIN_BUDGET).await?;
                 applied += drain.applied;

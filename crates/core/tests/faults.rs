@@ -322,6 +322,7 @@ const OPS: &[(&str, &[Mode])] = &[
     ("create", BOTH),
     ("create over the cap", BOTH),
     ("verify", BOTH),
+    ("read one (admin)", BOTH),
     ("refresh", BOTH),
     ("sliding touch", BOTH),
     ("update label (holder)", BOTH),
@@ -392,6 +393,7 @@ fn run(w: &World, op: &str) -> Result<String, SessionError> {
         }))),
         "create over the cap" => new_session(block_on(api.create(NewSession::for_user("ann")))),
         "verify" => one(block_on(api.verify(&w.get("a1").token))),
+        "read one (admin)" => one(block_on(api.get(session("a2").id.as_str()))),
         "refresh" => one(block_on(api.refresh(&session("a1")))),
         "sliding touch" => {
             let claimed = api.claim_slide(&session("a0")).expect("sliding is due");

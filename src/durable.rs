@@ -2,8 +2,9 @@
 //! user's sessions. Each call runs the core's session service over the
 //! object's own storage ([`session_core::owner::serve`]); then the owner
 //! brings KV's index up to date (a bounded batch) and sets its alarm, which
-//! carries the rest on and removes expired entries, so the object's storage
-//! stays bounded by its live sessions.
+//! carries the rest on, tidies what a call that failed half way left, and
+//! removes expired entries, so the object's storage stays bounded by its
+//! live sessions.
 
 use std::rc::Rc;
 
@@ -20,7 +21,8 @@ use crate::store::{DurableStorage, EdgeStore, OwnerStorage, WorkersKv};
 /// KV calls one request or alarm makes at most for the outbox: well under
 /// Workers' 1000 subrequests per invocation.
 const DRAIN_BUDGET: usize = 500;
-/// Entries one alarm looks at for expiry (its own storage: no subrequests).
+/// Entries one alarm looks at for expiry, and for its tidy (its own
+/// storage: no subrequests).
 const PURGE_BUDGET: usize = 200_000;
 /// When KV failed or work is left, the alarm tries again this much later.
 const RETRY_MS: i64 = 1000;
@@ -77,22 +79,34 @@ impl UserSessions {
         .with_policy(config.policy)
         .with_ledger(Rc::clone(&self.ledger));
         let reply = serve(&service, call).await;
-        self.settle(&store, false).await;
+        // A call the storage failed may have stopped half way: the alarm
+        // tidies it soon.
+        self.settle(&store, false, reply.store_failed()).await;
         reply
     }
 
     /// After a call (`alarm` false) or in the alarm: KV's share of the
-    /// work, in the alarm also the expired entries, then the next alarm.
-    async fn settle(&self, store: &OwnerStorage, alarm: bool) {
+    /// work, in the alarm also what failed calls left and the expired
+    /// entries, then the next alarm (soon when `failed`).
+    async fn settle(&self, store: &OwnerStorage, alarm: bool, failed: bool) {
         let now = js_sys::Date::now() as i64;
+        let untidy = alarm
+            && match store.tidy(PURGE_BUDGET).await {
+                Ok(tidy) => !tidy.done,
+                Err(e) => {
+                    console_error!("owner: tidy failed: {e}");
+                    true
+                }
+            };
         // A call drains only what it queued: the backlog is the alarm's.
-        let retry = match self.gate.drain(store, DRAIN_BUDGET, alarm).await {
+        let undrained = match self.gate.drain(store, DRAIN_BUDGET, alarm).await {
             Ok(more) => more,
             Err(e) => {
                 console_error!("owner: KV index update deferred: {e}");
                 true
             }
         };
+        let retry = undrained || failed || untidy;
         let expiry = if alarm {
             match store.local().purge_expired(PURGE_BUDGET).await {
                 Ok(purge) if purge.done => purge.next_expiration_ms,
@@ -150,7 +164,7 @@ impl worker::DurableObject for UserSessions {
     async fn alarm(&self) -> worker::Result<Response> {
         let settings = crate::settings(&self.env);
         if let Some(store) = settings.as_ref().as_ref().ok().and_then(|c| self.store(c)) {
-            self.settle(&store, true).await;
+            self.settle(&store, true, false).await;
         }
         Response::ok("")
     }

@@ -55,6 +55,13 @@ impl WriteMark {
     pub fn read_may_be_stale(self, now: WriteMark) -> bool {
         self.in_flight || now.count != self.count
     }
+
+    /// Whether, between `self` (taken right after noting one's own write)
+    /// and `now` (taken once it is finished), no other write or delete of
+    /// the session was noted and none is in flight.
+    pub fn only_own_write(self, now: WriteMark) -> bool {
+        now.count == self.count && !now.in_flight
+    }
 }
 
 /// What this isolate did last to a session: wrote this record, or deleted it.

@@ -8,11 +8,10 @@ mod common;
 use std::rc::Rc;
 
 use common::{block_on, join_all, key_entry, service_over, T0};
-use serde_json::{json, Value};
+use serde_json::json;
 use session_core::owner::MemoryOwners;
 use session_core::owner::{OwnerClient, OwnerTransport};
 use session_core::store::{KvStore, ObjectKv, PutOptions};
-use session_core::token::Secret;
 use session_core::{
     KeyLayout, KeyRing, ManualClock, MemoryKv, NewSession, Policy, SeededRandom, SessionError,
     SessionId, Sessions, Slide, StoreError, Writer,
@@ -362,38 +361,7 @@ fn an_unreachable_owner_fails_closed() {
 
 /// A session created the way sessions were before owner tags: a 22-char id.
 fn legacy_session(w: &World, user: &str) -> (String, SessionId) {
-    let ev = eventual(w);
-    let (_, model) = block_on(ev.create(NewSession::for_user(user))).unwrap();
-    let layout = KeyLayout::default();
-    let random = SeededRandom::new(99 + user.len() as u64);
-    let id = SessionId::generate_legacy(&random).unwrap();
-    let secret = Secret::generate(&random).unwrap();
-    let mut record: Value = serde_json::from_str(
-        &w.kv
-            .entries()
-            .into_iter()
-            .find(|e| e.name == layout.session_key(&model.id))
-            .unwrap()
-            .value,
-    )
-    .unwrap();
-    record["id"] = json!(id.as_str());
-    record["secretHash"] = json!(secret.hash(&id).to_text());
-    let index_meta =
-        w.kv.entries()
-            .into_iter()
-            .find(|e| e.name == layout.index_key(user, &model.id))
-            .unwrap()
-            .metadata;
-    block_on(ev.destroy_session(&model)).unwrap();
-    let ttl = |metadata| PutOptions {
-        expiration_ttl: Some(86_400 * 31),
-        metadata,
-    };
-    block_on(w.kv.put(&layout.session_key(&id), &record.to_string(), ttl(None))).unwrap();
-    block_on(w.kv.put(&layout.index_key(user, &id), "", ttl(index_meta))).unwrap();
-    let ring = KeyRing::parse(&keys()).unwrap();
-    (ring.issue(&id, &secret).expose().to_owned(), id)
+    common::legacy_session(&w.kv, &eventual(w), &keys(), user)
 }
 
 #[test]

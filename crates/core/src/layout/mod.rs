@@ -140,6 +140,16 @@ impl KeyLayout {
         format!("{}t:{id}", self.prefix)
     }
 
+    /// Owner storage: list prefix of the moved-in markers.
+    pub fn tombstone_prefix(&self) -> String {
+        format!("{}t:", self.prefix)
+    }
+
+    /// The session id of a moved-in marker's key name of this layout.
+    pub fn parse_tombstone_key(&self, name: &str) -> Option<SessionId> {
+        SessionId::parse(name.strip_prefix(&self.prefix)?.strip_prefix("t:")?)
+    }
+
     /// Owner storage: marks `user_id`'s sessions in KV as moved in.
     pub fn swept_key(&self, user_id: &str) -> String {
         format!("{}w:{}", self.prefix, URL_SAFE_NO_PAD.encode(user_id))

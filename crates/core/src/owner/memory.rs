@@ -2,8 +2,9 @@
 //! storage ([`MemoryObjects`]) and ledger, served by [`super::serve`] over
 //! an [`OwnerStore`] exactly as the Durable Object does, with KV a shared
 //! [`MemoryKv`]. Like a Durable Object, an owner's own storage never yields
-//! (other calls run only while it waits on KV). Counts calls per owner and
-//! can make owners unreachable.
+//! (other calls run only while it waits on KV). Counts calls per owner,
+//! can make owners unreachable, and can number every owner's storage calls
+//! in a [`Faults`] plan (with KV's, when the test attaches it too).
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use crate::ledger::Ledger;
 use crate::policy::Policy;
 use crate::random::Random;
 use crate::service::{SessionError, SessionService};
-use crate::store::{MemoryKv, MemoryObjects, ObjectKv, StoreError};
+use crate::store::{Faults, MemoryKv, MemoryObjects, ObjectKv, StoreError};
 
 use crate::token::KeyRing;
 
@@ -48,6 +49,7 @@ pub struct MemoryOwners<C, R> {
     calls: Cell<usize>,
     unreachable: Cell<bool>,
     drain_budget: Cell<usize>,
+    faults: RefCell<Option<Faults>>,
 }
 
 impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
@@ -70,6 +72,7 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
             calls: Cell::new(0),
             unreachable: Cell::new(false),
             drain_budget: Cell::new(MEMORY_DRAIN_BUDGET),
+            faults: RefCell::default(),
         }
     }
 
@@ -92,13 +95,27 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
         self.drain_budget.set(budget);
     }
 
+    /// Numbers the storage calls of every owner, present and to come, in
+    /// `faults` (each under its owner's name); `None` detaches them.
+    pub fn set_faults(&self, faults: Option<&Faults>) {
+        *self.faults.borrow_mut() = faults.cloned();
+        for (name, owner) in self.owners.borrow().iter() {
+            owner.storage.set_faults(faults.map(|f| (f, name.as_str())));
+        }
+    }
+
     /// The owner named `name` (created empty on first use).
     pub fn owner(&self, name: &str) -> MemoryOwner {
-        self.owners
-            .borrow_mut()
-            .entry(name.to_owned())
-            .or_default()
-            .clone()
+        let mut owners = self.owners.borrow_mut();
+        if let Some(owner) = owners.get(name) {
+            return owner.clone();
+        }
+        let owner = MemoryOwner::default();
+        if let Some(faults) = self.faults.borrow().as_ref() {
+            owner.storage.set_faults(Some((faults, name)));
+        }
+        owners.insert(name.to_owned(), owner.clone());
+        owner
     }
 
     /// Names of the owners that exist.
@@ -120,14 +137,16 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
         ))
     }
 
-    /// What the object's alarm does: drains the outbox and removes expired
-    /// entries, for every owner. Returns the KV calls made.
+    /// What the object's alarm does: removes index entries left by a
+    /// revocation that stopped half way, drains the outbox and removes
+    /// expired entries, for every owner. Returns the KV calls made.
     pub async fn run_alarms(&self) -> Result<usize, StoreError> {
         let mut applied = 0;
         for name in self.names() {
             let Some(store) = self.store(&name) else {
                 continue;
             };
+            store.tidy(usize::MAX).await?;
             loop {
                 let drain = store.drain(MEMORY_DRAIN_BUDGET).await?;
                 applied += drain.applied;

@@ -23,4 +23,4 @@ pub use drain_gate::DrainGate;
 pub use memory::{MemoryOwner, MemoryOwners};
 pub use protocol::{OwnerCall, OwnerReply};
 pub use serve::serve;
-pub use store::{Drain, OwnerStore};
+pub use store::{Drain, OwnerStore, Tidy};

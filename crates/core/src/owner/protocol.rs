@@ -160,6 +160,17 @@ impl OwnerReply {
             error: WireError::from(error),
         }
     }
+
+    /// Whether the owner's storage (or KV) failed the call: it may have
+    /// stopped half way, for the alarm to tidy ([`super::OwnerStore::tidy`]).
+    pub fn store_failed(&self) -> bool {
+        matches!(
+            self,
+            OwnerReply::Failed {
+                error: WireError::Rejected { .. } | WireError::Unavailable { .. }
+            }
+        )
+    }
 }
 
 /// A [`SessionError`] on the wire.

@@ -8,15 +8,27 @@
 //!   its user (then the record is moved in), and never for a session moved
 //!   in and revoked since (its marker says so).
 //! - `put` and `delete` of an index key also write an outbox entry (one per
-//!   KV key, the latest change wins), which [`OwnerStore::drain`] applies to
-//!   KV in order and removes only if it did not change meanwhile. A change is
-//!   therefore in KV eventually, however operations interleave, and an index
-//!   entry is never left behind in KV for a session the owner revoked.
+//!   KV key, the latest change wins), before the change itself (so that no
+//!   change is made that KV never hears of, should the second call fail),
+//!   which [`OwnerStore::drain`] applies to KV in order and removes only if
+//!   it did not change meanwhile. A change is therefore in KV eventually,
+//!   however operations interleave, and an index entry is never left behind
+//!   in KV for a session the owner revoked.
 //! - `delete` of the record of a session moved in from KV marks it revoked
-//!   (before deleting it) and queues the delete of its KV record, so that it
-//!   is never moved in again and a switch back to `eventual` does not revive it.
+//!   (first: the marker is where the revocation is decided, and the alarm
+//!   finishes one that stopped after it) and queues the delete of its KV
+//!   record (at every delete, so also when a revocation that stopped half
+//!   way is made again), so that it is never moved in again and a switch
+//!   back to `eventual` does not revive it.
+//! - A marker that does not say revoked (a move-in that stopped before its
+//!   record) never stops a move-in, and the sweep gives a held session that
+//!   lacks its index entry (a move-in that stopped before it) its entry.
 //! - `list` of a user's index prefix first moves in that user's sessions
 //!   still in KV (once per user: KV list calls, one read per session).
+//! - [`OwnerStore::tidy`] (the alarm's) removes index entries whose session
+//!   the owner no longer holds (what a revocation that stopped between its
+//!   two deletes left, as the cron cleanup does for KV in `eventual` mode)
+//!   and finishes revocations decided by their marker.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -69,6 +81,18 @@ pub struct Drain {
     pub applied: usize,
     /// Entries are left (the budget ran out or KV failed): drain again later.
     pub more: bool,
+}
+
+/// What one [`OwnerStore::tidy`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tidy {
+    /// Markers and index entries looked at.
+    pub scanned: usize,
+    /// Revoked sessions and index entries removed (here and, through the
+    /// outbox, in KV).
+    pub removed: usize,
+    /// False when the budget ran out before the last entry.
+    pub done: bool,
 }
 
 /// See the module documentation.
@@ -158,6 +182,11 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
             .await
     }
 
+    /// Whether session `id` was moved in and revoked since: never moved in again.
+    async fn revoked(&self, id: &SessionId) -> Result<bool, StoreError> {
+        Ok(self.moved(id).await?.is_some_and(|m| m.revoked))
+    }
+
     async fn moved(&self, id: &SessionId) -> Result<Option<Moved>, StoreError> {
         Ok(self
             .local
@@ -191,7 +220,9 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
         if let Some(local) = self.local.get(&key).await? {
             return Ok(Some(local));
         }
-        if self.moved(id).await?.is_some() {
+        // A marker that does not say revoked is a move-in that stopped
+        // before the record: moved in again.
+        if self.revoked(id).await? {
             return Ok(None);
         }
         let Some(session) = record::decode(&entry.value, id) else {
@@ -243,6 +274,24 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
             .await
     }
 
+    /// Writes the owner's index entry of the held session `id` when it has
+    /// none: a move-in that stopped between the record and its index entry
+    /// (KV's entry is the one the sweep just listed).
+    async fn index_held(&self, id: &SessionId, held: &KvEntry) -> Result<(), StoreError> {
+        let Some(session) = record::decode(&held.value, id) else {
+            return Ok(());
+        };
+        let key = self.layout.index_key(&session.user_id, id);
+        if self.local.get(&key).await?.is_some() {
+            return Ok(());
+        }
+        let options = PutOptions {
+            expiration_ttl: Some(kv_ttl_secs(&session.lifetime, self.clock.now_ms())),
+            metadata: Some(index::encode(&session)),
+        };
+        self.local.put(&key, "", options).await
+    }
+
     /// Moves in every session KV holds for `user_id`, once per user.
     async fn sweep(&self, user_id: &str) -> Result<(), StoreError> {
         if self.swept.borrow().contains(user_id) || !self.owns(user_id) {
@@ -265,14 +314,14 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
                     let Some((owner, id)) = self.layout.parse_index_key(&key.name) else {
                         continue;
                     };
-                    if owner != user_id
-                        || self
-                            .local
-                            .get(&self.layout.session_key(&id))
-                            .await?
-                            .is_some()
-                        || self.moved(&id).await?.is_some()
-                    {
+                    if owner != user_id {
+                        continue;
+                    }
+                    if let Some(held) = self.local.get(&self.layout.session_key(&id)).await? {
+                        self.index_held(&id, &held).await?;
+                        continue;
+                    }
+                    if self.revoked(&id).await? {
                         continue;
                     }
                     if let Some(entry) = self.global.get(&self.layout.session_key(&id)).await? {
@@ -355,6 +404,78 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
         Ok(report)
     }
 
+    /// The alarm's cleanup of what a revocation that stopped half way left,
+    /// looking at most `budget` entries from the first (its own storage
+    /// only; KV's share through the outbox):
+    /// - a session moved in whose marker says revoked but which is still
+    ///   held (its marker is where its revocation is decided) is deleted,
+    ///   its KV copy with it;
+    /// - an index entry whose session this owner no longer holds is
+    ///   deleted, here and in KV.
+    pub async fn tidy(&self, budget: usize) -> Result<Tidy, StoreError> {
+        let mut report = Tidy::default();
+        let mut cursor = None;
+        while report.scanned < budget {
+            let page = self
+                .local
+                .list(ListOptions {
+                    prefix: self.layout.tombstone_prefix(),
+                    limit: (budget - report.scanned).min(MAX_LIST_LIMIT),
+                    cursor,
+                })
+                .await?;
+            for key in &page.keys {
+                report.scanned += 1;
+                let Some(id) = self.layout.parse_tombstone_key(&key.name) else {
+                    continue;
+                };
+                let record = self.layout.session_key(&id);
+                if self.revoked(&id).await? && self.local.get(&record).await?.is_some() {
+                    self.delete(&record).await?;
+                    report.removed += 1;
+                }
+            }
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut cursor = None;
+        while report.scanned < budget {
+            let page = self
+                .local
+                .list(ListOptions {
+                    prefix: self.layout.all_index_prefix(),
+                    limit: (budget - report.scanned).min(MAX_LIST_LIMIT),
+                    cursor,
+                })
+                .await?;
+            for key in &page.keys {
+                report.scanned += 1;
+                let Some((_, id)) = self.layout.parse_index_key(&key.name) else {
+                    continue;
+                };
+                if self
+                    .local
+                    .get(&self.layout.session_key(&id))
+                    .await?
+                    .is_none()
+                {
+                    self.delete(&key.name).await?;
+                    report.removed += 1;
+                }
+            }
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => {
+                    report.done = true;
+                    break;
+                }
+            }
+        }
+        Ok(report)
+    }
+
     /// Whether the outbox holds anything.
     pub async fn has_pending(&self) -> Result<bool, StoreError> {
         let page = self
@@ -377,7 +498,7 @@ impl<L: KvStore, G: KvStore, C: Clock> KvStore for OwnerStore<L, G, C> {
         let Some(id) = self.layout.parse_session_key(key) else {
             return Ok(None);
         };
-        if self.moved(&id).await?.is_some() || !self.may_hold_unmoved().await? {
+        if self.revoked(&id).await? || !self.may_hold_unmoved().await? {
             return Ok(None);
         }
         let Some(entry) = self.global.get(key).await? else {
@@ -417,8 +538,8 @@ impl<L: KvStore, G: KvStore, C: Clock> KvStore for OwnerStore<L, G, C> {
                         metadata: None,
                         expires_at_ms: options.expiration_ttl.map(|secs| self.expires_at(secs)),
                     };
-                    self.local.put(key, value, options.clone()).await?;
-                    return self.queue(key, change, options.expiration_ttl).await;
+                    self.queue(key, change, options.expiration_ttl).await?;
+                    return self.local.put(key, value, options).await;
                 }
                 // Before the first write of a user's session, its KV
                 // sessions are moved in, so that no fallback to KV is needed
@@ -442,8 +563,8 @@ impl<L: KvStore, G: KvStore, C: Clock> KvStore for OwnerStore<L, G, C> {
                 metadata: options.metadata.clone(),
                 expires_at_ms,
             };
-            self.local.put(key, value, options.clone()).await?;
-            return self.queue(key, change, options.expiration_ttl).await;
+            self.queue(key, change, options.expiration_ttl).await?;
+            return self.local.put(key, value, options).await;
         }
         self.local.put(key, value, options).await
     }
@@ -458,15 +579,16 @@ impl<L: KvStore, G: KvStore, C: Clock> KvStore for OwnerStore<L, G, C> {
                     };
                     // Revoked before deleted: see `move_in`.
                     self.mark_moved(&id, &marker).await?;
-                    self.local.delete(key).await?;
-                    return self.queue(key, Change::Delete, None).await;
                 }
+                // KV's copy goes too, also when a revocation that stopped
+                // after its marker is made again.
+                self.queue(key, Change::Delete, None).await?;
             }
             return self.local.delete(key).await;
         }
         if self.layout.parse_index_key(key).is_some() {
-            self.local.delete(key).await?;
-            return self.queue(key, Change::Delete, None).await;
+            self.queue(key, Change::Delete, None).await?;
+            return self.local.delete(key).await;
         }
         self.local.delete(key).await
     }

@@ -9,7 +9,10 @@
 //!   again right before writing it, see below);
 //! - `list_user`: one list call per 1000 sessions, no reads; `list_all`: one list call;
 //! - `destroy_session`: 2 deletes; `destroy`/`destroy_owned`: 1 read + 2 deletes;
-//! - `destroy_user`: list calls + 2 deletes per session, no reads.
+//! - `destroy_user`: list calls + 2 deletes per session, no reads;
+//! - when a call fails half way: `create` deletes what it wrote (2 deletes),
+//!   a rewrite puts the record back as it read it (1 write), so a session's
+//!   index entry never lists a session nobody holds nor ends before it.
 //!
 //! No operation read-modify-writes a key shared by several sessions: each
 //! session has its own record key and its own index key (see [`crate::layout`]).
@@ -159,9 +162,19 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
             absolute_ttl,
         };
         index::fit_user_agent(&mut session);
-        self.write(&session, now).await?;
-        if let Some(cap) = self.policy.max_sessions_per_user {
-            self.enforce_session_cap(&session, cap).await?;
+        let made = match self.write(&session, now).await {
+            Ok(()) => match self.policy.max_sessions_per_user {
+                Some(cap) => self.enforce_session_cap(&session, cap).await,
+                None => Ok(()),
+            },
+            Err(e) => Err(e),
+        };
+        if let Err(e) = made {
+            // Its token is never handed out: what was written of it goes
+            // (best effort), or the user's listing would show a session
+            // nobody holds, and a retry would count it against the cap.
+            let _ = self.delete_keys(&session.user_id, &session.id).await;
+            return Err(e);
         }
         Ok((token, session))
     }
@@ -317,9 +330,20 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
             let ticket = self
                 .ledger
                 .note_write(id, LastWrite::Written(Rc::new(next.clone())));
+            let ours = self.ledger.mark(id);
             let written = self.write(&next, now).await;
             self.ledger.finish_write(ticket, written.is_ok());
-            written?;
+            if let Err(e) = written {
+                // The record may be written and its index entry not: put
+                // the record back as it was (best effort), or the entry
+                // would end before the session does (the cleanup would
+                // drop it, "revoke all" would miss the session). Not when
+                // this isolate wrote or deleted the session meanwhile.
+                if ours.only_own_write(self.ledger.mark(id)) {
+                    let _ = self.put_record(&current, now).await;
+                }
+                return Err(e);
+            }
             return Ok(Some(next));
         }
         Err(SessionError::Store(StoreError::Unavailable(
@@ -328,27 +352,37 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
     }
 
     async fn write(&self, session: &Session, now: i64) -> Result<(), SessionError> {
-        let ttl = Some(kv_ttl_secs(&session.lifetime, now));
         // Session key first, index key last: every session write ends with
         // its index entry, so a "revoke all" listing that ran in between
         // cannot leave a working session out of the index. If the index write
-        // fails, `create` returns an error and its token is never handed out.
-        let options = |metadata| PutOptions {
-            expiration_ttl: ttl,
-            metadata,
+        // fails, `create` deletes the session (its token is never handed
+        // out) and a rewrite puts the record back.
+        self.put_record(session, now).await?;
+        let options = PutOptions {
+            expiration_ttl: Some(kv_ttl_secs(&session.lifetime, now)),
+            metadata: Some(index::encode(session)),
+        };
+        self.store
+            .put(
+                &self.layout.index_key(&session.user_id, &session.id),
+                "",
+                options,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Puts the record of `session` (1 write).
+    async fn put_record(&self, session: &Session, now: i64) -> Result<(), SessionError> {
+        let options = PutOptions {
+            expiration_ttl: Some(kv_ttl_secs(&session.lifetime, now)),
+            metadata: None,
         };
         self.store
             .put(
                 &self.layout.session_key(&session.id),
                 &record::encode(session),
-                options(None),
-            )
-            .await?;
-        self.store
-            .put(
-                &self.layout.index_key(&session.user_id, &session.id),
-                "",
-                options(Some(index::encode(session))),
+                options,
             )
             .await?;
         Ok(())

@@ -4,16 +4,19 @@
 //! `expirationTtl`, list limit, cursor tied to its prefix) so that a call
 //! production would reject fails here too. Entries expire by the injected
 //! [`Clock`]: once past their expiration, `get` returns `None` and `list`
-//! omits them. It counts every call by kind, can be told to fail, and can
+//! omits them. It counts every call by kind, can be told to fail (every
+//! call, calls of a kind or on a prefix, or one chosen call of a
+//! [`Faults`] plan shared with other stores), and can
 //! stay pending for a few polls before each call so that futures joined together really
 //! interleave (as concurrent requests do in production).
 //!
 //! Clones share the same state, so a test can keep a handle while the
 //! service owns another.
 
+use super::fault::{self, Attached, Verdict};
 use super::{
-    KvEntry, KvStore, ListKey, ListOptions, ListPage, PutOptions, StoreError, MAX_KEY_BYTES,
-    MAX_LIST_LIMIT, MAX_METADATA_BYTES, MAX_VALUE_BYTES, MIN_EXPIRATION_TTL,
+    Faults, KvEntry, KvStore, ListKey, ListOptions, ListPage, PutOptions, StoreError,
+    MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_METADATA_BYTES, MAX_VALUE_BYTES, MIN_EXPIRATION_TTL,
 };
 use crate::clock::Clock;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -92,6 +95,7 @@ struct State {
     fail_all: Option<StoreError>,
     fail_by_op: Vec<(KvOp, StoreError)>,
     fail_by_prefix: Option<(String, StoreError)>,
+    faults: Option<Attached>,
 }
 
 struct Inner {
@@ -162,6 +166,15 @@ impl MemoryKv {
         self.inner.state.borrow_mut().fail_by_prefix = rule.map(|(p, e)| (p.to_owned(), e));
     }
 
+    /// Numbers this store's calls in `faults` (as `name`), which fails the
+    /// one it chose; `None` detaches it.
+    pub fn set_faults(&self, faults: Option<(&Faults, &str)>) {
+        self.inner.state.borrow_mut().faults = faults.map(|(f, name)| Attached {
+            faults: f.clone(),
+            store: name.to_owned(),
+        });
+    }
+
     /// When on, every call first returns `Pending` once (waking itself), so
     /// that futures polled together interleave their KV calls.
     pub fn set_yield_each_op(&self, on: bool) {
@@ -221,8 +234,11 @@ impl MemoryKv {
         YieldTimes(self.inner.latency.get()[op as usize]).await;
     }
 
-    /// Counts the call, then returns the injected failure if any.
-    fn begin(&self, op: KvOp, key: &str) -> Result<(), StoreError> {
+    /// Counts the call, then returns the injected failure if any (or, for
+    /// an unanswered call of a [`Faults`] plan, the error to answer once made).
+    fn begin(&self, op: KvOp, key: &str) -> Result<Verdict, StoreError> {
+        let attached = self.inner.state.borrow().faults.clone();
+        let verdict = fault::check(attached.as_ref(), op, key);
         let mut state = self.inner.state.borrow_mut();
         match op {
             KvOp::Read => state.counts.reads += 1,
@@ -238,7 +254,7 @@ impl MemoryKv {
         }
         match &state.fail_by_prefix {
             Some((prefix, error)) if key.starts_with(prefix.as_str()) => Err(error.clone()),
-            _ => Ok(()),
+            _ => verdict,
         }
     }
 
@@ -401,25 +417,23 @@ impl Future for YieldTimes {
 impl KvStore for MemoryKv {
     async fn get(&self, key: &str) -> Result<Option<KvEntry>, StoreError> {
         self.wait(KvOp::Read).await;
-        self.begin(KvOp::Read, key)?;
-        self.do_get(key)
+        self.begin(KvOp::Read, key)?.answer(self.do_get(key))
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
         self.wait(KvOp::Write).await;
-        self.begin(KvOp::Write, key)?;
-        self.do_put(key, value, options)
+        self.begin(KvOp::Write, key)?
+            .answer(self.do_put(key, value, options))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.wait(KvOp::Delete).await;
-        self.begin(KvOp::Delete, key)?;
-        self.do_delete(key)
+        self.begin(KvOp::Delete, key)?.answer(self.do_delete(key))
     }
 
     async fn list(&self, options: ListOptions) -> Result<ListPage, StoreError> {
         self.wait(KvOp::List).await;
-        self.begin(KvOp::List, &options.prefix)?;
-        self.do_list(options)
+        self.begin(KvOp::List, &options.prefix)?
+            .answer(self.do_list(options))
     }
 }

@@ -2,11 +2,14 @@
 //!
 //! Production uses the Workers KV adapter of the Worker crate; tests use
 //! [`MemoryKv`], which enforces the same limits so that what KV would reject
-//! fails here too. Futures need not be `Send` (wasm is single-threaded).
+//! fails here too; [`Faults`] fails one chosen call of several such
+//! stores. Futures need not be `Send` (wasm is single-threaded).
 
+mod fault;
 mod memory;
 mod object;
 
+pub use fault::{FaultCall, FaultKind, Faults};
 pub use memory::{KvOp, KvOpCounts, MemoryKv, StoredEntry};
 pub use object::{MemoryObjects, ObjectKv, ObjectOpCounts, ObjectStorage, Purge};
 

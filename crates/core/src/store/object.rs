@@ -16,9 +16,10 @@
 //!
 //! [`MemoryObjects`] is an in-memory [`ObjectStorage`] for tests.
 
+use super::fault::{self, Attached, Verdict};
 use super::{
-    KvEntry, KvStore, ListKey, ListOptions, ListPage, PutOptions, StoreError, MAX_KEY_BYTES,
-    MAX_LIST_LIMIT, MAX_METADATA_BYTES, MAX_VALUE_BYTES, MIN_EXPIRATION_TTL,
+    Faults, KvEntry, KvOp, KvStore, ListKey, ListOptions, ListPage, PutOptions, StoreError,
+    MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_METADATA_BYTES, MAX_VALUE_BYTES, MIN_EXPIRATION_TTL,
 };
 use crate::clock::Clock;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -407,10 +408,12 @@ struct ObjectsState {
     entries: BTreeMap<String, String>,
     counts: ObjectOpCounts,
     fail_all: Option<StoreError>,
+    faults: Option<Attached>,
 }
 
 /// A Durable Object's storage in memory, for tests: call counts and
-/// failure injection. Clones share the same state.
+/// failure injection (every call, or one chosen call of a [`Faults`] plan
+/// shared with other stores). Clones share the same state.
 #[derive(Clone, Default)]
 pub struct MemoryObjects {
     state: Rc<RefCell<ObjectsState>>,
@@ -447,6 +450,15 @@ impl MemoryObjects {
         self.state.borrow_mut().fail_all = error;
     }
 
+    /// Numbers this storage's calls in `faults` (as `name`), which fails the
+    /// one it chose; `None` detaches it.
+    pub fn set_faults(&self, faults: Option<(&Faults, &str)>) {
+        self.state.borrow_mut().faults = faults.map(|(f, name)| Attached {
+            faults: f.clone(),
+            store: name.to_owned(),
+        });
+    }
+
     /// Every stored key (expired envelopes included), in order. Not counted.
     pub fn keys(&self) -> Vec<String> {
         self.state.borrow().entries.keys().cloned().collect()
@@ -467,36 +479,44 @@ impl MemoryObjects {
         self.state.borrow().entries.get(key).cloned()
     }
 
-    /// Counts the call, then returns the injected failure if any.
-    fn begin(&self, count: fn(&mut ObjectOpCounts) -> &mut usize) -> Result<(), StoreError> {
+    /// Counts the call, then returns the injected failure if any (or, for
+    /// an unanswered call of a [`Faults`] plan, the error to answer once made).
+    fn begin(
+        &self,
+        count: fn(&mut ObjectOpCounts) -> &mut usize,
+        op: KvOp,
+        key: &str,
+    ) -> Result<Verdict, StoreError> {
+        let attached = self.state.borrow().faults.clone();
+        let verdict = fault::check(attached.as_ref(), op, key);
         let mut state = self.state.borrow_mut();
         *count(&mut state.counts) += 1;
         match &state.fail_all {
             Some(error) => Err(error.clone()),
-            None => Ok(()),
+            None => verdict,
         }
     }
 }
 
 impl ObjectStorage for MemoryObjects {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.begin(|c| &mut c.get)?;
-        Ok(self.raw(key))
+        let verdict = self.begin(|c| &mut c.get, KvOp::Read, key)?;
+        verdict.answer(Ok(self.raw(key)))
     }
 
     async fn put(&self, key: &str, value: String) -> Result<(), StoreError> {
-        self.begin(|c| &mut c.put)?;
+        let verdict = self.begin(|c| &mut c.put, KvOp::Write, key)?;
         self.state
             .borrow_mut()
             .entries
             .insert(key.to_owned(), value);
-        Ok(())
+        verdict.answer(Ok(()))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.begin(|c| &mut c.delete)?;
+        let verdict = self.begin(|c| &mut c.delete, KvOp::Delete, key)?;
         self.state.borrow_mut().entries.remove(key);
-        Ok(())
+        verdict.answer(Ok(()))
     }
 
     async fn list(
@@ -505,7 +525,7 @@ impl ObjectStorage for MemoryObjects {
         start_after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        self.begin(|c| &mut c.list)?;
+        let verdict = self.begin(|c| &mut c.list, KvOp::List, prefix)?;
         if limit == 0 || limit > MAX_LIST_LIMIT {
             return Err(StoreError::Rejected(format!(
                 "list limit {limit} is outside 1..={MAX_LIST_LIMIT}"
@@ -516,12 +536,12 @@ impl ObjectStorage for MemoryObjects {
             _ => Bound::Included(prefix),
         };
         let state = self.state.borrow();
-        Ok(state
+        verdict.answer(Ok(state
             .entries
             .range::<str, _>((start, Bound::Unbounded))
             .take_while(|(key, _)| key.starts_with(prefix))
             .take(limit)
             .map(|(key, value)| (key.clone(), value.clone()))
-            .collect())
+            .collect()))
     }
 }

@@ -295,3 +295,37 @@ impl KvStore for LaggedKv {
         }
     }
 }
+
+/// A session of `user` as sessions were made before owner tags (a 22-char
+/// id), written to `kv` the way `eventual` mode wrote it, by way of `ev` (an
+/// `eventual` service over `kv` signing with `token_keys`). Returns its
+/// token and id.
+pub fn legacy_session(
+    kv: &MemoryKv,
+    ev: &session_core::Sessions<MemoryKv, ManualClock, SeededRandom>,
+    token_keys: &str,
+    user: &str,
+) -> (String, session_core::SessionId) {
+    use serde_json::{json, Value};
+    use session_core::token::Secret;
+    let (_, model) = block_on(ev.create(session_core::NewSession::for_user(user))).unwrap();
+    let layout = KeyLayout::default();
+    let random = SeededRandom::new(99 + user.len() as u64);
+    let id = session_core::SessionId::generate_legacy(&random).unwrap();
+    let secret = Secret::generate(&random).unwrap();
+    let entry = |name: String| kv.entries().into_iter().find(|e| e.name == name).unwrap();
+    let mut record: Value = serde_json::from_str(&entry(layout.session_key(&model.id)).value)
+        .expect("a session record");
+    record["id"] = json!(id.as_str());
+    record["secretHash"] = json!(secret.hash(&id).to_text());
+    let index_meta = entry(layout.index_key(user, &model.id)).metadata;
+    block_on(ev.destroy_session(&model)).unwrap();
+    let ttl = |metadata| PutOptions {
+        expiration_ttl: Some(86_400 * 31),
+        metadata,
+    };
+    block_on(kv.put(&layout.session_key(&id), &record.to_string(), ttl(None))).unwrap();
+    block_on(kv.put(&layout.index_key(user, &id), "", ttl(index_meta))).unwrap();
+    let ring = KeyRing::parse(token_keys).unwrap();
+    (ring.issue(&id, &secret).expose().to_owned(), id)
+}

@@ -101,6 +101,16 @@ fn main() {
             black_box(rules.access_for("GET", black_box(&escaped)).ok());
         },
     );
+    // Every trick in every segment: refused once MAX_READINGS are reached.
+    let stacked = format!("/%5C//%2e;%5C/%2F%2e%3B;{}\\", "x".repeat(480)).repeat(16);
+    assert!(stacked.len() <= session_http::rules::MAX_PATH_BYTES);
+    assert!(rules.access_for("GET", &stacked).is_err());
+    bench(
+        "Rules::access_for, 8 KiB path, every trick (refused)",
+        || {
+            black_box(rules.access_for("GET", black_box(&stacked)).ok());
+        },
+    );
     bench("KeyRing::verify_token (HMAC + parse, no KV)", || {
         black_box(sessions.key_ring().verify_token(black_box(&token)).ok());
     });

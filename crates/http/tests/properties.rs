@@ -17,5 +17,7 @@ pub fn cases(cases: u32) -> proptest::test_runner::Config {
 
 #[path = "properties/bearer.rs"]
 mod bearer;
+#[path = "properties/cookies.rs"]
+mod cookies;
 #[path = "properties/rules.rs"]
 mod rules;

@@ -17,6 +17,8 @@ pub fn cases(cases: u32) -> proptest::test_runner::Config {
 
 #[path = "properties/bearer.rs"]
 mod bearer;
+#[path = "properties/config.rs"]
+mod config;
 #[path = "properties/cookies.rs"]
 mod cookies;
 #[path = "properties/rules.rs"]

@@ -14,5 +14,7 @@ pub fn cases(cases: u32) -> proptest::test_runner::Config {
     }
 }
 
+#[path = "properties/sessions.rs"]
+mod sessions;
 #[path = "properties/tokens.rs"]
 mod tokens;

@@ -14,6 +14,8 @@ pub fn cases(cases: u32) -> proptest::test_runner::Config {
     }
 }
 
+#[path = "properties/cursors.rs"]
+mod cursors;
 #[path = "properties/sessions.rs"]
 mod sessions;
 #[path = "properties/tokens.rs"]

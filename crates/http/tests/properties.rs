@@ -15,6 +15,8 @@ pub fn cases(cases: u32) -> proptest::test_runner::Config {
     }
 }
 
+#[path = "properties/api.rs"]
+mod api;
 #[path = "properties/bearer.rs"]
 mod bearer;
 #[path = "properties/config.rs"]

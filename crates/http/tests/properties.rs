@@ -23,5 +23,7 @@ mod bearer;
 mod config;
 #[path = "properties/cookies.rs"]
 mod cookies;
+#[path = "properties/handoff.rs"]
+mod handoff;
 #[path = "properties/rules.rs"]
 mod rules;

@@ -27,3 +27,5 @@ mod cookies;
 mod handoff;
 #[path = "properties/rules.rs"]
 mod rules;
+#[path = "properties/urls.rs"]
+mod urls;

@@ -89,11 +89,14 @@ impl Default for Policy {
     }
 }
 
-/// `MAX_SESSIONS_PER_USER`: a whole number from 1 to [`MAX_SESSIONS_CAP`];
-/// the reason otherwise (never the value).
+/// `MAX_SESSIONS_PER_USER`: a whole number from 1 to [`MAX_SESSIONS_CAP`],
+/// in plain decimal digits as every number of the configuration (`+5` is
+/// refused, as `+60` is for a TTL); the reason otherwise (never the value).
 pub fn parse_session_cap(text: &str) -> Result<u32, String> {
-    match text.trim().parse::<u32>() {
-        Ok(n) if (1..=MAX_SESSIONS_CAP).contains(&n) => Ok(n),
+    let text = text.trim();
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    match text.parse::<u32>() {
+        Ok(n) if digits && (1..=MAX_SESSIONS_CAP).contains(&n) => Ok(n),
         _ => Err(format!(
             "must be a whole number from 1 to {MAX_SESSIONS_CAP}"
         )),
@@ -154,7 +157,17 @@ mod tests {
         assert_eq!(parse_session_cap("1"), Ok(1));
         assert_eq!(parse_session_cap(" 50 "), Ok(50));
         assert_eq!(parse_session_cap("100000"), Ok(MAX_SESSIONS_CAP));
-        for bad in ["0", "-1", "100001", "1.5", "", "ten", "1e3", "99999999999"] {
+        for bad in [
+            "0",
+            "-1",
+            "+1",
+            "100001",
+            "1.5",
+            "",
+            "ten",
+            "1e3",
+            "99999999999",
+        ] {
             let reason = parse_session_cap(bad).unwrap_err();
             assert!(reason.contains("whole number"), "{bad}: {reason}");
         }

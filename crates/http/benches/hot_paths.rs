@@ -88,7 +88,7 @@ fn main() {
     bench("Rules::access_for, 8 KiB path of 127 segments", || {
         black_box(rules.access_for("GET", black_box(&long)).ok());
     });
-    // With an escape in every segment all 32 readings stay in play.
+    // An escape and a `;` in every segment: two readings.
     let escaped = format!(
         "/app/{}",
         format!("{}%41;.x/", "page-".repeat(24)).repeat(62)
@@ -96,9 +96,32 @@ fn main() {
     assert!(escaped.len() <= session_http::rules::MAX_PATH_BYTES);
     assert!(rules.access_for("GET", &escaped).is_ok());
     bench(
-        "Rules::access_for, 8 KiB path, 63 segments, all readings",
+        "Rules::access_for, 8 KiB path, 63 segments, `%41;` in each",
         || {
             black_box(rules.access_for("GET", black_box(&escaped)).ok());
+        },
+    );
+    // Nearly MAX_READINGS readings, still accepted, after 120 long segments.
+    let tricky = format!(
+        "/app/{}a;x%2Fb/%3B..%5C//e",
+        format!("{}xx/", "page-".repeat(12)).repeat(120)
+    );
+    assert!(tricky.len() <= session_http::rules::MAX_PATH_BYTES);
+    assert!(rules.access_for("GET", &tricky).is_ok());
+    bench(
+        "Rules::access_for, 8 KiB path, 126 segments, 28 readings",
+        || {
+            black_box(rules.access_for("GET", black_box(&tricky)).ok());
+        },
+    );
+    // Every trick in every segment: refused once MAX_READINGS are reached.
+    let stacked = format!("/%5C//%2e;%5C/%2F%2e%3B;{}\\", "x".repeat(480)).repeat(16);
+    assert!(stacked.len() <= session_http::rules::MAX_PATH_BYTES);
+    assert!(rules.access_for("GET", &stacked).is_err());
+    bench(
+        "Rules::access_for, 8 KiB path, every trick (refused)",
+        || {
+            black_box(rules.access_for("GET", black_box(&stacked)).ok());
         },
     );
     bench("KeyRing::verify_token (HMAC + parse, no KV)", || {

@@ -5,6 +5,8 @@ use http::header::{HeaderValue, AUTHORIZATION};
 use http::HeaderMap;
 use session_core::token::TOKEN_VERSION;
 
+use crate::syntax::{is_ows, trim_ows};
+
 /// The token of `Authorization: Bearer TOKEN`.
 ///
 /// The scheme is case-insensitive; whitespace around the header and between
@@ -39,21 +41,23 @@ pub fn authorization_bearer(value: &str) -> Option<&str> {
 
 /// Whether a credential is `Bearer <one of our tokens>` (by its version
 /// prefix; the tag is not checked, so even forged tokens are not forwarded).
-fn is_our_credential(credential: &str) -> bool {
-    bearer_token(credential).is_some_and(|t| {
-        t.strip_prefix(TOKEN_VERSION)
-            .is_some_and(|r| r.starts_with('.'))
-    })
+/// On bytes: a value that is not visible ASCII elsewhere still holds it.
+fn is_our_credential(credential: &[u8]) -> bool {
+    let c = trim_ows(credential);
+    c.len() > 6
+        && c[..6].eq_ignore_ascii_case(b"bearer")
+        && is_ows(c[6])
+        && trim_ows(&c[6..])
+            .strip_prefix(TOKEN_VERSION.as_bytes())
+            .is_some_and(|r| r.starts_with(b"."))
 }
 
 /// Removes our bearer credentials from every `Authorization` value, also
-/// from a value a runtime joined from several lines with `, `; the origin's
-/// own credentials beside them are kept as written.
+/// from a value a runtime joined from several lines with `, ` and from one
+/// holding bytes that are not visible ASCII; the origin's own credentials
+/// beside them are kept as written.
 pub fn strip_our_authorization(headers: &mut HeaderMap) {
-    let ours = |v: &HeaderValue| {
-        v.to_str()
-            .is_ok_and(|v| v.split(',').any(is_our_credential))
-    };
+    let ours = |v: &HeaderValue| v.as_bytes().split(|&b| b == b',').any(is_our_credential);
     if !headers.get_all(AUTHORIZATION).iter().any(ours) {
         return;
     }
@@ -61,14 +65,18 @@ pub fn strip_our_authorization(headers: &mut HeaderMap) {
         .get_all(AUTHORIZATION)
         .iter()
         .filter_map(|v| {
-            let Ok(text) = v.to_str() else {
+            if !ours(v) {
                 return Some(v.clone());
-            };
-            let rest: Vec<&str> = text.split(',').filter(|c| !is_our_credential(c)).collect();
-            let rest = rest.join(",");
-            let rest = rest.trim();
+            }
+            let rest: Vec<&[u8]> = v
+                .as_bytes()
+                .split(|&b| b == b',')
+                .filter(|c| !is_our_credential(c))
+                .collect();
+            let rest = rest.join(&b","[..]);
+            let rest = trim_ows(&rest);
             (!rest.is_empty())
-                .then(|| HeaderValue::from_str(rest).ok())
+                .then(|| HeaderValue::from_bytes(rest).ok())
                 .flatten()
         })
         .collect();

@@ -34,16 +34,20 @@
 //! percent-encoded; a query or fragment, if passed, is ignored). The guard must
 //! never grant weaker access than the origin's own reading of the path would
 //! deserve, yet origins read paths differently: some decode `%2F` into `/`,
-//! turn `\` into `/`, strip Tomcat-style `;params` (`/..;/`), merge `//`,
-//! ignore a trailing slash, resolve dot segments revealed by decoding or
-//! not, or ignore case. So the path is read under every combination of these
-//! interpretations; each reading is canonicalized (escapes of unreserved
-//! characters, sub-delims, `:` and `@` decoded, other escapes upper-cased,
-//! other bytes escaped) and matched, ASCII-case-sensitively and
-//! -insensitively. The
+//! `%5C` or `\` into `/`, strip Tomcat-style `;params` (`/..;/`) before or
+//! after decoding, merge `//`, ignore a trailing slash, resolve dot segments
+//! revealed by decoding or not, or ignore case, and the proxies before them
+//! (`fetch()`'s own URL parser included) do some of it first. So the path is
+//! read under these interpretations applied **in any order** (see
+//! `readings.rs`); each reading is canonicalized (escapes of unreserved
+//! characters, sub-delims but `;`, `:` and `@` decoded, other escapes
+//! upper-cased, other bytes escaped, `;` and `\` kept as written) and
+//! matched, ASCII-case-sensitively and -insensitively. The
 //! **strictest** answer wins (`Public` < `Session` < `Role`). If two
 //! readings demand different roles, no single answer is safe and the path is
-//! rejected as [`PathRejection::Ambiguous`] (the guard answers 400).
+//! rejected as [`PathRejection::Ambiguous`] (the guard answers 400); a path
+//! with more than [`MAX_READINGS`] distinct readings (one stacked with every
+//! trick at once) is rejected too ([`PathRejection::TooManyReadings`]).
 //!
 //! For ordinary paths every reading is the same, so nothing changes; only
 //! paths built to straddle two rules (e.g. `/public/..%2Fadmin`,
@@ -60,7 +64,7 @@ use serde_json::Value;
 
 use crate::syntax::is_tchar;
 use pattern::Pattern;
-pub use readings::normalize_path;
+pub use readings::{normalize_path, MAX_READINGS};
 
 /// Most rules in `GUARD_RULES`.
 pub const MAX_RULES: usize = 256;
@@ -76,9 +80,10 @@ pub const MAX_METHOD_BYTES: usize = 32;
 pub const MAX_ROLE_BYTES: usize = 128;
 /// Longest request path [`Rules::access_for`] accepts, in bytes.
 pub const MAX_PATH_BYTES: usize = 8192;
-/// Most segments a request path may have. Matching reads the path up to 32
-/// ways, so its cost grows with the segment count: an 8 KiB path of 4000
-/// empty segments took 6 ms natively before this bound, about 0.2 ms after.
+/// Most segments a request path may have. Matching reads the path up to
+/// [`MAX_READINGS`] ways, so its cost grows with the segment count: an 8 KiB
+/// path of 4000 empty segments took 6 ms natively before this bound, about
+/// 0.2 ms after.
 pub const MAX_PATH_SEGMENTS: usize = 128;
 
 /// What a path requires.
@@ -144,6 +149,9 @@ pub enum PathRejection {
     TooManySegments,
     /// Readings of the path that origins may make require different roles.
     Ambiguous,
+    /// More than [`MAX_READINGS`] distinct readings: a path stacked with
+    /// every trick at once.
+    TooManyReadings,
 }
 
 impl fmt::Display for PathRejection {
@@ -158,6 +166,12 @@ impl fmt::Display for PathRejection {
             PathRejection::Ambiguous => f.write_str(
                 "request path is ambiguous: its possible readings fall under different rules",
             ),
+            PathRejection::TooManyReadings => {
+                write!(
+                    f,
+                    "request path has more than {MAX_READINGS} possible readings"
+                )
+            }
         }
     }
 }
@@ -268,8 +282,9 @@ impl Rules {
         if readings::separator_count(path) > MAX_PATH_SEGMENTS {
             return Err(PathRejection::TooManySegments);
         }
+        let readings = readings::distinct_readings(path).ok_or(PathRejection::TooManyReadings)?;
         let mut result: Option<&Access> = None;
-        for (segs, trimmed) in &readings::distinct_readings(path) {
+        for (segs, trimmed) in &readings {
             let has_upper = segs
                 .iter()
                 .any(|s| s.bytes().any(|b| b.is_ascii_uppercase()));

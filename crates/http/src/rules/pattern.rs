@@ -112,7 +112,10 @@ impl SegPat {
     }
 }
 
-/// `pieces` are the literal runs around `*`s (`a*b*c` → `[a, b, c]`).
+/// `pieces` are the literal runs around `*`s (`a*b*c` → `[a, b, c]`), and
+/// `s` a segment, both in canonical form. A `*` stands for whole characters
+/// of the segment: a piece matches only where a character starts, never
+/// inside an escape (`*C3*` does not match `%C3%A9`, the escapes of `é`).
 /// Greedy leftmost matching of the middle pieces is exact for `*`-only globs
 /// and runs in linear time.
 pub(super) fn glob_match(pieces: &[String], s: &str) -> bool {
@@ -122,15 +125,28 @@ pub(super) fn glob_match(pieces: &[String], s: &str) -> bool {
     if pieces.len() < 2 || first.len() + last.len() > s.len() {
         return false;
     }
-    if !s.starts_with(first.as_str()) || !s.ends_with(last.as_str()) {
+    let tail = s.len() - last.len();
+    if !s.starts_with(first.as_str()) || !s.ends_with(last.as_str()) || !starts_a_char(s, tail) {
         return false;
     }
-    let mut rest = &s[first.len()..s.len() - last.len()];
+    let mut at = first.len();
     for piece in &pieces[1..pieces.len() - 1] {
-        match rest.find(piece.as_str()) {
-            Some(i) => rest = &rest[i + piece.len()..],
+        let found = s[at..tail]
+            .match_indices(piece.as_str())
+            .map(|(i, _)| at + i)
+            .find(|&i| starts_a_char(s, i));
+        match found {
+            Some(i) => at = i + piece.len(),
             None => return false,
         }
     }
     true
+}
+
+/// Whether byte `i` of the canonical text `s` starts a character: it is not
+/// one of the two hex digits of an escape (in canonical form every `%`
+/// starts one).
+fn starts_a_char(s: &str, i: usize) -> bool {
+    let b = s.as_bytes();
+    !(i >= 1 && b.get(i - 1) == Some(&b'%') || i >= 2 && b.get(i - 2) == Some(&b'%'))
 }

@@ -1,55 +1,151 @@
 //! The readings of a request path: every way an origin may interpret it
 //! (see the module docs of [`super`]), each canonicalized into segments that
 //! patterns are matched against.
+//!
+//! A reading starts from the path's literal segments (split at `/` only, in
+//! canonical form, nothing resolved) and applies any of the [`Step`]s, **in
+//! any order**: origins and the proxies before them differ in the order too
+//! (Tomcat strips `;params` before it decodes `%2F`, others after; a servlet
+//! container resolves dot segments and a framework then merges `//`, or the
+//! other way round), and a fixed order misses the paths built for another.
+//! Each step only ever removes or splits, so the readings are finite; the
+//! distinct ones are kept. An ordinary path (no `%2F`, `%5C`, `\`, `;`,
+//! `//` nor dot segment) has just one.
 
-/// One way an origin may read a path: a set of the flags below. The
-/// literal reading (no flag) decodes nothing that separates segments, keeps
-/// `;params`, `//` and a trailing `/`, and resolves dot segments.
+/// One interpretation an origin may make of a path's segments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Reading(u8);
-
-impl Reading {
-    /// Percent-decode everything; `%2F`, `%5C` and `\` separate segments.
-    pub const SPLIT_ENCODED: u8 = 1 << 0;
-    /// Drop `;params` from each segment (Tomcat, Jetty, Spring).
-    pub const STRIP_PARAMS: u8 = 1 << 1;
+enum Step {
+    /// `%2F` separates segments (decoded into `/`).
+    SplitSlash,
+    /// `%5C` separates segments (decoded into `\`, which IIS reads as `/`).
+    SplitBackslash,
+    /// `\` separates segments (a WHATWG URL parser reads it as `/`, and
+    /// `fetch()` sends the path on that way).
+    SplitRawBackslash,
+    /// `;params` are dropped from every segment before decoding (Tomcat,
+    /// Spring): at a raw `;`.
+    StripParams,
+    /// `;params` are dropped after decoding: at a `;` or `%3B`.
+    StripDecodedParams,
     /// `//` is `/`.
-    pub const MERGE_SLASHES: u8 = 1 << 2;
-    /// `/a/` is `/a`.
-    pub const TRIM_TRAILING: u8 = 1 << 3;
-    /// Dot segments are not resolved (a proxy that decodes `%2F` and then
-    /// matches prefixes, or an origin that never resolves them).
-    pub const KEEP_DOTS: u8 = 1 << 4;
-    /// Every flag: 32 readings.
-    pub const ALL: u8 = (1 << 5) - 1;
-    /// The literal reading.
-    pub const LITERAL: Reading = Reading(0);
+    MergeSlashes,
+    /// Dot segments are resolved (RFC 3986 5.2.4), `%2e` spelled or not.
+    ResolveDots,
+}
 
-    fn has(self, flag: u8) -> bool {
-        self.0 & flag != 0
+const STEPS: [Step; 7] = [
+    Step::SplitSlash,
+    Step::SplitBackslash,
+    Step::SplitRawBackslash,
+    Step::StripParams,
+    Step::StripDecodedParams,
+    Step::MergeSlashes,
+    Step::ResolveDots,
+];
+
+/// Most distinct readings of one path: beyond it (a path stacked with every
+/// trick at once) the path is refused rather than matched that many times.
+pub const MAX_READINGS: usize = 32;
+
+/// Every distinct reading of `path` as `(segments, trailing slashes
+/// ignored)`: each set of segments the [`Step`]s lead to, in any order, read
+/// as it is and with a trailing `/` ignored. `None` past [`MAX_READINGS`].
+pub(super) fn distinct_readings(path: &str) -> Option<Vec<(Vec<String>, bool)>> {
+    let mut states = vec![literal_segments(path)];
+    let mut next = 0;
+    while let Some(state) = states.get(next) {
+        let found: Vec<Vec<String>> = STEPS.iter().filter_map(|&s| apply(s, state)).collect();
+        for segs in found {
+            if !states.contains(&segs) {
+                states.push(segs);
+            }
+        }
+        if states.len() > MAX_READINGS {
+            return None;
+        }
+        next += 1;
+    }
+    let mut readings = Vec::with_capacity(states.len() * 2);
+    for segs in states {
+        let mut trimmed = segs.clone();
+        if trimmed.len() > 1 && trimmed.last().is_some_and(String::is_empty) {
+            trimmed.pop();
+        }
+        for read in [(segs, false), (trimmed, true)] {
+            if !readings.contains(&read) {
+                readings.push(read);
+            }
+        }
+    }
+    Some(readings)
+}
+
+/// `segs` after `step`, `None` when the step changes nothing.
+fn apply(step: Step, segs: &[String]) -> Option<Vec<String>> {
+    let split = |at: &str| -> Option<Vec<String>> {
+        segs.iter().any(|s| s.contains(at)).then(|| {
+            segs.iter()
+                .flat_map(|s| s.split(at))
+                .map(str::to_owned)
+                .collect()
+        })
+    };
+    let strip = |at: &[&str]| -> Option<Vec<String>> {
+        let cut = |s: &String| at.iter().filter_map(|a| s.find(a)).min();
+        segs.iter().any(|s| cut(s).is_some()).then(|| {
+            segs.iter()
+                .map(|s| s[..cut(s).unwrap_or(s.len())].to_owned())
+                .collect()
+        })
+    };
+    match step {
+        Step::SplitSlash => split("%2F"),
+        Step::SplitBackslash => split("%5C"),
+        Step::SplitRawBackslash => split("\\"),
+        Step::StripParams => strip(&[";"]),
+        Step::StripDecodedParams => strip(&[";", "%3B"]),
+        Step::MergeSlashes => {
+            let n = segs.len();
+            let inner_empty = segs[..n.saturating_sub(1)].iter().any(String::is_empty);
+            inner_empty.then(|| {
+                let mut out: Vec<String> = segs[..n - 1]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .collect();
+                out.extend(segs.last().cloned());
+                out
+            })
+        }
+        Step::ResolveDots => segs
+            .iter()
+            .any(|s| s == "." || s == "..")
+            .then(|| resolve_dots(segs)),
     }
 }
 
-/// Every distinct reading of `path` as `(segments, trailing slashes
-/// ignored)`, skipping readings that cannot differ from one already made
-/// (see [`relevant_flags`]).
-pub(super) fn distinct_readings(path: &str) -> Vec<(Vec<String>, bool)> {
-    let relevant = relevant_flags(path);
-    let mut readings: Vec<(Vec<String>, bool)> = Vec::with_capacity(4);
-    for bits in 0..=Reading::ALL {
-        if bits & !relevant != 0 {
-            continue;
-        }
-        let reading = Reading(bits);
-        let read = (
-            canonical_segments(path, reading),
-            reading.has(Reading::TRIM_TRAILING),
-        );
-        if !readings.contains(&read) {
-            readings.push(read);
+/// RFC 3986 5.2.4 on segments: `.` dropped, `..` drops the one before, a
+/// final dot segment leaves an empty one (`/a/..` is `/`).
+fn resolve_dots(segs: &[String]) -> Vec<String> {
+    let n = segs.len();
+    let mut out: Vec<String> = Vec::with_capacity(n);
+    for (k, s) in segs.iter().enumerate() {
+        match s.as_str() {
+            "." | ".." => {
+                if s == ".." {
+                    out.pop();
+                }
+                if k + 1 == n {
+                    out.push(String::new());
+                }
+            }
+            _ => out.push(s.clone()),
         }
     }
-    readings
+    if out.is_empty() {
+        out.push(String::new());
+    }
+    out
 }
 
 /// How many separators some reading of `path` sees: `/`, `\`, `%2F` and
@@ -72,11 +168,20 @@ pub(super) fn separator_count(path: &str) -> usize {
         .count()
 }
 
-/// Characters kept raw in canonical form: unreserved, sub-delims, `:` and `@`.
-/// Their escapes are decoded (`%3B` reads as `;`): origins rarely tell them
-/// apart, and treating them alike only makes more paths match a rule.
+/// Characters kept raw in canonical form, their escapes decoded (`%3A`
+/// reads as `:`): unreserved, sub-delims but `;`, `:` and `@`. Origins
+/// rarely tell them apart, and treating them alike only makes more paths
+/// match a rule.
 fn keep_raw(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b)
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,=:@".contains(&b)
+}
+
+/// Characters whose raw and escaped forms mean different things to some
+/// origins, so both are kept as written: a raw `;` starts parameters where
+/// `%3B` may not, a raw `\` is a `/` to a WHATWG URL parser where `%5C` is
+/// not.
+fn keep_as_written(b: u8) -> bool {
+    b == b';' || b == b'\\'
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -99,17 +204,18 @@ fn push_escaped(out: &mut String, b: u8) {
 pub(super) fn canonical_piece(s: &str) -> String {
     let mut out = Vec::new();
     let mut cur = String::new();
-    read_into(s.as_bytes(), false, &mut out, &mut cur);
-    // A piece holds no raw '/' and `split_encoded` is off, so `out` is empty.
+    read_into(s.as_bytes(), &mut out, &mut cur);
+    // A piece holds no raw '/', so `out` is empty.
     cur
 }
 
-/// Canonicalizes `bytes` into segments (`out` gets the finished ones, `cur`
-/// the one in progress): escapes of [`keep_raw`] characters are decoded, every
-/// other byte outside [`keep_raw`] is escaped with upper-case hex (so `%2f`
-/// and `%2F` are one), a `%` not followed by two hex digits reads as `%25`.
-/// With `split_encoded`, `%2F`, `%5C` and `\` split segments.
-fn read_into(bytes: &[u8], split_encoded: bool, out: &mut Vec<String>, cur: &mut String) {
+/// Canonicalizes `bytes` into segments split at `/` (`out` gets the finished
+/// ones, `cur` the one in progress): escapes of [`keep_raw`] characters are
+/// decoded, [`keep_as_written`] ones are kept raw or escaped as they came,
+/// every other byte is escaped with upper-case hex (so `%2f` and `%2F` are
+/// one), a `%` not followed by two hex digits reads as `%25`. In this form
+/// every `%` starts an escape.
+fn read_into(bytes: &[u8], out: &mut Vec<String>, cur: &mut String) {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -132,10 +238,10 @@ fn read_into(bytes: &[u8], split_encoded: bool, out: &mut Vec<String>, cur: &mut
             i += 1;
             (b, false)
         };
-        let separator =
-            byte == b'/' && !escaped || split_encoded && (byte == b'/' || byte == b'\\');
-        if separator {
+        if byte == b'/' && !escaped {
             out.push(std::mem::take(cur));
+        } else if keep_as_written(byte) && !escaped {
+            cur.push(byte as char);
         } else if !keep_raw(byte) {
             push_escaped(cur, byte);
         } else {
@@ -144,93 +250,23 @@ fn read_into(bytes: &[u8], split_encoded: bool, out: &mut Vec<String>, cur: &mut
     }
 }
 
-/// The segments of `raw` under `interp`: `"/"` → `[""]`, `"/a/b/"` →
-/// `["a", "b", ""]`, dot segments resolved (RFC 3986 5.2.4).
-fn canonical_segments(raw: &str, reading: Reading) -> Vec<String> {
+/// The literal segments of `raw` (query and fragment left out): `"/"` →
+/// `[""]`, `"/a/b/"` → `["a", "b", ""]`, in canonical form, nothing resolved.
+fn literal_segments(raw: &str) -> Vec<String> {
     let raw = raw.split(['?', '#']).next().unwrap_or("");
     let raw = raw.strip_prefix('/').unwrap_or(raw);
     let mut segs = Vec::new();
     let mut cur = String::new();
-    read_into(
-        raw.as_bytes(),
-        reading.has(Reading::SPLIT_ENCODED),
-        &mut segs,
-        &mut cur,
-    );
+    read_into(raw.as_bytes(), &mut segs, &mut cur);
     segs.push(cur);
-    if reading.has(Reading::STRIP_PARAMS) {
-        for s in &mut segs {
-            if let Some(i) = s.find(';') {
-                s.truncate(i);
-            }
-        }
-    }
-    if reading.has(Reading::MERGE_SLASHES) {
-        let n = segs.len();
-        let mut k = 0;
-        segs.retain(|s| {
-            k += 1;
-            !s.is_empty() || k == n
-        });
-    }
-    let n = segs.len();
-    let mut out: Vec<String> = Vec::with_capacity(n);
-    if reading.has(Reading::KEEP_DOTS) {
-        out = segs;
-    } else {
-        for (k, s) in segs.into_iter().enumerate() {
-            let last = k + 1 == n;
-            match s.as_str() {
-                "." | ".." => {
-                    if s == ".." {
-                        out.pop();
-                    }
-                    if last {
-                        out.push(String::new());
-                    }
-                }
-                _ => out.push(s),
-            }
-        }
-    }
-    if reading.has(Reading::TRIM_TRAILING)
-        && out.len() > 1
-        && out.last().is_some_and(String::is_empty)
-    {
-        out.pop();
-    }
-    if out.is_empty() {
-        out.push(String::new());
-    }
-    out
+    segs
 }
 
 /// The canonical literal reading of a raw path (no decoding of `%2F`, no
 /// parameter stripping, `//` and trailing `/` kept, dot segments resolved):
 /// what rules are matched against for an ordinary path. For logs and tests.
 pub fn normalize_path(raw: &str) -> String {
-    let segs = canonical_segments(raw, Reading::LITERAL);
+    let segs = literal_segments(raw);
+    let segs = apply(Step::ResolveDots, &segs).unwrap_or(segs);
     format!("/{}", segs.join("/"))
-}
-
-/// The [`Reading`] flags that can change how `path` reads. Splitting on escapes or `\` and stripping `;params` can each
-/// create empty, dot or trailing segments that the other readings then act
-/// on (`/;/admin` strips to `//admin`, which merges to `/admin`), so a path
-/// holding `%`, `\` or `;` is read all 32 ways. Otherwise only merging `//`,
-/// resolving dot segments and trimming can matter; trimming always does, as
-/// it also drops the trailing `/` of patterns (`/admin/` covers `/admin`).
-/// An ordinary path is thus read 2 ways, not 32.
-fn relevant_flags(path: &str) -> u8 {
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    if path.contains(['%', '\\', ';']) {
-        return Reading::ALL;
-    }
-    let mut flags = Reading::TRIM_TRAILING;
-    if path.contains("//") {
-        flags |= Reading::MERGE_SLASHES;
-    }
-    if path.contains('.') {
-        flags |= Reading::KEEP_DOTS;
-    }
-    flags
 }

@@ -566,3 +566,17 @@ fn glob_match_unit() {
     assert!(!glob_match(&["a".to_string()], "a"));
     assert!(!glob_match(&[], "a"));
 }
+
+#[test]
+fn a_path_stacked_with_every_trick_is_refused() {
+    // Every reading of it is matched, so their number is bounded: past
+    // MAX_READINGS the path is refused (400) rather than read that often.
+    let r = split_site();
+    let p = "/%5C//%2e;%5C/%2F%2e%3B;x\\";
+    assert_eq!(r.access_for("GET", p), Err(PathRejection::TooManyReadings));
+    assert!(PathRejection::TooManyReadings
+        .to_string()
+        .contains(&MAX_READINGS.to_string()));
+    // One trick of each kind still reads.
+    assert_eq!(get(&r, "/public/a%2Fb;v=1/..%5C./c"), Access::Public);
+}

@@ -1,0 +1,31 @@
+//! Property tests (proptest) of every parser and decision of the HTTP layer
+//! that takes outside input, one module per concept. Each property runs a
+//! fixed number of cases (`ProptestConfig::with_cases`), so that the whole
+//! suite stays well under a minute natively.
+
+mod support;
+
+/// `cases` cases, shrunk failures reported but not written to the tree
+/// (each one found becomes an example test instead).
+pub fn cases(cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..Default::default()
+    }
+}
+
+#[path = "properties/api.rs"]
+mod api;
+#[path = "properties/bearer.rs"]
+mod bearer;
+#[path = "properties/config.rs"]
+mod config;
+#[path = "properties/cookies.rs"]
+mod cookies;
+#[path = "properties/handoff.rs"]
+mod handoff;
+#[path = "properties/rules.rs"]
+mod rules;
+#[path = "properties/urls.rs"]
+mod urls;

@@ -769,15 +769,17 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
       const pub = await sendText(w, '/public/page?q=1');
       assert.equal(pub.res.status, 200);
       assert.equal(pub.json.url, '/public/page?q=1');
-      // Handoff headers are still stripped; nothing is issued.
-      const login = await sendText(w, '/login', { method: 'POST', body: 'x' });
-      assert.equal(login.res.status, 200);
-      assert.equal(login.res.headers.get('x-session-issue'), null);
-      assert.deepEqual(setCookies(login.res), []);
+      // A handoff cannot be carried out: its headers are still stripped,
+      // nothing is issued, and no one is told they signed in or out (503;
+      // a sign-out still clears the cookie).
+      const login = await send(w, '/login', { method: 'POST', body: 'x' });
+      assert.equal(login.headers.get('x-session-issue'), null);
+      assert.deepEqual(setCookies(login), []);
+      await expectProblem(login, 503, 'misconfigured', 'login handoff');
       const logout = await send(w, '/logout', { method: 'POST', body: '' });
-      assert.equal(logout.status, 200);
-      await logout.arrayBuffer();
       assert.equal(logout.headers.get('x-session-revoke'), null);
+      assert.match(sessionCookie(logout)?.attrs['max-age'] ?? '', /^0$/, 'the cookie is cleared');
+      await expectProblem(logout, 503, 'misconfigured', 'logout handoff');
       await expectProblem(await send(w, '/app/x'), 503, 'misconfigured', 'no token');
       await expectProblem(await send(w, '/app/x', { bearer: 'es1.k1.aaaa.bbbb.cccc' }), 503, 'misconfigured', 'token');
       await expectProblem(await send(w, '/somewhere', { headers: { accept: 'text/html' } }), 503, 'misconfigured', 'unmatched');

@@ -113,7 +113,6 @@ fn move_in_racing_the_sweep(fault: Option<usize>) -> (Strong, String, Session, V
 }
 
 #[test]
-#[ignore = "R13-1: a failed move-in racing the first sweep leaves a working session unlisted, out of revoke-all, for good"]
 fn r13_1_a_move_in_failing_during_the_first_sweep_leaves_no_session_working_unlisted() {
     let (_, _, s, trace) = move_in_racing_the_sweep(None);
     let owner = owner_name("vic");
@@ -150,7 +149,6 @@ fn r13_1_a_move_in_failing_during_the_first_sweep_leaves_no_session_working_unli
 // answered as done.
 
 #[test]
-#[ignore = "R13-5: a request-path move-in that read KV before the first sweep completed moves the session in after a revoke-all"]
 fn r13_5_a_session_read_from_kv_before_a_revoke_all_is_not_moved_in_after_it() {
     let world = || {
         let w = strong();
@@ -200,7 +198,6 @@ fn r13_5_a_session_read_from_kv_before_a_revoke_all_is_not_moved_in_after_it() {
 // it works again, and is listed nowhere (its index entry is deleted).
 
 #[test]
-#[ignore = "R13-2: the rollback of a failed rewrite puts back a session this isolate revoked while the rollback was in flight"]
 fn r13_2_a_rollback_in_flight_never_brings_back_a_session_revoked_meanwhile() {
     let env = common::env();
     let faults = Faults::new();
@@ -256,7 +253,6 @@ fn r13_2_a_rollback_in_flight_never_brings_back_a_session_revoked_meanwhile() {
 // sliding write never brings back a session that any request revoked").
 
 #[test]
-#[ignore = "R13-3: a logout overtaking the sliding write's put in one isolate is undone by that put"]
 fn r13_3_a_sliding_write_in_flight_never_brings_back_a_session_logged_out_meanwhile() {
     let env = common::env();
     let new = NewSession {
@@ -387,7 +383,6 @@ fn r13_4_case(strong_mode: bool) -> Result<(), String> {
 }
 
 #[test]
-#[ignore = "R13-4: a rollback after an unanswered index put leaves the index entry living past the session"]
 fn r13_4_a_failed_refresh_never_lists_a_session_past_its_expiry() {
     let problems: Vec<String> = [false, true]
         .into_iter()

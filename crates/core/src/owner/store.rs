@@ -218,11 +218,21 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
         let key = self.layout.session_key(id);
         // Re-checked after the KV read: other requests may have run.
         if let Some(local) = self.local.get(&key).await? {
+            // Held by a move-in that may have stopped before its index
+            // entry while a sweep was reading KV: that sweep ends here for
+            // this session and never runs again, so the entry is made now.
+            self.index_held(id, &local).await?;
             return Ok(Some(local));
         }
         // A marker that does not say revoked is a move-in that stopped
         // before the record: moved in again.
         if self.revoked(id).await? {
+            return Ok(None);
+        }
+        // The user's sweep completed since this move-in read KV: what it
+        // did not move in is not the owner's (a "revoke all" may have run
+        // on what it did move in).
+        if !self.may_hold_unmoved().await? {
             return Ok(None);
         }
         let Some(session) = record::decode(&entry.value, id) else {

@@ -11,8 +11,11 @@
 //! - `destroy_session`: 2 deletes; `destroy`/`destroy_owned`: 1 read + 2 deletes;
 //! - `destroy_user`: list calls + 2 deletes per session, no reads;
 //! - when a call fails half way: `create` deletes what it wrote (2 deletes),
-//!   a rewrite puts the record back as it read it (1 write), so a session's
-//!   index entry never lists a session nobody holds nor ends before it.
+//!   a rewrite puts the record and its index entry back as it read them (2
+//!   writes), so a session's index entry never lists a session nobody holds
+//!   nor ends before or after it;
+//! - a rewrite during whose put this isolate deleted the session deletes
+//!   it again once the put has landed (2 deletes).
 //!
 //! No operation read-modify-writes a key shared by several sessions: each
 //! session has its own record key and its own index key (see [`crate::layout`]).
@@ -50,7 +53,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::Clock;
 use crate::layout::{index, kv_ttl_secs, record, KeyLayout};
-use crate::ledger::{LastWrite, Ledger};
+use crate::ledger::{LastWrite, Ledger, WriteMark};
 use crate::policy::Policy;
 use crate::random::Random;
 use crate::session::{
@@ -334,21 +337,47 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
             let written = self.write(&next, now).await;
             self.ledger.finish_write(ticket, written.is_ok());
             if let Err(e) = written {
-                // The record may be written and its index entry not: put
-                // the record back as it was (best effort), or the entry
-                // would end before the session does (the cleanup would
-                // drop it, "revoke all" would miss the session). Not when
-                // this isolate wrote or deleted the session meanwhile.
+                // The record may be written and its index entry not (or the
+                // entry written and its answer lost): put both back as they
+                // were (best effort), or the entry would end before the
+                // session does (the cleanup would drop it, "revoke all"
+                // would miss the session) or after it (listed past its
+                // expiry). Not when this isolate wrote or deleted the
+                // session meanwhile. Noted like any write, so that a
+                // rewrite of this isolate reading meanwhile builds on it.
                 if ours.only_own_write(self.ledger.mark(id)) {
-                    let _ = self.put_record(&current, now).await;
+                    let back = self
+                        .ledger
+                        .note_write(id, LastWrite::Written(Rc::new(current.clone())));
+                    let ours = self.ledger.mark(id);
+                    let put = self.write(&current, now).await;
+                    self.ledger.finish_write(back, put.is_ok());
+                    self.redo_overtaken_delete(id, &current.user_id, ours).await;
+                } else {
+                    // A put that landed though its answer was lost is
+                    // overtaken like any other.
+                    self.redo_overtaken_delete(id, &next.user_id, ours).await;
                 }
                 return Err(e);
             }
+            self.redo_overtaken_delete(id, &next.user_id, ours).await;
             return Ok(Some(next));
         }
         Err(SessionError::Store(StoreError::Unavailable(
             "the session kept changing while it was being written".into(),
         )))
+    }
+
+    /// After a put of `id` whose mark is `ours`: a delete of this isolate
+    /// that began while the put was in flight may have reached KV first
+    /// (calls to a remote KV overtake each other) and been undone by the
+    /// put, so it is made again now that the put has landed.
+    async fn redo_overtaken_delete(&self, id: &SessionId, user_id: &str, ours: WriteMark) {
+        if !ours.only_own_write(self.ledger.mark(id))
+            && matches!(self.ledger.last_write(id), Some(LastWrite::Deleted))
+        {
+            let _ = self.delete_keys(user_id, id).await;
+        }
     }
 
     async fn write(&self, session: &Session, now: i64) -> Result<(), SessionError> {

@@ -41,7 +41,11 @@
 //!   ([`Finish::failure`]), so the client is never told it signed out or in
 //!   when it did not. A failed revocation still clears the cookie and issues
 //!   nothing. Failing to destroy a replaced session is only logged: the new
-//!   session stands.
+//!   session stands. So does a handoff while `TOKEN_KEYS` is missing (503
+//!   `misconfigured`), and `X-Session-Revoke: all` with an authentic but
+//!   expired token (401 `session_expired`: the user's other sessions still
+//!   work, so "everywhere" is not done; an unknown or revoked token is a
+//!   sign-out already done).
 //! - Log lines never contain tokens nor header values.
 
 use std::fmt;
@@ -210,17 +214,25 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
         out.set_cookies.extend(forward.set_cookie.clone());
         return out;
     }
+    let cookie_name = &app.config().cookie_name;
     let sessions = match app.sessions() {
         Ok(sessions) => sessions,
-        Err(_) => {
+        Err(problem) => {
+            // Fail closed as for a store failure: the client is never told
+            // it signed in or out when it did not (a sign-out still clears
+            // the cookie).
             out.logs.push(format!(
-                "{SESSION_ISSUE}/{SESSION_REVOKE} ignored: TOKEN_KEYS is missing or invalid"
+                "{SESSION_ISSUE}/{SESSION_REVOKE} not carried out: TOKEN_KEYS is missing or invalid"
             ));
-            out.set_cookies.extend(forward.set_cookie.clone());
+            out.failure = Some(problem);
+            out.after = None;
+            out.set_cookies = match revoke {
+                Some(_) => vec![clear_cookie(cookie_name)],
+                None => Vec::new(),
+            };
             return out;
         }
     };
-    let cookie_name = &app.config().cookie_name;
     let mut current = Current::new(forward);
     // The current session is gone (revoked): issuing must not destroy it again.
     let mut current_gone = false;
@@ -238,6 +250,19 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
                     .await
                     .map(drop),
             },
+            // An authentic token whose session expired names a user whose
+            // other sessions still work: "everywhere" is not done by
+            // passing the origin's page on, so it says to sign in again.
+            Ok(None) if revoke == Revoke::All && current.expired => {
+                out.logs.push(format!(
+                    "{SESSION_REVOKE}: all: the session has expired, nothing revoked"
+                ));
+                out.failure = Some(Problem::new(
+                    ErrorCode::SessionExpired,
+                    "the session has expired: sign in again to sign out everywhere",
+                ));
+                return release_unused_slide(sessions, forward, out);
+            }
             // Nothing to revoke: signing out is idempotent.
             Ok(None) => Ok(()),
             Err(e) => Err(e),
@@ -320,12 +345,15 @@ fn release_unused_slide<S: KvStore, C: Clock, R: Random>(
 /// not (public paths): `known` is `None` until then.
 struct Current {
     known: Option<Option<Session>>,
+    /// The token presented was authentic but its session has expired.
+    expired: bool,
 }
 
 impl Current {
     fn new(forward: &Forward) -> Current {
         Current {
             known: forward.session.clone().map(Some),
+            expired: false,
         }
     }
 
@@ -344,6 +372,10 @@ impl Current {
             Some(p) => match sessions.verify(p.token).await {
                 Ok(session) => Some(session),
                 Err(e @ (SessionError::Store(_) | SessionError::Random)) => return Err(e),
+                Err(SessionError::Expired) => {
+                    self.expired = true;
+                    None
+                }
                 Err(_) => None,
             },
         };

@@ -87,6 +87,10 @@ function layout({ title, page, path: here = '/', body, who = null }) {
   <div id="session-status" class="status" aria-live="polite"></div>
   <form id="logout" method="post" action="/logout" hidden><button type="submit">Sign out</button></form>
 </header>
+<div id="insecure-banner" class="banner" role="alert" hidden>This page is plain http on a host other than
+<code>localhost</code> or <code>127.0.0.1</code>: browsers refuse the session cookie (<code>Secure</code>, <code>__Host-</code>)
+here, so signing in cannot work. Open <a id="insecure-local" href="http://127.0.0.1:8787/">127.0.0.1</a> instead, or serve
+over https (<code>npm run dev -- --local-protocol https</code>).</div>
 <div id="signed-out-banner" class="banner" role="status" hidden>You are signed out (in this tab or another one).
 <a href="/login?next=${esc(encodeURIComponent(here))}">Sign in again</a></div>
 <main>

@@ -21,6 +21,19 @@ if (sessionStorage.getItem(ANNOUNCE)) {
   store.announce();
 }
 
+// Over plain http on a host other than localhost / 127.0.0.1 the page is not
+// a secure context, and Chromium (like every current browser) stores no Secure
+// cookie from it: the Worker's session cookie would be dropped and every
+// sign-in would land back on the form. Say so, and do not create sessions in vain.
+if (!window.isSecureContext) {
+  $('#insecure-banner').hidden = false;
+  const local = $('#insecure-local');
+  local.href = `http://127.0.0.1:${location.port || 80}${location.pathname}${location.search}`;
+  local.textContent = local.href;
+  const submit = $('#login-form button[type=submit]');
+  if (submit) submit.disabled = true;
+}
+
 function el(tag, props = {}, ...children) {
   const e = Object.assign(document.createElement(tag), props);
   e.append(...children.filter((c) => c !== null && c !== undefined));

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-[ "${EDGE_SESSION_SETUP_DONE:-}" = 1 ] || bash scripts/setup.sh
+[ "${EDGE_SESSION_SETUP_DONE:-}" = 1 ] || bash scripts/setup.sh --without-browser
 export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"

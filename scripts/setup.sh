@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need, idempotently: each step
 # checks what is there and skips itself when the right version is installed.
-# Reaches only crates.io and the npm registry (worker-build is told where the
-# local binaries are, so it never downloads from GitHub).
+# Reaches only crates.io, the npm registry and, for Chromium, Debian's
+# packages (worker-build is told where the local binaries are, so it never
+# downloads from GitHub).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 WORKER_BUILD_VERSION=0.8.7
 say() { printf '[setup] %s\n' "$*"; }
+# `--without-browser` (npm run dev) skips Chromium, which only the browser tests need.
+browser=1
+[ "${1:-}" = --without-browser ] && browser=0
 
-# npm packages (wrangler, miniflare, esbuild, binaryen), pinned by package-lock.json.
+# npm packages (wrangler, miniflare, esbuild, binaryen, playwright-core), pinned by package-lock.json.
 # npm writes node_modules/.package-lock.json on every install: when it is
 # older than the lockfile, the installed tree may be stale.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -18,6 +22,29 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 else
   say "npm packages up to date"
+fi
+
+# The TypeScript client's dev packages (typescript, openapi-typescript), the same way.
+if [ ! -f client/node_modules/.package-lock.json ] || [ client/package-lock.json -nt client/node_modules/.package-lock.json ]; then
+  say "npm --prefix client ci"
+  npm --prefix client ci --no-audit --no-fund --loglevel=error
+else
+  say "client npm packages up to date"
+fi
+
+# Headless Chromium for the browser tests: Debian's package (playwright-core
+# drives /usr/bin/chromium; no browser is downloaded from anywhere else).
+if [ "$browser" = 1 ]; then
+  if [ -x /usr/bin/chromium ]; then
+    say "chromium present"
+  else
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    say "apt-get install chromium (Debian's package)"
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    [ -x /usr/bin/chromium ] || { say "chromium did not install: /usr/bin/chromium is missing"; exit 1; }
+  fi
 fi
 
 # The wasm target.

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Checks formatting and lints (`cargo fmt --check`, `cargo clippy -D warnings`,
 # native and wasm32), then runs every test layer: native `cargo test` (the core against the in-memory KV),
-# wasm-bindgen-test on wasm32 under Node (code that touches JS types), and
-# `node --test` driving the built Worker in Miniflare. Fails when a layer fails
-# or runs no test.
+# wasm-bindgen-test on wasm32 under Node (code that touches JS types),
+# `node --test` driving the built Worker in Miniflare, the TypeScript client's
+# tests (client/: type drift against openapi.json, then every call against the
+# Worker in Miniflare), and headless Chromium (Debian's) through the demo
+# (examples/demo) behind the Worker, `npm run dev` included. Fails when a layer
+# fails or runs no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -47,6 +50,17 @@ bash scripts/build.sh
 status=0; node --test --test-concurrency=4 tests/*.test.mjs 2>&1 | tee "$logs/node.log" || status=$?
 p=$(awk '/^# pass /{print $3}' "$logs/node.log" | tail -1); f=$(awk '/^# fail /{print $3}' "$logs/node.log" | tail -1)
 layer node "$logs/node.log" "${p:-0}" "${f:-0}" "$status"
+
+# "# pass N" / "# fail N" of node --test's summary.
+node_counts() { awk '/^# pass /{p=$3} /^# fail /{f=$3} END { printf "%d %d\n", p, f }' "$1"; }
+
+echo "[test] layer 4: the TypeScript client (client/): types vs openapi.json, build, calls in Miniflare"
+status=0; npm --prefix client test 2>&1 | tee "$logs/client.log" || status=$?
+read -r p f < <(node_counts "$logs/client.log"); layer client "$logs/client.log" "$p" "$f" "$status"
+
+echo "[test] layer 5: headless Chromium through the demo behind the Worker (screenshots in tests/browser/screenshots/)"
+status=0; node --test --test-concurrency=1 tests/browser/*.test.mjs 2>&1 | tee "$logs/browser.log" || status=$?
+read -r p f < <(node_counts "$logs/browser.log"); layer browser "$logs/browser.log" "$p" "$f" "$status"
 
 echo
 echo "all: ${total_pass} passed, ${total_fail} failed"

@@ -1,0 +1,29 @@
+import { pathToFileURL } from 'node:url';
+
+// The Worker's configuration for the demo: one place, read by `npm run dev`
+// (scripts/dev.sh passes these as `wrangler dev --var`s) and by the browser
+// tests (tests/browser/), which start the built Worker in Miniflare with them.
+
+/** GUARD_RULES of the demo: first match wins; unmatched paths need a session. */
+export const rules = [
+  { path: '/', access: 'public' },
+  { path: '/login', access: 'public' },
+  { path: '/logout', access: 'public' },
+  { path: '/public/**', access: 'public' },
+  { path: '/admin/**', access: 'role:admin' },
+];
+
+/** Where browser navigations without a session are sent (`?next=` added by the Worker). */
+export const loginUrl = '/login';
+
+/** The Worker's vars in front of the demo origin at `originUrl`. */
+export function workerVars(originUrl) {
+  return { ORIGIN_URL: originUrl, LOGIN_URL: loginUrl, GUARD_RULES: JSON.stringify(rules) };
+}
+
+// `node examples/demo/config.mjs http://127.0.0.1:8788` prints one
+// `NAME:value` line per var, the form `wrangler dev --var` takes.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const origin = process.argv[2] || 'http://127.0.0.1:8788';
+  for (const [k, v] of Object.entries(workerVars(origin))) console.log(`${k}:${v}`);
+}

@@ -1,0 +1,310 @@
+// The demo origin: a small application behind the edge-session Worker.
+//
+// It never sees a token. It signs users in and out by answering with the
+// Worker's handoff headers (`X-Session-Issue`, `X-Session-Revoke`), and it
+// learns who is signed in from the identity headers the Worker adds to guarded
+// requests (`X-Session-User`, `X-Session-Id`, `X-Session-Meta`). Which paths
+// need what is the Worker's job (examples/demo/config.mjs).
+//
+//   node examples/demo/server.mjs            # listens on 127.0.0.1:8788 (DEMO_PORT)
+//
+// Only reachable through the Worker: whoever can reach the origin directly can
+// send identity headers of their own.
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { rules } from './config.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const publicDir = path.join(here, 'public');
+/** The TypeScript client, as `npm --prefix client run build` emits it (ES modules). */
+const clientDist = path.resolve(here, '..', '..', 'client', 'dist');
+
+const MAX_FORM = 8 * 1024;
+const MAX_USER_BYTES = 256; // the Worker's bound on userId (UTF-8 bytes)
+const MAX_LABEL = 128; // the Worker's bound on label (characters)
+
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+
+/** "Chrome on Linux" and the like: the label of a new session when the form gives none. */
+export function deviceLabel(ua = '') {
+  const browser = [
+    [/Edg\//, 'Edge'], [/OPR\//, 'Opera'], [/HeadlessChrome\//, 'Headless Chrome'], [/Chromium\//, 'Chromium'],
+    [/Chrome\//, 'Chrome'], [/Firefox\//, 'Firefox'], [/Version\/.*Safari\//, 'Safari'], [/^curl\//, 'curl'],
+  ].find(([re]) => re.test(ua))?.[1] ?? 'Browser';
+  const os = [
+    [/Android/, 'Android'], [/iPhone|iPad/, 'iOS'], [/Windows/, 'Windows'], [/Mac OS X/, 'macOS'],
+    [/CrOS/, 'ChromeOS'], [/Linux/, 'Linux'],
+  ].find(([re]) => re.test(ua))?.[1];
+  return os ? `${browser} on ${os}` : browser;
+}
+
+/** A local path to go to after signing in: `next` if it stays on this site, else /app. */
+export function safeNext(next) {
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) && !/[\u0000-\u001f]/.test(next) ? next : '/app';
+}
+
+/** JSON in ASCII only (`\u00eb` for `ë`), as an HTTP header value needs. */
+export function asciiJson(value) {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** What the Worker told the origin about the session (null: no identity headers). */
+function identity(req) {
+  const user = req.headers['x-session-user'];
+  if (user === undefined) return null;
+  let meta = null;
+  let metaError = null;
+  const rawMeta = req.headers['x-session-meta'] ?? '';
+  try {
+    meta = JSON.parse(Buffer.from(rawMeta, 'base64url').toString('utf8'));
+  } catch (e) {
+    metaError = e.message;
+  }
+  return { userId: decodeURIComponent(user), rawUser: user, id: req.headers['x-session-id'] ?? '', rawMeta, meta, metaError };
+}
+
+/** The page around every body; `path` is the page's own (the nav marks it, "sign in again" returns to it). */
+function layout({ title, page, path: here = '/', body, who = null }) {
+  const nav = [['/', 'Home'], ['/app', 'App'], ['/app/devices', 'Devices'], ['/admin', 'Admin']]
+    .map(([href, text]) => `<a href="${href}"${href === here ? ' aria-current="page"' : ''}>${text}</a>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)} · edge-session demo</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/public/style.css">
+<script type="module" src="/public/app.js"></script>
+</head>
+<body data-page="${page}" data-session="loading"${who ? ` data-origin-user="${esc(who.userId)}"` : ''}>
+<header>
+  <a class="brand" href="/">edge-session <span>demo</span></a>
+  <nav>${nav}</nav>
+  <div id="session-status" class="status" aria-live="polite"></div>
+  <form id="logout" method="post" action="/logout" hidden><button type="submit">Sign out</button></form>
+</header>
+<div id="insecure-banner" class="banner" role="alert" hidden>This page is plain http on a host other than
+<code>localhost</code> or <code>127.0.0.1</code>: browsers refuse the session cookie (<code>Secure</code>, <code>__Host-</code>)
+here, so signing in cannot work. Open <a id="insecure-local" href="http://127.0.0.1:8787/">127.0.0.1</a> instead, or serve
+over https (<code>npm run dev -- --local-protocol https</code>).</div>
+<div id="signed-out-banner" class="banner" role="status" hidden>You are signed out (in this tab or another one).
+<a href="/login?next=${esc(encodeURIComponent(here))}">Sign in again</a></div>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+function home() {
+  const rows = rules.map((r) => `<tr><td><code>${esc(r.path)}</code></td><td><code>${esc(r.access)}</code></td></tr>`).join('');
+  return layout({
+    title: 'Home', page: 'home', path: '/', body: `
+<h1>A session handler at the edge</h1>
+<p>Every request to this site passes the edge-session Worker first. This page is
+<strong>public</strong>; <a href="/app">/app</a> and <a href="/app/devices">/app/devices</a> need a session,
+<a href="/admin">/admin</a> needs the role <code>admin</code>. The application behind the Worker (the
+<em>origin</em>, <code>examples/demo/server.mjs</code>) never sees a token: it signs you in by answering with an
+<code>X-Session-Issue</code> header, and reads who you are from <code>X-Session-User</code>.</p>
+<p><a class="button" href="/login">Sign in</a></p>
+<h2>The Worker's rules (<code>GUARD_RULES</code>)</h2>
+<table><thead><tr><th>path</th><th>access</th></tr></thead><tbody>${rows}
+<tr><td>anything else</td><td><code>session</code></td></tr></tbody></table>
+<p>The session API is under <a href="/auth/openapi.json"><code>/auth</code></a> on this same host, so the page's
+script (the TypeScript client in <code>client/</code>) calls it with the session cookie, which JavaScript never sees
+(<code>HttpOnly</code>).</p>`,
+  });
+}
+
+function loginPage({ next, error = '', ua = '', userId = '' }) {
+  return layout({
+    title: 'Sign in', page: 'login', path: '/login', body: `
+<h1>Sign in</h1>
+${next ? `<p class="note">Sign in to continue to <code>${esc(next)}</code>.</p>` : ''}
+${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
+<form method="post" action="/login" class="card" id="login-form">
+  <input type="hidden" name="next" value="${esc(next || '/app')}">
+  <label>User name <input name="user" required maxlength="64" autocomplete="username" value="${esc(userId)}" autofocus></label>
+  <label>Device label <input name="label" maxlength="${MAX_LABEL}" placeholder="${esc(deviceLabel(ua))}"></label>
+  <label class="check"><input type="checkbox" name="admin" value="1"> admin role</label>
+  <button type="submit">Sign in</button>
+  <p class="hint">Any name, no password: this is a demo. The origin answers with
+  <code>X-Session-Issue: {"userId": …, "label": …, "meta": {"roles": […]}}</code> and a redirect; the Worker creates the
+  session and sets the cookie.</p>
+</form>`,
+  });
+}
+
+function appPage(who) {
+  if (!who) {
+    return layout({
+      title: 'App', page: 'app', path: '/app', body: `
+<h1>No identity headers</h1>
+<p class="error">This request did not come through the Worker (or not on a guarded path): the origin received no
+<code>X-Session-User</code>. Open the demo on the Worker's address, <a href="http://127.0.0.1:8787/app">http://127.0.0.1:8787/app</a>.</p>`,
+    });
+  }
+  const meta = who.meta !== null ? JSON.stringify(who.meta, null, 2) : `(not JSON: ${who.metaError})`;
+  return layout({
+    title: 'App', page: 'app', path: '/app', who, body: `
+<h1>Hello, <span id="origin-user">${esc(who.userId)}</span></h1>
+<p>This page needs a session. The Worker checked yours and told the origin who you are:</p>
+<table class="received"><thead><tr><th>header the origin received</th><th>value</th><th>decoded</th></tr></thead><tbody>
+<tr><td><code>X-Session-User</code></td><td><code>${esc(who.rawUser)}</code></td><td id="received-user">${esc(who.userId)}</td></tr>
+<tr><td><code>X-Session-Id</code></td><td colspan="2"><code id="received-id">${esc(who.id)}</code></td></tr>
+<tr><td><code>X-Session-Meta</code></td><td><code>${esc(who.rawMeta)}</code></td><td><pre id="received-meta">${esc(meta)}</pre></td></tr>
+</tbody></table>
+<p class="hint">The session cookie itself is not forwarded to the origin, and any <code>X-Session-*</code> header a
+client sends is removed before the Worker adds its own.</p>
+<h2>What the page's script sees</h2>
+<p>The client's session store (<code>GET /auth/session</code>, refetched when the tab gets focus, and told by the
+other tabs when you sign out there):</p>
+<pre id="client-session" class="card">…</pre>`,
+  });
+}
+
+function adminPage(who, here) {
+  const roles = Array.isArray(who?.meta?.roles) ? who.meta.roles : [];
+  return layout({
+    title: 'Admin', page: 'admin', path: here, who, body: `
+<h1>Admin area</h1>
+<p id="admin-welcome">Welcome, <strong>${esc(who?.userId ?? '?')}</strong>. Your session's roles:
+${roles.map((r) => `<code>${esc(r)}</code>`).join(' ') || '(none)'}.</p>
+<p>The Worker let this request through because of the rule <code>{"path": "/admin/**", "access": "role:admin"}</code>:
+a session without <code>admin</code> in <code>meta.roles</code> gets <code>403 forbidden</code> and never reaches the
+origin.</p>`,
+  });
+}
+
+function devicesPage(who) {
+  return layout({
+    title: 'Your devices', page: 'devices', path: '/app/devices', who, body: `
+<h1>Your devices</h1>
+<p>Every session of <strong>${esc(who?.userId ?? '?')}</strong>, listed by the client
+(<code>GET /auth/sessions</code>). Signing a device out revokes its session: its next request is signed out.</p>
+<div class="actions">
+  <button type="button" id="revoke-others">Sign out all other devices</button>
+  <button type="button" id="revoke-all" class="danger">Sign out everywhere</button>
+</div>
+<p id="devices-message" class="note" aria-live="polite"></p>
+<table id="devices"><thead><tr><th>device</th><th>client</th><th>signed in</th><th>last seen</th><th>expires</th><th></th></tr></thead>
+<tbody><tr><td colspan="6">Loading…</td></tr></tbody></table>`,
+  });
+}
+
+function send(res, status, body, headers = {}) {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(body);
+}
+
+async function readForm(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const c of req) {
+    size += c.length;
+    if (size > MAX_FORM) throw Object.assign(new Error('form too large'), { status: 413 });
+    chunks.push(c);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+/**
+ * A form post from another site (a login or logout forced on the visitor) is
+ * refused: the Worker leaves CSRF on public paths to the origin. Browsers say
+ * where a request comes from in `Sec-Fetch-Site`; curl sends none.
+ */
+function crossSite(req) {
+  const site = req.headers['sec-fetch-site'];
+  return site !== undefined && site !== 'same-origin' && site !== 'none';
+}
+
+async function serveFile(res, file, type) {
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache' });
+    res.end(body);
+  } catch {
+    const hint = file.startsWith(clientDist) ? 'The client is not built: run `npm --prefix client run build`.' : 'Not found.';
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(hint);
+  }
+}
+
+async function handle(req, res) {
+  const url = new URL(req.url, 'http://demo.invalid');
+  const p = url.pathname;
+  const who = identity(req);
+
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    if (p === '/') return send(res, 200, home());
+    if (p === '/login') return send(res, 200, loginPage({ next: url.searchParams.get('next'), ua: req.headers['user-agent'] }));
+    if (p === '/app') return send(res, 200, appPage(who));
+    if (p === '/app/devices') return send(res, 200, devicesPage(who));
+    if (p === '/admin' || p.startsWith('/admin/')) return send(res, 200, adminPage(who, p));
+    if (p === '/public/app.js') return serveFile(res, path.join(publicDir, 'app.js'), 'text/javascript; charset=utf-8');
+    if (p === '/public/style.css') return serveFile(res, path.join(publicDir, 'style.css'), 'text/css; charset=utf-8');
+    const m = /^\/public\/client\/([a-z]+\.js)$/.exec(p);
+    if (m) return serveFile(res, path.join(clientDist, m[1]), 'text/javascript; charset=utf-8');
+    return send(res, 404, layout({ title: 'Not found', page: 'none', path: p, body: `<h1>Not found</h1><p><a href="/">Home</a></p>` }));
+  }
+
+  if (req.method === 'POST' && (p === '/login' || p === '/logout')) {
+    if (crossSite(req)) return send(res, 403, 'cross-site form post refused', { 'content-type': 'text/plain; charset=utf-8' });
+    const form = await readForm(req);
+    if (p === '/logout') {
+      // The Worker revokes the request's session and clears its cookie.
+      return send(res, 303, '', { location: '/', 'x-session-revoke': 'current' });
+    }
+    const userId = (form.get('user') ?? '').trim();
+    const next = form.get('next') ?? '/app';
+    const ua = req.headers['user-agent'];
+    if (!userId || Buffer.byteLength(userId) > MAX_USER_BYTES) {
+      return send(res, 400, loginPage({ next, ua, userId, error: 'Give a user name (at most 256 bytes).' }));
+    }
+    const label = ((form.get('label') ?? '').trim() || deviceLabel(ua)).slice(0, MAX_LABEL);
+    const roles = form.get('admin') ? ['admin'] : [];
+    // The Worker creates this session, replacing the request's one, and sets its cookie.
+    // Header values are bytes, not text: non-ASCII goes as JSON \u escapes.
+    const issue = asciiJson({ userId, label, meta: { roles } });
+    return send(res, 303, '', { location: safeNext(next), 'x-session-issue': issue });
+  }
+
+  res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8', allow: 'GET, HEAD' });
+  res.end('method not allowed');
+}
+
+/** Starts the demo origin; `port: 0` picks a free one. Answers `{ url, close }`. */
+export async function startDemo({ host = '127.0.0.1', port = 8788 } = {}) {
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      if (!res.headersSent) res.writeHead(e.status || 500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(e.status ? e.message : 'internal error');
+      if (!e.status) console.error(e);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const { port: actual } = server.address();
+  return {
+    url: `http://${host}:${actual}`,
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const demo = await startDemo({ port: Number(process.env.DEMO_PORT || 8788) });
+  console.log(`[demo] origin listening on ${demo.url} (reach it through the Worker)`);
+  const stop = () => demo.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

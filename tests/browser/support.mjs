@@ -1,0 +1,53 @@
+// What the browser tests share: the demo origin (examples/demo) on a free
+// port behind the built Worker in Miniflare, with the demo's configuration,
+// and headless Chromium from Debian's package (/usr/bin/chromium).
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startWorker } from '../support/worker.mjs';
+import { startDemo } from '../../examples/demo/server.mjs';
+import { workerVars } from '../../examples/demo/config.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+/** Where the tests write their screenshots (gitignored). */
+export const SCREENSHOTS = path.join(root, 'tests', 'browser', 'screenshots');
+
+/**
+ * Starts the demo origin, the Worker in front of it and a browser. Answers
+ * `{ base, worker, browser, close }`; `close()` stops all three (call it in a
+ * finally or an `after`).
+ */
+export async function startStack() {
+  for (const f of [path.join(root, 'build', 'index.js'), path.join(root, 'client', 'dist', 'index.js')]) {
+    if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` and \`npm --prefix client run build\` first`);
+  }
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`npm run setup\` (installs Debian's chromium)`);
+  const started = [];
+  const close = async () => {
+    for (const stop of started.reverse()) await stop().catch(() => {});
+  };
+  try {
+    const demo = await startDemo({ port: 0 });
+    started.push(() => demo.close());
+    const worker = await startWorker({ bindings: workerVars(demo.url) });
+    started.push(() => worker.dispose());
+    // app.test: a host name other than localhost / 127.0.0.1 that reaches the same Worker.
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--host-resolver-rules=MAP app.test 127.0.0.1'],
+    });
+    started.push(() => browser.close());
+    return { base: worker.base, demo, worker, browser, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}

@@ -83,14 +83,22 @@ impl NewSession {
 }
 
 /// A TTL field: absent, `null`, or a whole number of seconds (no sign, no
-/// fraction: `60.5`, `-1` and `"60"` are refused).
+/// fraction: `60.5`, `-1` and `"60"` are refused). JSON has one number type,
+/// so `3600.0` and `3.6e3` are the whole number 3600; one past `u64`
+/// saturates (the bounds check then refuses it as too long).
 fn ttl(
     fields: &mut Map<String, Value>,
     field: &'static str,
 ) -> Result<Option<u64>, ValidationError> {
+    let whole = |n: &serde_json::Number| {
+        n.as_u64().or_else(|| {
+            let f = n.as_f64()?;
+            (f.fract() == 0.0 && f >= 0.0).then_some(f as u64)
+        })
+    };
     match fields.remove(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+        Some(Value::Number(n)) if whole(&n).is_some() => Ok(whole(&n)),
         Some(_) => Err(ValidationError::new(
             field,
             "must be a whole number of seconds",
@@ -138,6 +146,7 @@ mod tests {
             (json!({"userId":"u","meta":"x"}), "meta"),
             (json!({"userId":"u","idleTtl":-1}), "idleTtl"),
             (json!({"userId":"u","idleTtl":60.5}), "idleTtl"),
+            (json!({"userId":"u","idleTtl":-60.0}), "idleTtl"),
             (json!({"userId":"u","absoluteTtl":"60"}), "absoluteTtl"),
         ] {
             let e = parse(json.clone()).unwrap_err();
@@ -148,5 +157,23 @@ mod tests {
         let long = "k".repeat(100);
         let e = parse(json!({ "userId": "u", long.clone(): 1 })).unwrap_err();
         assert_eq!(e.field.len(), 64);
+    }
+
+    /// JSON has one number type: `3152.0` and `3.6e3` are the whole numbers
+    /// 3152 and 3600 (JSON Schema's `integer` accepts them, and so does a
+    /// client that validates against openapi.json). Found by schemathesis:
+    /// `{"idleTtl": 3152.0}` answered 400 `idleTtl: must be a whole number`.
+    #[test]
+    fn a_ttl_written_with_a_zero_fraction_or_an_exponent_is_whole() {
+        let raw = r#"{"userId":"u","idleTtl":3152.0,"absoluteTtl":3.6e3}"#;
+        let new = parse(serde_json::from_str(raw).unwrap()).unwrap();
+        assert_eq!((new.idle_ttl, new.absolute_ttl), (Some(3152), Some(3600)));
+        // Past u64 it saturates, so the bounds check refuses it as too long.
+        let huge = parse(json!({"userId":"u","idleTtl":1e300})).unwrap();
+        assert_eq!(huge.idle_ttl, Some(u64::MAX));
+        // -0 is 0: below the minimum, refused by the bounds check.
+        let zero =
+            parse(serde_json::from_str(r#"{"userId":"u","idleTtl":-0.0}"#).unwrap()).unwrap();
+        assert_eq!(zero.idle_ttl, Some(0));
     }
 }

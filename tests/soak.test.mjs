@@ -147,7 +147,9 @@ async function soak(mode) {
   const sessions = new Map(); // id -> {id, token, userId, label, live, via}
   const users = new Map(userIds.map((u) => [u, { lock: new RwLock(), ids: [] }]));
   const labelLocks = new Map(); // id -> RwLock (write only): one label change of a session at a time
-  const counts = { requests: 0, byStatus: {}, server5xx: 0, ops: {}, lost: [], resurrected: [], mismatches: [] };
+  const counts = {
+    requests: 0, byStatus: {}, server5xx: 0, ops: {}, lost: [], resurrected: [], mismatches: [], liveAccepted: 0, revokedRefused: 0,
+  };
   const sem = new Semaphore(CONCURRENCY);
   let nonceSeq = 0;
 
@@ -181,6 +183,8 @@ async function soak(mode) {
   };
   /** A wrong answer about one session: lost when the model has it live, resurrected when revoked. */
   const judge = (s, accepted, where) => {
+    if (s.live && accepted) counts.liveAccepted++;
+    if (!s.live && !accepted) counts.revokedRefused++;
     if (s.live && !accepted) counts.lost.push(`${where}: ${s.id} (${s.via}) refused`);
     if (!s.live && accepted) counts.resurrected.push(`${where}: ${s.id} (${s.via}) accepted after revocation`);
   };
@@ -279,7 +283,10 @@ async function soak(mode) {
     if (mine.length === 0) return createAdmin(userId, 'refill');
     const s = pickWith(x, mine);
     const how = pickWith(x, ['logout', 'self-by-id', 'admin', 'handoff-current', 'relogin']);
-    if (how === 'relogin') return createHandoff(userId, `relogin-${nonceSeq}`, s);
+    if (how === 'relogin') {
+      counts.ops['revoke-one:relogin'] = (counts.ops['revoke-one:relogin'] || 0) + 1;
+      return createHandoff(userId, `relogin-${nonceSeq}`, s);
+    }
     let res;
     let text;
     if (how === 'logout') {
@@ -368,8 +375,8 @@ async function soak(mode) {
   // --- the run ---
 
   const WEIGHTS = [
-    ['create-admin', 16], ['create-handoff', 8], ['burst-create', 3], ['verify', 26], ['refresh', 9],
-    ['label', 11], ['revoke-one', 10], ['revoke-others', 4], ['revoke-all', 3], ['list', 10],
+    ['create-admin', 32], ['create-handoff', 16], ['burst-create', 6], ['verify', 52], ['refresh', 18],
+    ['label', 22], ['revoke-one', 20], ['revoke-others', 4], ['revoke-all', 3], ['list', 20],
   ];
   const totalWeight = WEIGHTS.reduce((a, [, x]) => a + x, 0);
   const chooseOp = () => {
@@ -499,6 +506,8 @@ async function soak(mode) {
     revoked: all.filter((s) => !s.live).length,
     finalChecks,
     server5xx: counts.server5xx,
+    liveAccepted: counts.liveAccepted,
+    revokedRefused: counts.revokedRefused,
     lost: counts.lost,
     resurrected: counts.resurrected,
     mismatches: counts.mismatches,
@@ -511,10 +520,11 @@ describe('soak: many users, concurrent operations, every invariant against a mod
       const r = await soak(mode);
       const line = (k, v) => console.log(`# soak ${mode}: ${k} ${v}`);
       line('operations', `${r.operations} in ${(r.runMs / 1000).toFixed(1)} s (${Math.round(r.operations / (r.runMs / 1000))}/s), ${r.requests} requests, total ${(r.totalMs / 1000).toFixed(1)} s`);
-      line('operation mix', JSON.stringify(r.ops));
+      line('operation mix', Object.entries(r.ops).sort().map(([k, v]) => `${k} ${v}`).join(', '));
       line('statuses', JSON.stringify(r.byStatus));
       line('sessions', `${r.created} created, ${r.live} live, ${r.revoked} revoked at the end`);
       line('final checks', `${r.finalChecks.guard} guard + ${r.finalChecks.verify} admin verify, ${r.finalChecks.listings} users' listings (admin + self), global index settled in ${r.globalSettledMs} ms`);
+      line('checks', `${r.liveAccepted} times a live session was accepted, ${r.revokedRefused} times a revoked one refused (guard, refresh, label, admin verify, listings)`);
       line('invariants', `5xx ${r.server5xx}, lost ${r.lost.length}, resurrected ${r.resurrected.length}, other mismatches ${r.mismatches.length}`);
       for (const m of [...r.lost, ...r.resurrected, ...r.mismatches].slice(0, 20)) console.log(`# soak ${mode}: ! ${m}`);
       assert.equal(r.operations, OPS, 'every operation ran within the time budget');

@@ -106,6 +106,7 @@ for (const mode of modes) {
     operations = documented(await served.json());
     console.log(`[schemathesis] ${mode}: Worker at ${w.base}, ${operations.length} operations in the served openapi.json`);
     code = await run(st, [
+      '--config-file', path.join(here, 'schemathesis.toml'),
       'run', `${w.base}/auth/openapi.json`,
       '--url', w.base,
       // Every operation, GET /auth/openapi.json included (schemathesis leaves

@@ -95,3 +95,27 @@ if [ ! -f .dev.vars ]; then
       { mode: 0o600 });
   '
 fi
+
+# schemathesis (the API fuzzing layer of `npm test`), from PyPI, pinned with
+# every dependency by tests/schemathesis/requirements.txt, in its own venv.
+# Reinstalled only when that file changed since the last install.
+setup_schemathesis() {
+  local venv=.venv-schemathesis req=tests/schemathesis/requirements.txt
+  local want; want=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ -x "$venv/bin/st" ] && [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" = "$want" ]; then
+    say "schemathesis $(awk -F'==' '/^schemathesis==/{print $2}' "$req") present"
+    return
+  fi
+  say "schemathesis: python3 -m venv $venv, pip install -r $req"
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    # Debian's python3 has venv (and pip in it) as a separate package.
+    say "python3 -m venv failed: apt-get install python3-venv"
+    rm -rf "$venv"
+    apt-get update -qq && apt-get install -y -qq python3-venv
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req"
+  echo "$want" > "$venv/.requirements.sha256"
+}
+setup_schemathesis

@@ -62,5 +62,14 @@ echo "[test] layer 5: headless Chromium through the demo behind the Worker (scre
 status=0; node --test --test-concurrency=1 tests/browser/*.test.mjs 2>&1 | tee "$logs/browser.log" || status=$?
 read -r p f < <(node_counts "$logs/browser.log"); layer browser "$logs/browser.log" "$p" "$f" "$status"
 
+# Schemathesis against the built Worker in Miniflare, both consistency modes
+# (tests/schemathesis/run.mjs): every check, a fixed seed, the served
+# openapi.json. Counts (mode, operation) pairs; fails when schemathesis fails,
+# errs, leaves an operation untested or runs no case.
+echo "[test] layer 6: schemathesis against the built Worker (eventual, strong)"
+status=0; node tests/schemathesis/run.mjs eventual strong 2>&1 | tee "$logs/schemathesis.log" || status=$?
+read -r p f < <(awk '/^schemathesis: [0-9]+ passed, [0-9]+ failed$/ {print $2, $4}' "$logs/schemathesis.log" | tail -1) || true
+layer schemathesis "$logs/schemathesis.log" "${p:-0}" "${f:-0}" "$status"
+
 echo
 echo "all: ${total_pass} passed, ${total_fail} failed"

@@ -146,6 +146,7 @@ mod tests {
             (json!({"userId":"u","meta":"x"}), "meta"),
             (json!({"userId":"u","idleTtl":-1}), "idleTtl"),
             (json!({"userId":"u","idleTtl":60.5}), "idleTtl"),
+            (json!({"userId":"u","idleTtl":-60.0}), "idleTtl"),
             (json!({"userId":"u","absoluteTtl":"60"}), "absoluteTtl"),
         ] {
             let e = parse(json.clone()).unwrap_err();
@@ -173,5 +174,23 @@ mod tests {
         // Past u64: saturated, for the policy's range check to refuse.
         let huge = parse(json!({"userId": "u", "absoluteTtl": 1e300})).unwrap();
         assert_eq!(huge.absolute_ttl, Some(u64::MAX));
+    }
+
+    /// JSON has one number type: `3152.0` and `3.6e3` are the whole numbers
+    /// 3152 and 3600 (JSON Schema's `integer` accepts them, and so does a
+    /// client that validates against openapi.json). Found by schemathesis:
+    /// `{"idleTtl": 3152.0}` answered 400 `idleTtl: must be a whole number`.
+    #[test]
+    fn a_ttl_written_with_a_zero_fraction_or_an_exponent_is_whole() {
+        let raw = r#"{"userId":"u","idleTtl":3152.0,"absoluteTtl":3.6e3}"#;
+        let new = parse(serde_json::from_str(raw).unwrap()).unwrap();
+        assert_eq!((new.idle_ttl, new.absolute_ttl), (Some(3152), Some(3600)));
+        // Past u64 it saturates, so the bounds check refuses it as too long.
+        let huge = parse(json!({"userId":"u","idleTtl":1e300})).unwrap();
+        assert_eq!(huge.idle_ttl, Some(u64::MAX));
+        // -0 is 0: below the minimum, refused by the bounds check.
+        let zero =
+            parse(serde_json::from_str(r#"{"userId":"u","idleTtl":-0.0}"#).unwrap()).unwrap();
+        assert_eq!(zero.idle_ttl, Some(0));
     }
 }

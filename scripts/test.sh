@@ -5,8 +5,9 @@
 # `node --test` driving the built Worker in Miniflare, the TypeScript client's
 # tests (client/: type drift against openapi.json, then every call against the
 # Worker in Miniflare), and headless Chromium (Debian's) through the demo
-# (examples/demo) behind the Worker, `npm run dev` included. Fails when a layer
-# fails or runs no test.
+# (examples/demo) behind the Worker, `npm run dev` included, and schemathesis
+# against the built Worker in both consistency modes. Fails when a layer fails
+# or runs no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"

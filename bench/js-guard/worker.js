@@ -144,7 +144,9 @@ function parseToken(token) {
   if (token.length > 256) return null;
   const parts = token.split('.');
   if (parts.length !== 5 || parts[0] !== 'es1' || !KID_RE.test(parts[1])) return null;
-  const id = b64urlDecode(parts[2], 16);
+  // A session id is 32 bytes (owner tag + random; 43 chars) or, issued before
+  // the strong mode, 16 (22 chars).
+  const id = b64urlDecode(parts[2], parts[2].length === 43 ? 32 : 16);
   const secret = b64urlDecode(parts[3], 32);
   const tag = b64urlDecode(parts[4], 32);
   if (!id || !secret || !tag) return null;

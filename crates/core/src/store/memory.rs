@@ -14,13 +14,12 @@
 //! service owns another.
 
 use super::fault::{self, Attached, Verdict};
+use super::kv_rules;
 use super::{
     Faults, KvEntry, KvStore, ListKey, ListOptions, ListPage, PutOptions, StoreError,
-    MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_METADATA_BYTES, MAX_VALUE_BYTES, MIN_EXPIRATION_TTL,
+    MAX_LIST_LIMIT, MAX_METADATA_BYTES, MAX_VALUE_BYTES, MIN_EXPIRATION_TTL,
 };
 use crate::clock::Clock;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -259,7 +258,7 @@ impl MemoryKv {
     }
 
     fn do_get(&self, key: &str) -> Result<Option<KvEntry>, StoreError> {
-        check_key(key)?;
+        kv_rules::check_key(key)?;
         let now = self.inner.clock.now_ms();
         let mut state = self.inner.state.borrow_mut();
         match state.items.get(key) {
@@ -276,7 +275,7 @@ impl MemoryKv {
     }
 
     fn do_put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
-        check_key(key)?;
+        kv_rules::check_key(key)?;
         if value.len() > MAX_VALUE_BYTES {
             return Err(StoreError::Rejected(format!(
                 "value of {} bytes exceeds {MAX_VALUE_BYTES}",
@@ -318,7 +317,7 @@ impl MemoryKv {
     }
 
     fn do_delete(&self, key: &str) -> Result<(), StoreError> {
-        check_key(key)?;
+        kv_rules::check_key(key)?;
         self.inner.state.borrow_mut().items.remove(key);
         Ok(())
     }
@@ -332,7 +331,11 @@ impl MemoryKv {
         }
         let start = match &options.cursor {
             None => Bound::Included(options.prefix.clone()),
-            Some(cursor) => Bound::Excluded(decode_cursor(cursor, &options.prefix)?),
+            Some(cursor) => Bound::Excluded(kv_rules::decode_cursor(
+                CURSOR_TAG,
+                cursor,
+                &options.prefix,
+            )?),
         };
         let now = self.inner.clock.now_ms();
         let state = self.inner.state.borrow();
@@ -352,51 +355,19 @@ impl MemoryKv {
             .collect();
         let more = live.next().is_some();
         let cursor = match keys.last() {
-            Some(last) if more => Some(encode_cursor(&options.prefix, &last.name)),
+            Some(last) if more => Some(kv_rules::encode_cursor(
+                CURSOR_TAG,
+                &options.prefix,
+                &last.name,
+            )),
             _ => None,
         };
         Ok(ListPage { keys, cursor })
     }
 }
 
-/// KV's own key rules: non-empty, at most 512 bytes, not `.` or `..`.
-fn check_key(key: &str) -> Result<(), StoreError> {
-    if key.is_empty() {
-        return Err(StoreError::Rejected("key is empty".into()));
-    }
-    if key.len() > MAX_KEY_BYTES {
-        return Err(StoreError::Rejected(format!(
-            "key of {} bytes exceeds {MAX_KEY_BYTES}",
-            key.len()
-        )));
-    }
-    if key == "." || key == ".." {
-        return Err(StoreError::Rejected("key may not be . or ..".into()));
-    }
-    Ok(())
-}
-
+/// Marks this store's list cursors (see [`kv_rules::encode_cursor`]).
 const CURSOR_TAG: &str = "mkv1.";
-
-/// An opaque cursor: base64url of `[prefix, last key]`, so that using it
-/// with another prefix can be refused as KV does.
-fn encode_cursor(prefix: &str, last: &str) -> String {
-    let json = Value::Array(vec![Value::from(prefix), Value::from(last)]).to_string();
-    format!("{CURSOR_TAG}{}", URL_SAFE_NO_PAD.encode(json))
-}
-
-fn decode_cursor(cursor: &str, prefix: &str) -> Result<String, StoreError> {
-    let invalid = || StoreError::Rejected("invalid list cursor".into());
-    let body = cursor.strip_prefix(CURSOR_TAG).ok_or_else(invalid)?;
-    let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| invalid())?;
-    let parts: (String, String) = serde_json::from_slice(&json).map_err(|_| invalid())?;
-    if parts.0 != prefix {
-        return Err(StoreError::Rejected(
-            "list cursor belongs to another prefix".into(),
-        ));
-    }
-    Ok(parts.1)
-}
 
 /// Returns `Pending` (after waking itself) as many times as it holds, then `Ready`.
 struct YieldTimes(usize);

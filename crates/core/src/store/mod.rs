@@ -6,6 +6,7 @@
 //! stores. Futures need not be `Send` (wasm is single-threaded).
 
 mod fault;
+mod kv_rules;
 mod memory;
 mod object;
 

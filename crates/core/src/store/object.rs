@@ -17,13 +17,12 @@
 //! [`MemoryObjects`] is an in-memory [`ObjectStorage`] for tests.
 
 use super::fault::{self, Attached, Verdict};
+use super::kv_rules;
 use super::{
     Faults, KvEntry, KvOp, KvStore, ListKey, ListOptions, ListPage, PutOptions, StoreError,
-    MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_METADATA_BYTES, MAX_VALUE_BYTES, MIN_EXPIRATION_TTL,
+    MAX_LIST_LIMIT, MAX_METADATA_BYTES, MAX_VALUE_BYTES, MIN_EXPIRATION_TTL,
 };
 use crate::clock::Clock;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -177,7 +176,7 @@ impl<B: ObjectStorage, C: Clock> ObjectKv<B, C> {
 
 impl<B: ObjectStorage, C: Clock> KvStore for ObjectKv<B, C> {
     async fn get(&self, key: &str) -> Result<Option<KvEntry>, StoreError> {
-        check_key(key)?;
+        kv_rules::check_key(key)?;
         let now = self.clock.now_ms();
         let Some(raw) = self.storage.get(key).await? else {
             return Ok(None);
@@ -190,7 +189,7 @@ impl<B: ObjectStorage, C: Clock> KvStore for ObjectKv<B, C> {
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
-        check_key(key)?;
+        kv_rules::check_key(key)?;
         if value.len() > MAX_VALUE_BYTES {
             return Err(StoreError::Rejected(format!(
                 "value of {} bytes exceeds {MAX_VALUE_BYTES}",
@@ -234,7 +233,7 @@ impl<B: ObjectStorage, C: Clock> KvStore for ObjectKv<B, C> {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        check_key(key)?;
+        kv_rules::check_key(key)?;
         self.storage.delete(key).await
     }
 
@@ -247,7 +246,11 @@ impl<B: ObjectStorage, C: Clock> KvStore for ObjectKv<B, C> {
         }
         let mut after = match &options.cursor {
             None => None,
-            Some(cursor) => Some(decode_cursor(cursor, &options.prefix)?),
+            Some(cursor) => Some(kv_rules::decode_cursor(
+                CURSOR_TAG,
+                cursor,
+                &options.prefix,
+            )?),
         };
         let now = self.clock.now_ms();
         // Up to `limit` live keys and one more, which says a cursor is due.
@@ -286,7 +289,7 @@ impl<B: ObjectStorage, C: Clock> KvStore for ObjectKv<B, C> {
         let cursor = if keys.len() > limit {
             keys.truncate(limit);
             keys.last()
-                .map(|last| encode_cursor(&options.prefix, &last.name))
+                .map(|last| kv_rules::encode_cursor(CURSOR_TAG, &options.prefix, &last.name))
         } else {
             None
         };
@@ -353,46 +356,8 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// KV's own key rules: non-empty, at most 512 bytes, not `.` or `..`.
-fn check_key(key: &str) -> Result<(), StoreError> {
-    if key.is_empty() {
-        return Err(StoreError::Rejected("key is empty".into()));
-    }
-    if key.len() > MAX_KEY_BYTES {
-        return Err(StoreError::Rejected(format!(
-            "key of {} bytes exceeds {MAX_KEY_BYTES}",
-            key.len()
-        )));
-    }
-    if key == "." || key == ".." {
-        return Err(StoreError::Rejected("key may not be . or ..".into()));
-    }
-    Ok(())
-}
-
+/// Marks this store's list cursors (see [`kv_rules::encode_cursor`]).
 const CURSOR_TAG: &str = "okv1.";
-
-/// An opaque cursor: base64url of `[prefix, last key]`, refused with another prefix.
-fn encode_cursor(prefix: &str, last: &str) -> String {
-    let json = Value::Array(vec![Value::from(prefix), Value::from(last)]).to_string();
-    format!("{CURSOR_TAG}{}", URL_SAFE_NO_PAD.encode(json))
-}
-
-fn decode_cursor(cursor: &str, prefix: &str) -> Result<String, StoreError> {
-    let invalid = || StoreError::Rejected("invalid list cursor".into());
-    let body = cursor.strip_prefix(CURSOR_TAG).ok_or_else(invalid)?;
-    let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| invalid())?;
-    let (of, last): (String, String) = serde_json::from_slice(&json).map_err(|_| invalid())?;
-    if of != prefix {
-        return Err(StoreError::Rejected(
-            "list cursor belongs to another prefix".into(),
-        ));
-    }
-    if !last.starts_with(prefix) {
-        return Err(invalid());
-    }
-    Ok(last)
-}
 
 /// How many calls of each kind a [`MemoryObjects`] has received (failed ones included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -2,7 +2,6 @@
 //! in-memory KV with a manual clock (contract section 6).
 
 use std::collections::HashMap;
-use std::rc::Rc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -11,9 +10,7 @@ use http::{HeaderMap, Method, Response, StatusCode};
 use pollster::block_on;
 use serde_json::{json, Value};
 use session_core::store::{KvOp, KvOpCounts};
-use session_core::{
-    Ledger, ManualClock, MemoryKv, NewSession, SeededRandom, Session, Slide, StoreError,
-};
+use session_core::{NewSession, Session, Slide, StoreError};
 use session_http::app::App;
 use session_http::config::Config;
 use session_http::request::RequestHead;
@@ -38,16 +35,8 @@ fn key_ring() -> String {
     format!("k1:{}", STANDARD.encode([7u8; 32]))
 }
 
-type TestApp<'s> = App<'s, MemoryKv, ManualClock, Rc<SeededRandom>>;
-
-struct Env {
-    config: Config,
-    kv: MemoryKv,
-    clock: ManualClock,
-    random: Rc<SeededRandom>,
-    /// One isolate's ledger, shared by every request, as in the Worker.
-    ledger: Rc<Ledger>,
-}
+/// One isolate over an in-memory KV.
+use support::{TestApp, World as Env};
 
 impl Env {
     /// Base vars, overridden by `extra` (an empty value unsets a var).
@@ -62,25 +51,7 @@ impl Env {
             ("ALLOWED_ORIGINS", "https://partner.example"),
             ("ORIGIN_URL", "https://origin.internal/base"),
         ];
-        let config = support::config(&base, extra);
-        let clock = ManualClock::new(T0);
-        Env {
-            config,
-            kv: MemoryKv::new(clock.clone()),
-            clock,
-            random: Rc::new(SeededRandom::new(42)),
-            ledger: Rc::default(),
-        }
-    }
-
-    fn app(&self) -> TestApp<'_> {
-        App::with_ledger(
-            &self.config,
-            self.kv.clone(),
-            self.clock.clone(),
-            self.random.clone(),
-            self.ledger.clone(),
-        )
+        Env::of(support::config(&base, extra), T0, 42)
     }
 
     /// A request served by another isolate (its own ledger).

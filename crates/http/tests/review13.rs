@@ -5,16 +5,13 @@
 //! Run the ignored ones with
 //! `cargo test -p edge-session-http --test review13 -- --ignored`.
 
-use std::rc::Rc;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 use pollster::block_on;
 use serde_json::Value;
-use session_core::{Ledger, ManualClock, MemoryKv, NewSession, SeededRandom, Session};
-use session_http::app::App;
+use session_core::{NewSession, Session};
 use session_http::config::Config;
 use session_http::guard::{decide, finish, Finish, Forward, GuardDecision};
 use session_http::http_url::HttpUrl;
@@ -28,8 +25,6 @@ const RULES: &str = r#"[
   {"path": "/assets/**", "access": "public"},
   {"path": "/app/**", "access": "session"}
 ]"#;
-
-type TestApp<'s> = App<'s, MemoryKv, ManualClock, Rc<SeededRandom>>;
 
 fn token_keys() -> String {
     format!("k1:{}", STANDARD.encode([7u8; 32]))
@@ -47,24 +42,11 @@ fn config(token_keys: &str) -> Config {
     )
 }
 
-struct Env {
-    config: Config,
-    kv: MemoryKv,
-    clock: ManualClock,
-    random: Rc<SeededRandom>,
-    ledger: Rc<Ledger>,
-}
+use support::World as Env;
 
 impl Env {
     fn new(config: Config) -> Env {
-        let clock = ManualClock::new(T0);
-        Env {
-            config,
-            kv: MemoryKv::new(clock.clone()),
-            clock,
-            random: Rc::new(SeededRandom::new(42)),
-            ledger: Rc::default(),
-        }
+        Env::of(config, T0, 42)
     }
 
     /// The same KV and clock under another configuration.
@@ -76,16 +58,6 @@ impl Env {
             random: self.random.clone(),
             ledger: self.ledger.clone(),
         }
-    }
-
-    fn app(&self) -> TestApp<'_> {
-        App::with_ledger(
-            &self.config,
-            self.kv.clone(),
-            self.clock.clone(),
-            self.random.clone(),
-            self.ledger.clone(),
-        )
     }
 
     fn create(&self, new: NewSession) -> (String, Session) {

@@ -5,17 +5,11 @@
 //! spelling of both is removed from the response; the `X-Session-*` a
 //! client sends never reach the origin; the identity headers read back.
 
-use std::rc::Rc;
-
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use session_core::{
-    ClientInfo, Ledger, ManualClock, MemoryKv, NewSession, SeededRandom, SessionService,
-};
-use session_http::app::App;
-use session_http::config::Config;
+use session_core::{ClientInfo, ManualClock, MemoryKv, NewSession, SeededRandom, SessionService};
 use session_http::guard::{decide, finish, Finish, GuardDecision, MAX_ISSUE_BYTES};
 use session_http::identity::{
     decode_meta, decode_user, encode_meta, encode_user, is_handoff_header, strip_session_headers,
@@ -29,13 +23,7 @@ const COOKIE: &str = "__Host-session";
 /// echoed a value.
 const MARK: &str = "Vq";
 
-struct Env {
-    config: Config,
-    kv: MemoryKv,
-    clock: ManualClock,
-    random: Rc<SeededRandom>,
-    ledger: Rc<Ledger>,
-}
+use support::World as Env;
 
 impl Env {
     fn new() -> Env {
@@ -47,24 +35,7 @@ impl Env {
             ],
             &[],
         );
-        let clock = ManualClock::new(1_700_000_000_000);
-        Env {
-            config,
-            kv: MemoryKv::new(clock.clone()),
-            clock,
-            random: Rc::new(SeededRandom::new(7)),
-            ledger: Rc::default(),
-        }
-    }
-
-    fn app(&self) -> App<'_, MemoryKv, ManualClock, Rc<SeededRandom>> {
-        App::with_ledger(
-            &self.config,
-            self.kv.clone(),
-            self.clock.clone(),
-            self.random.clone(),
-            self.ledger.clone(),
-        )
+        Env::of(config, 1_700_000_000_000, 7)
     }
 
     fn login(&self, user: &str) -> String {

@@ -1,10 +1,14 @@
 //! Fixtures shared by the http crate's tests and its bench (which includes
-//! this file by path): a configuration from vars, and request heads.
+//! this file by path): a configuration from vars, request heads, and one
+//! isolate over an in-memory KV.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use session_core::{Ledger, ManualClock, MemoryKv, SeededRandom};
+use session_http::app::App;
 use session_http::config::{Config, ConfigError};
 use session_http::http_url::HttpUrl;
 use session_http::request::RequestHead;
@@ -54,4 +58,43 @@ pub fn head(method: &str, url: &str, headers: &[(&str, &str)]) -> RequestHead {
         map,
         None,
     )
+}
+
+/// The app of a [`World`].
+pub type TestApp<'s> = App<'s, MemoryKv, ManualClock, Rc<SeededRandom>>;
+
+/// One isolate in front of an in-memory KV: a configuration, the KV and the
+/// clock it reads, seeded randomness, and the isolate's ledger, shared by
+/// every request as in the Worker.
+pub struct World {
+    pub config: Config,
+    pub kv: MemoryKv,
+    pub clock: ManualClock,
+    pub random: Rc<SeededRandom>,
+    pub ledger: Rc<Ledger>,
+}
+
+impl World {
+    /// A fresh KV at `now_ms`, randomness seeded with `seed`.
+    pub fn of(config: Config, now_ms: i64, seed: u64) -> World {
+        let clock = ManualClock::new(now_ms);
+        World {
+            config,
+            kv: MemoryKv::new(clock.clone()),
+            clock,
+            random: Rc::new(SeededRandom::new(seed)),
+            ledger: Rc::default(),
+        }
+    }
+
+    /// The app serving one request of this isolate.
+    pub fn app(&self) -> TestApp<'_> {
+        App::with_ledger(
+            &self.config,
+            self.kv.clone(),
+            self.clock.clone(),
+            self.random.clone(),
+            self.ledger.clone(),
+        )
+    }
 }

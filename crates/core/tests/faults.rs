@@ -59,18 +59,14 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 use std::time::Instant;
 
-use common::{block_on, key_entry, legacy_session, service_over, T0};
+use common::{block_on, key_entry, legacy_session, service_over, strong_over, Api, Owners, T0};
 use serde_json::json;
-use session_core::owner::{MemoryOwners, OwnerClient, OwnerTransport};
 use session_core::service::CLEANUP_GRACE_MS;
 use session_core::store::{FaultCall, FaultKind, Faults, KvOp, KvStore};
 use session_core::{
-    KeyLayout, KeyRing, ManualClock, MemoryKv, NewSession, Policy, SeededRandom, Session,
-    SessionError, Sessions, Slide, Writer,
+    KeyLayout, ManualClock, MemoryKv, NewSession, Policy, Session, SessionError, Sessions, Slide,
+    Writer,
 };
-
-type Api = Sessions<MemoryKv, ManualClock, SeededRandom>;
-type Owners = MemoryOwners<ManualClock, SeededRandom>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -126,20 +122,9 @@ impl World {
         let (api, owners) = match mode {
             Mode::Eventual => (Sessions::Eventual(global), None),
             Mode::Strong => {
-                let owners = Rc::new(MemoryOwners::new(
-                    kv.clone(),
-                    clock.clone(),
-                    Rc::new(SeededRandom::new(13)),
-                    Rc::new(KeyRing::parse(&keys()).unwrap()),
-                    Rc::new(KeyLayout::default()),
-                    policy(),
-                ));
+                let (api, owners) = strong_over(&kv, &clock, global, &keys(), 13, policy());
                 owners.set_faults(Some(&faults));
-                let transport: Rc<dyn OwnerTransport> = owners.clone();
-                (
-                    Sessions::Strong(OwnerClient::new(global, transport)),
-                    Some(owners),
-                )
+                (api, Some(owners))
             }
         };
         World {

@@ -10,16 +10,11 @@ mod common;
 
 use std::rc::Rc;
 
-use common::{block_on, join2, key_entry, service_over, yield_times, T0};
-use session_core::owner::{MemoryOwners, OwnerClient, OwnerTransport};
+use common::{block_on, join2, key_entry, service_over, strong_over, yield_times, Api, Owners, T0};
 use session_core::store::{FaultCall, FaultKind, Faults, KvOp};
 use session_core::{
-    KeyLayout, KeyRing, ManualClock, MemoryKv, NewSession, Policy, SeededRandom, Session,
-    SessionError, Sessions, Slide,
+    KeyLayout, ManualClock, MemoryKv, NewSession, Policy, Session, SessionError, Sessions, Slide,
 };
-
-type Owners = MemoryOwners<ManualClock, SeededRandom>;
-type Api = Sessions<MemoryKv, ManualClock, SeededRandom>;
 
 fn keys() -> String {
     key_entry("k1", 1)
@@ -43,7 +38,7 @@ struct Strong {
 fn strong() -> Strong {
     let clock = ManualClock::new(T0);
     let kv = MemoryKv::new(clock.clone());
-    let (api, owners) = strong_over(kv.clone(), clock.clone());
+    let (api, owners) = strong_world(&kv, &clock);
     Strong {
         clock,
         kv,
@@ -310,7 +305,7 @@ fn refreshed(strong_mode: bool, fault: Option<usize>) -> Refreshed {
     let kv = MemoryKv::new(clock.clone());
     let faults = Faults::new();
     let (api, owners) = if strong_mode {
-        let (api, owners) = strong_over(kv.clone(), clock.clone());
+        let (api, owners) = strong_world(&kv, &clock);
         (api, Some(owners))
     } else {
         (
@@ -391,22 +386,9 @@ fn r13_4_a_failed_refresh_never_lists_a_session_past_its_expiry() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
-fn strong_over(kv: MemoryKv, clock: ManualClock) -> (Api, Rc<Owners>) {
-    let policy = Policy::default();
-    let owners = Rc::new(MemoryOwners::new(
-        kv.clone(),
-        clock.clone(),
-        Rc::new(SeededRandom::new(7)),
-        Rc::new(KeyRing::parse(&keys()).unwrap()),
-        Rc::new(KeyLayout::default()),
-        policy,
-    ));
-    let global = service_over(&kv, &clock, &keys(), "", 8).with_policy(policy);
-    let transport: Rc<dyn OwnerTransport> = owners.clone();
-    (
-        Sessions::Strong(OwnerClient::new(global, transport)),
-        owners,
-    )
+fn strong_world(kv: &MemoryKv, clock: &ManualClock) -> (Api, Rc<Owners>) {
+    let global = service_over(kv, clock, &keys(), "", 8);
+    strong_over(kv, clock, global, &keys(), 7, Policy::default())
 }
 
 // ---------------------------------------------------------------------------

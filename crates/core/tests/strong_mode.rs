@@ -7,7 +7,7 @@ mod common;
 
 use std::rc::Rc;
 
-use common::{block_on, join_all, key_entry, service_over, T0};
+use common::{block_on, join_all, key_entry, service_over, strong_over, Owners, T0};
 use serde_json::json;
 use session_core::owner::MemoryOwners;
 use session_core::owner::{OwnerClient, OwnerTransport};
@@ -17,7 +17,6 @@ use session_core::{
     SessionId, Sessions, Slide, StoreError, Writer,
 };
 
-type Owners = MemoryOwners<ManualClock, SeededRandom>;
 type Strong = Sessions<MemoryKv, ManualClock, SeededRandom>;
 
 struct World {
@@ -42,17 +41,8 @@ fn world() -> World {
 }
 
 fn world_over(kv: MemoryKv, clock: ManualClock, policy: Policy) -> World {
-    let owners = Rc::new(MemoryOwners::new(
-        kv.clone(),
-        clock.clone(),
-        Rc::new(SeededRandom::new(7)),
-        Rc::new(KeyRing::parse(&keys()).unwrap()),
-        Rc::new(KeyLayout::default()),
-        policy,
-    ));
-    let global = service_over(&kv, &clock, &keys(), "", 8).with_policy(policy);
-    let transport: Rc<dyn OwnerTransport> = owners.clone();
-    let sessions = Sessions::Strong(OwnerClient::new(global, transport));
+    let global = service_over(&kv, &clock, &keys(), "", 8);
+    let (sessions, owners) = strong_over(&kv, &clock, global, &keys(), 7, policy);
     World {
         clock,
         kv,

@@ -4,9 +4,11 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use session_core::owner::{MemoryOwners, OwnerClient, OwnerTransport};
 use session_core::store::{KvEntry, ListOptions, ListPage, PutOptions};
 use session_core::{
-    KeyLayout, KeyRing, KvStore, ManualClock, MemoryKv, SeededRandom, SessionService, StoreError,
+    KeyLayout, KeyRing, KvStore, ManualClock, MemoryKv, Policy, SeededRandom, SessionService,
+    Sessions, StoreError,
 };
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -18,6 +20,10 @@ use std::task::{Context, Poll};
 pub const T0: i64 = 1_700_000_000_000;
 
 pub type Service = SessionService<MemoryKv, ManualClock, SeededRandom>;
+/// The in-memory twins of the Durable Objects of `strong` mode.
+pub type Owners = MemoryOwners<ManualClock, SeededRandom>;
+/// The operations the HTTP layer calls, in either mode.
+pub type Api = Sessions<MemoryKv, ManualClock, SeededRandom>;
 
 pub struct Env {
     pub clock: ManualClock,
@@ -39,6 +45,30 @@ pub fn env_with(token_keys: &str, prefix: &str) -> Env {
     let kv = MemoryKv::new(clock.clone());
     let service = service_over(&kv, &clock, token_keys, prefix, 42);
     Env { clock, kv, service }
+}
+
+/// `strong` mode over `kv`: owners whose randomness is seeded with
+/// `owner_seed`, and the Worker's side, which keeps `global` for what needs
+/// no owner (the global listing). Both use `token_keys` and `policy`.
+pub fn strong_over(
+    kv: &MemoryKv,
+    clock: &ManualClock,
+    global: Service,
+    token_keys: &str,
+    owner_seed: u64,
+    policy: Policy,
+) -> (Api, Rc<Owners>) {
+    let owners = Rc::new(MemoryOwners::new(
+        kv.clone(),
+        clock.clone(),
+        Rc::new(SeededRandom::new(owner_seed)),
+        Rc::new(KeyRing::parse(token_keys).expect("test keys")),
+        Rc::new(KeyLayout::default()),
+        policy,
+    ));
+    let transport: Rc<dyn OwnerTransport> = owners.clone();
+    let api = Sessions::Strong(OwnerClient::new(global.with_policy(policy), transport));
+    (api, owners)
 }
 
 /// Another service over the same store and clock (e.g. after a key rotation).

@@ -330,12 +330,7 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
             }
             next.validate()?;
             index::fit_user_agent(&mut next);
-            let ticket = self
-                .ledger
-                .note_write(id, LastWrite::Written(Rc::new(next.clone())));
-            let ours = self.ledger.mark(id);
-            let written = self.write(&next, now).await;
-            self.ledger.finish_write(ticket, written.is_ok());
+            let (written, ours) = self.noted_write(&next, now).await;
             if let Err(e) = written {
                 // The record may be written and its index entry not (or the
                 // entry written and its answer lost): put both back as they
@@ -346,13 +341,8 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
                 // session meanwhile. Noted like any write, so that a
                 // rewrite of this isolate reading meanwhile builds on it.
                 if ours.only_own_write(self.ledger.mark(id)) {
-                    let back = self
-                        .ledger
-                        .note_write(id, LastWrite::Written(Rc::new(current.clone())));
-                    let ours = self.ledger.mark(id);
-                    let put = self.write(&current, now).await;
-                    self.ledger.finish_write(back, put.is_ok());
-                    self.redo_overtaken_delete(id, &current.user_id, ours).await;
+                    let (_, back) = self.noted_write(&current, now).await;
+                    self.redo_overtaken_delete(id, &current.user_id, back).await;
                 } else {
                     // A put that landed though its answer was lost is
                     // overtaken like any other.
@@ -380,38 +370,46 @@ impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
         }
     }
 
+    /// [`Self::write`] of an existing session, noted in the ledger like
+    /// every write of this isolate; also answers the write's mark.
+    async fn noted_write(
+        &self,
+        session: &Session,
+        now: i64,
+    ) -> (Result<(), SessionError>, WriteMark) {
+        let id = &session.id;
+        let ticket = self
+            .ledger
+            .note_write(id, LastWrite::Written(Rc::new(session.clone())));
+        let ours = self.ledger.mark(id);
+        let written = self.write(session, now).await;
+        self.ledger.finish_write(ticket, written.is_ok());
+        (written, ours)
+    }
+
     async fn write(&self, session: &Session, now: i64) -> Result<(), SessionError> {
         // Session key first, index key last: every session write ends with
         // its index entry, so a "revoke all" listing that ran in between
         // cannot leave a working session out of the index. If the index write
         // fails, `create` deletes the session (its token is never handed
-        // out) and a rewrite puts the record back.
-        self.put_record(session, now).await?;
-        let options = PutOptions {
-            expiration_ttl: Some(kv_ttl_secs(&session.lifetime, now)),
-            metadata: Some(index::encode(session)),
-        };
-        self.store
-            .put(
-                &self.layout.index_key(&session.user_id, &session.id),
-                "",
-                options,
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// Puts the record of `session` (1 write).
-    async fn put_record(&self, session: &Session, now: i64) -> Result<(), SessionError> {
-        let options = PutOptions {
-            expiration_ttl: Some(kv_ttl_secs(&session.lifetime, now)),
-            metadata: None,
+        // out) and a rewrite puts both keys back.
+        let ttl = Some(kv_ttl_secs(&session.lifetime, now));
+        let options = |metadata| PutOptions {
+            expiration_ttl: ttl,
+            metadata,
         };
         self.store
             .put(
                 &self.layout.session_key(&session.id),
                 &record::encode(session),
-                options,
+                options(None),
+            )
+            .await?;
+        self.store
+            .put(
+                &self.layout.index_key(&session.user_id, &session.id),
+                "",
+                options(Some(index::encode(session))),
             )
             .await?;
         Ok(())

@@ -424,66 +424,80 @@ impl<L: KvStore, G: KvStore, C: Clock> OwnerStore<L, G, C> {
     ///   deleted, here and in KV.
     pub async fn tidy(&self, budget: usize) -> Result<Tidy, StoreError> {
         let mut report = Tidy::default();
-        let mut cursor = None;
-        while report.scanned < budget {
-            let page = self
-                .local
-                .list(ListOptions {
-                    prefix: self.layout.tombstone_prefix(),
-                    limit: (budget - report.scanned).min(MAX_LIST_LIMIT),
-                    cursor,
-                })
-                .await?;
-            for key in &page.keys {
-                report.scanned += 1;
-                let Some(id) = self.layout.parse_tombstone_key(&key.name) else {
-                    continue;
+        let mut removed = 0;
+        self.scan_local(
+            &self.layout.tombstone_prefix(),
+            budget,
+            &mut report.scanned,
+            async |name| {
+                let Some(id) = self.layout.parse_tombstone_key(name) else {
+                    return Ok(());
                 };
                 let record = self.layout.session_key(&id);
                 if self.revoked(&id).await? && self.local.get(&record).await?.is_some() {
                     self.delete(&record).await?;
-                    report.removed += 1;
+                    removed += 1;
                 }
-            }
-            match page.cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
+                Ok(())
+            },
+        )
+        .await?;
+        report.done = self
+            .scan_local(
+                &self.layout.all_index_prefix(),
+                budget,
+                &mut report.scanned,
+                async |name| {
+                    let Some((_, id)) = self.layout.parse_index_key(name) else {
+                        return Ok(());
+                    };
+                    if self
+                        .local
+                        .get(&self.layout.session_key(&id))
+                        .await?
+                        .is_none()
+                    {
+                        self.delete(name).await?;
+                        removed += 1;
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+        report.removed = removed;
+        Ok(report)
+    }
+
+    /// Calls `each` on the name of every key under `prefix` in the object's
+    /// storage, page by page, while `scanned` (counting every key seen) is
+    /// below `budget`. Answers whether the last key was reached.
+    async fn scan_local(
+        &self,
+        prefix: &str,
+        budget: usize,
+        scanned: &mut usize,
+        mut each: impl AsyncFnMut(&str) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError> {
         let mut cursor = None;
-        while report.scanned < budget {
+        while *scanned < budget {
             let page = self
                 .local
                 .list(ListOptions {
-                    prefix: self.layout.all_index_prefix(),
-                    limit: (budget - report.scanned).min(MAX_LIST_LIMIT),
+                    prefix: prefix.to_owned(),
+                    limit: (budget - *scanned).min(MAX_LIST_LIMIT),
                     cursor,
                 })
                 .await?;
             for key in &page.keys {
-                report.scanned += 1;
-                let Some((_, id)) = self.layout.parse_index_key(&key.name) else {
-                    continue;
-                };
-                if self
-                    .local
-                    .get(&self.layout.session_key(&id))
-                    .await?
-                    .is_none()
-                {
-                    self.delete(&key.name).await?;
-                    report.removed += 1;
-                }
+                *scanned += 1;
+                each(&key.name).await?;
             }
             match page.cursor {
                 Some(next) => cursor = Some(next),
-                None => {
-                    report.done = true;
-                    break;
-                }
+                None => return Ok(true),
             }
         }
-        Ok(report)
+        Ok(false)
     }
 
     /// Whether the outbox holds anything.

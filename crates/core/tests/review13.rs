@@ -1,10 +1,7 @@
 //! Review 13: attacks on the fault-recovery fixes (rollback of a failed
 //! rewrite, cleanup of a failed create, the owner's move-in, sweep and
-//! tidy). Tests that demonstrate a finding fail today and are marked
-//! `#[ignore]` with the finding's id; the others record what held.
-//!
-//! Run the ignored ones with
-//! `cargo test -p edge-session-core --test review13 -- --ignored`.
+//! tidy). Each `r13_*` test reproduces a finding (its id in the name) and
+//! failed before its fix (eb7d61f); the others record what held.
 
 mod common;
 

@@ -1,9 +1,6 @@
 //! Review 13: attacks on the handoff's fail-closed change (commit a6c3936).
-//! Tests that demonstrate a finding fail today and are marked `#[ignore]`
-//! with the finding's id; the others record what held.
-//!
-//! Run the ignored ones with
-//! `cargo test -p edge-session-http --test review13 -- --ignored`.
+//! Each `r13_*` test reproduces a finding (its id in the name) and failed
+//! before its fix (eb7d61f); the others record what held.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;

@@ -11,7 +11,7 @@
 //   --warmup=S       BENCH_WARMUP       seconds of load per Worker before the rounds (default 2)
 //   --loop-n=N       BENCH_LOOP_N       requests per in-process loop run (default 10000)
 //   --cold=N         BENCH_COLD         cold-start samples per Worker (default 5)
-//   --only=LIST      BENCH_ONLY         any of size,load,loop,cold (default all)
+//   --only=LIST      BENCH_ONLY         any of size,load,loop,cold,bare (default all)
 //   --build=DIR      BENCH_BUILD        the Rust build to measure (default build/)
 //   --out=FILE       BENCH_OUT          JSON results (default bench/last-run.json)
 import { createHmac, randomBytes, createHash } from 'node:crypto';
@@ -28,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 
 import { stage, TARGETS } from './lib/stage.mjs';
 import { startServer, startOrigin } from './lib/child.mjs';
+import { startBare } from './lib/bare.mjs';
 import { cpu, cpuDelta, CLK_TCK } from './lib/proc.mjs';
 import { summary, cell, table, fmt } from './lib/stats.mjs';
 
@@ -55,11 +56,11 @@ const O = {
   warmup: num('warmup', 'BENCH_WARMUP', 2),
   loopN: num('loop-n', 'BENCH_LOOP_N', 10000),
   cold: num('cold', 'BENCH_COLD', 5),
-  only: new Set(String(opt('only', 'BENCH_ONLY', 'size,load,loop,cold')).split(',').map((s) => s.trim())),
+  only: new Set(String(opt('only', 'BENCH_ONLY', 'size,load,loop,cold,bare')).split(',').map((s) => s.trim())),
   build: path.resolve(root, opt('build', 'BENCH_BUILD', 'build')),
   out: path.resolve(root, opt('out', 'BENCH_OUT', 'bench/last-run.json')),
 };
-for (const k of O.only) if (!['size', 'load', 'loop', 'cold'].includes(k)) throw new Error(`--only: unknown part ${k}`);
+for (const k of O.only) if (!['size', 'load', 'loop', 'cold', 'bare'].includes(k)) throw new Error(`--only: unknown part ${k}`);
 
 const LABEL = { rust: 'rust', js: 'js-guard', floor: 'floor' };
 const log = (...a) => console.error('[bench]', ...a);
@@ -327,6 +328,43 @@ async function benchCold(scripts, bindings, session, record) {
   return samples;
 }
 
+// --- cold start in a bare workerd ------------------------------------------------------
+// The same guarded request on a fresh isolate, with no Miniflare in front: the
+// Worker served by `workerd serve` itself, KV in the isolate's memory.
+async function benchBare(bare, bindings, session, record) {
+  const samples = [];
+  const seed = JSON.stringify({ key: `s:${session.id}`, value: record });
+  for (let i = 0; i < O.cold; i++) {
+    const sample = {};
+    for (const t of rotate(TARGETS, i)) {
+      const s = await startBare({ ...bare[t], bindings: { ...bindings, SEED: seed } });
+      try {
+        await sleep(200);
+        const c0 = cpu(s.pid);
+        const first = await once(s.url + GUARDED_PATH, { headers: requestHeaders(session.token) });
+        const c1 = cpu(s.pid);
+        const startup = s.cpuAtReady.precise ?? s.cpuAtReady.ticks;
+        const firstCpu = cpuDelta(c0, c1);
+        const second = await once(s.url + GUARDED_PATH, { headers: requestHeaders(session.token) });
+        if (first.status !== 200 || second.status !== 200) throw new Error(`bare ${t}: answered ${first.status}/${second.status}`);
+        sample[t] = {
+          readyMs: s.readyMs,
+          firstRequestMs: first.ms,
+          secondRequestMs: second.ms,
+          startupCpuMs: startup * 1000,
+          firstRequestCpuMs: firstCpu * 1000,
+          startupPlusFirstCpuMs: (startup + firstCpu) * 1000,
+        };
+      } finally {
+        await s.stop();
+      }
+    }
+    log(`bare cold sample ${i + 1}/${O.cold}: ` + TARGETS.map((t) => `${t} ready ${fmt(sample[t].readyMs)} ms, first ${fmt(sample[t].firstRequestMs)} ms`).join(', '));
+    samples.push(sample);
+  }
+  return samples;
+}
+
 // --- summaries -----------------------------------------------------------------------
 function metric(rounds, field) {
   const out = {};
@@ -374,7 +412,7 @@ async function main() {
         jsGlueBytes: statSync(path.join(O.build, 'index.js')).size,
       };
     }
-    const needsServers = O.only.has('load') || O.only.has('loop') || O.only.has('cold');
+    const needsServers = ['load', 'loop', 'cold', 'bare'].some((p) => O.only.has(p));
     if (!needsServers) return results;
 
     const sec = secrets();
@@ -429,6 +467,7 @@ async function main() {
     }
 
     if (O.only.has('cold')) results.cold = { samples: await benchCold(st.load, bindings, session, record) };
+    if (O.only.has('bare')) results.bare = { samples: await benchBare(st.bare, bindings, session, record) };
   } finally {
     for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch(() => {});
     rmSync(stageDir, { recursive: true, force: true });
@@ -462,6 +501,15 @@ function report(results) {
     rows.push(rowsFor('cold  startup CPU (ms)', metric(C, 'startupCpuMs')));
     rows.push(rowsFor('cold  first request CPU (ms)', metric(C, 'firstRequestCpuMs')));
     rows.push(rowsFor('cold  startup + first CPU (ms)', metric(C, 'startupPlusFirstCpuMs')));
+  }
+  const B = results.bare?.samples;
+  if (B) {
+    rows.push(rowsFor('bare  time to ready (ms)', metric(B, 'readyMs')));
+    rows.push(rowsFor('bare  first request (ms)', metric(B, 'firstRequestMs')));
+    rows.push(rowsFor('bare  second request (ms)', metric(B, 'secondRequestMs')));
+    rows.push(rowsFor('bare  startup CPU (ms)', metric(B, 'startupCpuMs')));
+    rows.push(rowsFor('bare  first request CPU (ms)', metric(B, 'firstRequestCpuMs')));
+    rows.push(rowsFor('bare  startup + first CPU (ms)', metric(B, 'startupPlusFirstCpuMs')));
   }
   const out = [];
   const b = results.build;
@@ -526,6 +574,11 @@ main()
     if (results.cold) {
       for (const f of ['readyMs', 'firstRequestMs', 'secondRequestMs', 'startupCpuMs', 'firstRequestCpuMs', 'startupPlusFirstCpuMs']) {
         results.summary[`cold.${f}`] = metric(results.cold.samples, f);
+      }
+    }
+    if (results.bare) {
+      for (const f of ['readyMs', 'firstRequestMs', 'secondRequestMs', 'startupCpuMs', 'firstRequestCpuMs', 'startupPlusFirstCpuMs']) {
+        results.summary[`bare.${f}`] = metric(results.bare.samples, f);
       }
     }
     writeFileSync(results.options.out, JSON.stringify(results, null, 2) + '\n');

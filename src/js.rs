@@ -24,10 +24,10 @@ function toHeaders(lines) {
   return headers;
 }
 
-export function forward(request, url, lines) {
+export function forward(request, url, lines, origin) {
   const init = { method: request.method, headers: toHeaders(lines), redirect: 'manual' };
   if (request.body !== null) init.body = request.body;
-  return fetch(url, init);
+  return origin === undefined ? fetch(url, init) : origin(url, init);
 }
 
 const handoff = /^x[-_]session[-_](issue|revoke)$/i;
@@ -59,9 +59,15 @@ extern "C" {
     pub fn header_lines(headers: &JsValue) -> String;
 
     /// `fetch(url, {method, headers, body, redirect: "manual"})` with the
-    /// request's own method and body stream, and `lines` as the headers.
+    /// request's own method and body stream, and `lines` as the headers;
+    /// `origin(url, init)` instead of `fetch` when given.
     #[wasm_bindgen(catch)]
-    pub fn forward(request: &JsValue, url: &str, lines: &str) -> Result<Promise, JsValue>;
+    pub fn forward(
+        request: &JsValue,
+        url: &str,
+        lines: &str,
+        origin: Option<&js_sys::Function>,
+    ) -> Result<Promise, JsValue>;
 
     /// The handoff headers of a response, in any spelling, as `name\nvalue\n…`.
     #[wasm_bindgen(js_name = handoffLines)]

@@ -10,6 +10,7 @@ pub mod owners;
 pub mod platform;
 pub mod proxy;
 pub mod store;
+pub mod warm;
 
 use std::rc::Rc;
 
@@ -57,8 +58,7 @@ pub(crate) fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
     })
 }
 
-fn new_app<'s>(settings: &'s Config, env: &Env) -> WorkerApp<'s> {
-    let ledger = LEDGER.with(Rc::clone);
+fn new_app<'s>(settings: &'s Config, env: &Env, ledger: Rc<Ledger>) -> WorkerApp<'s> {
     let kv = EdgeStore::Kv(WorkersKv::from_env(env));
     match settings.consistency {
         Consistency::Eventual => App::with_ledger(settings, kv, JsClock, OsRandom, ledger),
@@ -76,16 +76,39 @@ fn new_app<'s>(settings: &'s Config, env: &Env) -> WorkerApp<'s> {
 fn start() {
     // A bug that panics is logged with its message instead of dying silently.
     console_error_panic_hook::set_once();
+    warm::warm_up();
 }
 
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
-    let settings = settings(&env);
-    let settings = match settings.as_ref() {
+    let served = Served {
+        settings: settings(&env),
+        ledger: LEDGER.with(Rc::clone),
+        origin: None,
+    };
+    serve(&req, &env, &ctx, &served).await
+}
+
+/// What a request is served with besides itself: the isolate's settings and
+/// ledger, and how the origin is fetched (`None`: the platform's `fetch`).
+/// The start-up warm-up ([`warm`]) serves one request with stand-ins.
+pub(crate) struct Served {
+    pub settings: Rc<Result<Config, ConfigError>>,
+    pub ledger: Rc<Ledger>,
+    pub origin: Option<js_sys::Function>,
+}
+
+pub(crate) async fn serve(
+    req: &web_sys::Request,
+    env: &Env,
+    ctx: &Context,
+    served: &Served,
+) -> worker::Result<web_sys::Response> {
+    let settings = match served.settings.as_ref() {
         Ok(settings) => settings,
         Err(e) => return problem(ErrorCode::Misconfigured, e.to_string()),
     };
-    let head = match request_head(&req) {
+    let head = match request_head(req) {
         Ok(head) => head,
         Err(_) => {
             return problem(
@@ -94,9 +117,9 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
             )
         }
     };
-    let app = new_app(settings, &env);
+    let app = new_app(settings, env, Rc::clone(&served.ledger));
     if settings.api_subpath(head.url.path()).is_some() {
-        let body = match read_body(&req, api::MAX_BODY_BYTES).await {
+        let body = match read_body(req, api::MAX_BODY_BYTES).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {
                 return to_js_response(Problem::from(ErrorCode::PayloadTooLarge).to_response())
@@ -107,7 +130,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
         };
         return to_js_response(api::handle(&app, &head, &body).await);
     }
-    guarded(&req, &head, &app, &env, &ctx).await
+    guarded(req, &head, &app, env, ctx, served).await
 }
 
 /// A request outside the API: the guard decides, the origin answers, the
@@ -118,12 +141,13 @@ async fn guarded(
     app: &WorkerApp<'_>,
     env: &Env,
     ctx: &Context,
+    served: &Served,
 ) -> worker::Result<web_sys::Response> {
     let forward = match guard::decide(app, head).await {
         GuardDecision::Respond(response) => return to_js_response(response),
         GuardDecision::Forward(forward) => forward,
     };
-    let response = match proxy::forward(req, &forward).await {
+    let response = match proxy::forward(req, &forward, served.origin.as_ref()).await {
         Ok(response) => response,
         Err(e) => {
             guard::abandon(app, &forward);
@@ -144,11 +168,12 @@ async fn guarded(
         None => proxy::finished(response, &finish)?,
     };
     if let Some(after) = finish.after {
-        let settings = settings(env);
+        let settings = Rc::clone(&served.settings);
+        let ledger = Rc::clone(&served.ledger);
         let env = env.clone();
         ctx.wait_until(async move {
             if let Ok(settings) = settings.as_ref() {
-                if let Ok(sessions) = new_app(settings, &env).sessions() {
+                if let Ok(sessions) = new_app(settings, &env, ledger).sessions() {
                     if let Err(e) = after.run(sessions).await {
                         console_error!("sliding expiration write failed: {e}");
                     }
@@ -166,7 +191,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         console_error!("cleanup skipped: configuration is invalid");
         return;
     };
-    match new_app(settings, &env).sessions() {
+    match new_app(settings, &env, LEDGER.with(Rc::clone)).sessions() {
         Ok(sessions) => match sessions.cleanup(CLEANUP_BUDGET).await {
             None => {
                 console_log!("index cleanup: not needed in strong mode (owners keep the index)")

@@ -12,12 +12,18 @@ use crate::js;
 /// Sends the request on to `forward.url` with the guard's headers, the
 /// request's own method (any token, `MKCOL` or `PROPFIND` too) and the
 /// original body stream. Redirects are passed back to the client, not
-/// followed. The answer is the origin's `Response` as fetched.
-pub async fn forward(req: &web_sys::Request, forward: &Forward) -> Result<JsValue, JsValue> {
+/// followed. The answer is the origin's `Response` as fetched, by `origin`
+/// when given (the warm-up's stand-in), else by the platform's `fetch`.
+pub async fn forward(
+    req: &web_sys::Request,
+    forward: &Forward,
+    origin: Option<&js_sys::Function>,
+) -> Result<JsValue, JsValue> {
     let promise = js::forward(
         req.as_ref(),
         forward.url.as_str(),
         &header_lines(&forward.headers),
+        origin,
     )?;
     JsFuture::from(promise).await
 }

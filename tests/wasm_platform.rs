@@ -180,3 +180,19 @@ fn header_lines_round_trip_every_header() {
         [("a", "1"), ("b", "two words"), ("cookie", "n=Jos\u{e9}")]
     );
 }
+
+/// The start-up warm-up goes the whole guarded path: its session verifies
+/// under its own key, the request reaches its stand-in origin, and the
+/// identity of its session is what the origin would be sent.
+#[wasm_bindgen_test]
+async fn the_warm_up_request_is_forwarded_with_its_session() {
+    let response = edge_session::warm::serve_warm_request()
+        .await
+        .expect("the warm-up's stand-ins are made");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers().get("x-warm-up").unwrap().as_deref(),
+        Some("origin"),
+        "the answer is the stand-in origin's, not the guard's"
+    );
+}

@@ -10,7 +10,8 @@ export const TARGETS = ['rust', 'js', 'floor'];
  *   rust/index.js + index_bg.wasm       (copy of the build)
  *   js/worker.js, floor/worker.js
  *   loop-<target>/driver.js, memkv.js, target.js + the target's files
- * Returns {load: {target: scriptPath}, loop: {target: scriptPath}}.
+ *   bare-<target>/ the same with bench/lib/bare-driver.js as driver.js
+ * Returns {load, loop: {target: scriptPath}, bare: {target: {dir, modules}}}.
  */
 export function stage({ benchDir, buildDir, dir }) {
   for (const f of ['index.js', 'index_bg.wasm']) {
@@ -25,20 +26,33 @@ export function stage({ benchDir, buildDir, dir }) {
   const main = { rust: 'index.js', js: 'worker.js', floor: 'worker.js' };
   const load = {};
   const loop = {};
+  const bare = {};
   for (const t of TARGETS) {
-    for (const kind of ['load', 'loop']) {
-      const d = path.join(dir, kind === 'load' ? t : `loop-${t}`);
+    for (const kind of ['load', 'loop', 'bare']) {
+      const d = path.join(dir, kind === 'load' ? t : `${kind}-${t}`);
       mkdirSync(d, { recursive: true });
       for (const [from, to] of files[t]) cpSync(from, path.join(d, to));
       if (kind === 'load') {
         load[t] = path.join(d, main[t]);
-      } else {
-        cpSync(path.join(benchDir, 'lib', 'loop-driver.js'), path.join(d, 'driver.js'));
-        cpSync(path.join(benchDir, 'lib', 'memkv.js'), path.join(d, 'memkv.js'));
-        writeFileSync(path.join(d, 'target.js'), `export { default } from './${main[t]}';\n`);
+        continue;
+      }
+      cpSync(path.join(benchDir, 'lib', `${kind}-driver.js`), path.join(d, 'driver.js'));
+      cpSync(path.join(benchDir, 'lib', 'memkv.js'), path.join(d, 'memkv.js'));
+      writeFileSync(path.join(d, 'target.js'), `export { default } from './${main[t]}';\n`);
+      if (kind === 'loop') {
         loop[t] = path.join(d, 'driver.js');
+      } else {
+        const js = ['driver.js', 'memkv.js', 'target.js', ...files[t].map(([, to]) => to).filter((f) => f.endsWith('.js'))];
+        const wasm = files[t].map(([, to]) => to).filter((f) => f.endsWith('.wasm'));
+        bare[t] = {
+          dir: d,
+          modules: [
+            ...js.map((name) => ({ name, file: path.join(d, name), type: 'esModule' })),
+            ...wasm.map((name) => ({ name, file: path.join(d, name), type: 'wasm' })),
+          ],
+        };
       }
     }
   }
-  return { load, loop, wasm: path.join(dir, 'rust', 'index_bg.wasm') };
+  return { load, loop, bare, wasm: path.join(dir, 'rust', 'index_bg.wasm') };
 }

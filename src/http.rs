@@ -1,71 +1,73 @@
 //! Conversions between the Workers runtime's requests and responses and the
 //! `http` types the pure crates work with.
 
+use std::borrow::Cow;
+
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use session_http::request::RequestHead;
-use wasm_bindgen::JsValue;
 
-/// The head of an incoming request. Headers that are not valid HTTP are
+/// The head of an incoming request, read in one crossing
+/// ([`crate::js::request_lines`]). Headers that are not valid HTTP are
 /// dropped (the runtime never hands such, but nothing here may panic).
 pub fn request_head(inner: &web_sys::Request) -> worker::Result<RequestHead> {
-    let method = Method::from_bytes(inner.method().as_bytes())
+    let lines = crate::js::request_lines(inner.as_ref());
+    let mut parts = lines.splitn(4, '\n');
+    let (Some(method), Some(url), Some(country), Some(headers)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(worker::Error::RustError("unreadable request".into()));
+    };
+    let method = Method::from_bytes(method.as_bytes())
         .map_err(|_| worker::Error::RustError("unsupported method".into()))?;
-    let url = session_http::http_url::HttpUrl::parse(&inner.url())
+    let url = session_http::http_url::HttpUrl::parse(url)
         .map_err(|e| worker::Error::RustError(format!("request URL {e}")))?;
-    let mut headers = HeaderMap::new();
-    // One crossing for all the headers (see crate::js).
-    for (name, value) in crate::js::pairs(&crate::js::header_lines(&inner.headers())) {
+    let mut map = HeaderMap::new();
+    for (name, value) in crate::js::pairs(headers) {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_bytes(&byte_string_to_bytes(value)),
         ) {
-            headers.append(name, value);
+            map.append(name, value);
         }
     }
-    Ok(RequestHead::new(
-        method,
-        url,
-        headers,
-        cf_country(inner.as_ref()),
-    ))
+    let country = (!country.is_empty()).then(|| country.to_owned());
+    Ok(RequestHead::new(method, url, map, country))
 }
 
 /// The bytes of a header value as the runtime hands it: a JS ByteString,
 /// one char per byte (U+0000..=U+00FF). Header bytes that are not ASCII (a
 /// cookie `name=José` sent as UTF-8) thus survive the trip through Rust.
-fn byte_string_to_bytes(value: &str) -> Vec<u8> {
-    value
-        .chars()
-        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-        .collect()
-}
-
-/// The inverse of [`byte_string_to_bytes`]: bytes as a JS ByteString.
-pub fn bytes_to_byte_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
-}
-
-/// `request.cf.country`: the two-letter country Cloudflare saw the client in.
-/// Read through `Reflect` so an absent or odd `cf` object is just `None`.
-pub fn cf_country(request: &JsValue) -> Option<String> {
-    let cf = js_sys::Reflect::get(request, &JsValue::from_str("cf")).ok()?;
-    if !cf.is_object() {
-        return None;
+/// ASCII, the usual case, is its own bytes: no copy.
+fn byte_string_to_bytes(value: &str) -> Cow<'_, [u8]> {
+    if value.is_ascii() {
+        return Cow::Borrowed(value.as_bytes());
     }
-    js_sys::Reflect::get(&cf, &JsValue::from_str("country"))
-        .ok()?
-        .as_string()
+    Cow::Owned(
+        value
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect(),
+    )
+}
+
+/// The inverse of [`byte_string_to_bytes`]: bytes as a JS ByteString
+/// (borrowed when they are ASCII).
+pub fn bytes_to_byte_string(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if text.is_ascii() => Cow::Borrowed(text),
+        _ => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+    }
 }
 
 /// A header map as `name\nvalue\n…` (see [`crate::js`]), repeated headers
 /// and non-ASCII bytes kept.
 pub fn header_lines(map: &HeaderMap) -> String {
-    let values: Vec<(&str, String)> = map
+    let values: Vec<(&str, Cow<'_, str>)> = map
         .iter()
         .map(|(name, value)| (name.as_str(), bytes_to_byte_string(value.as_bytes())))
         .collect();
-    crate::js::lines(values.iter().map(|(n, v)| (*n, v.as_str())))
+    crate::js::lines(values.iter().map(|(n, v)| (*n, v.as_ref())))
 }
 
 /// A response of the pure crates as the runtime's response, made in one

@@ -1,6 +1,6 @@
 //! The few runtime calls of the hot path, written in JS so that each is one
 //! crossing of the wasm boundary instead of one per header: reading a
-//! request's headers, forwarding it with `fetch`, and finishing the origin's
+//! request's head, forwarding it with `fetch`, and finishing the origin's
 //! response (passed through untouched when nothing in it must change).
 //!
 //! Header lists cross as one string, `name\nvalue\n…`: names and values never
@@ -15,6 +15,13 @@ export function headerLines(headers) {
   let out = '';
   for (const [name, value] of headers) out += name + '\n' + value + '\n';
   return out;
+}
+
+export function requestLines(request) {
+  const cf = request.cf;
+  let country = cf !== null && typeof cf === 'object' ? cf.country : undefined;
+  if (typeof country !== 'string' || country.includes('\n')) country = '';
+  return request.method + '\n' + request.url + '\n' + country + '\n' + headerLines(request.headers);
 }
 
 function toHeaders(lines) {
@@ -57,6 +64,12 @@ extern "C" {
     /// Every header of a `Headers` object, as `name\nvalue\n…`.
     #[wasm_bindgen(js_name = headerLines)]
     pub fn header_lines(headers: &JsValue) -> String;
+
+    /// A request's head in one crossing: `method\nurl\ncountry\n` (the
+    /// country of `request.cf`, empty when there is none) then its headers
+    /// as [`header_lines`] gives them.
+    #[wasm_bindgen(js_name = requestLines)]
+    pub fn request_lines(request: &JsValue) -> String;
 
     /// `fetch(url, {method, headers, body, redirect: "manual"})` with the
     /// request's own method and body stream, and `lines` as the headers;

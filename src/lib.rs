@@ -6,6 +6,7 @@
 pub mod durable;
 pub mod http;
 pub mod js;
+pub mod microtasks;
 pub mod owners;
 pub mod platform;
 pub mod proxy;
@@ -76,6 +77,7 @@ fn new_app<'s>(settings: &'s Config, env: &Env, ledger: Rc<Ledger>) -> WorkerApp
 fn start() {
     // A bug that panics is logged with its message instead of dying silently.
     console_error_panic_hook::set_once();
+    microtasks::schedule_with_promise_reactions();
     warm::warm_up();
 }
 

@@ -2,7 +2,7 @@
 //! wasm-bindgen-test-runner). Compiled on wasm32 only.
 #![cfg(target_arch = "wasm32")]
 
-use edge_session::http::{cf_country, header_lines, request_head, to_js_response};
+use edge_session::http::{header_lines, request_head, to_js_response};
 use edge_session::platform::JsClock;
 use session_core::clock::Clock;
 use wasm_bindgen::JsValue;
@@ -29,20 +29,24 @@ fn object(pairs: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
+/// `request.cf.country` as the request head's country: absent, `null`, not
+/// an object or not a string are all no country.
 #[wasm_bindgen_test]
-fn cf_country_reads_request_cf_and_tolerates_its_absence() {
-    let with = object(&[("cf", object(&[("country", JsValue::from_str("FR"))]))]);
-    assert_eq!(cf_country(&with).as_deref(), Some("FR"));
-    assert_eq!(cf_country(&object(&[])), None);
-    assert_eq!(cf_country(&object(&[("cf", JsValue::NULL)])), None);
-    assert_eq!(
-        cf_country(&object(&[(
-            "cf",
-            object(&[("country", JsValue::from_f64(5.0))])
-        )])),
-        None
-    );
-    assert_eq!(cf_country(&JsValue::UNDEFINED), None);
+fn request_head_reads_the_country_of_request_cf_and_tolerates_its_absence() {
+    let cases = [
+        (object(&[("country", JsValue::from_str("FR"))]), Some("FR")),
+        (object(&[("country", JsValue::from_f64(5.0))]), None),
+        (object(&[("country", JsValue::from_str("F\nR"))]), None),
+        (object(&[]), None),
+        (JsValue::NULL, None),
+        (JsValue::from_str("FR"), None),
+    ];
+    for (cf, want) in cases {
+        let req = worker::Request::new("https://edge.example/", worker::Method::Get).unwrap();
+        js_sys::Reflect::set(req.inner(), &JsValue::from_str("cf"), &cf).unwrap();
+        let head = request_head(req.inner()).unwrap();
+        assert_eq!(head.country.as_deref(), want, "cf = {cf:?}");
+    }
 }
 
 #[wasm_bindgen_test]
@@ -195,4 +199,32 @@ async fn the_warm_up_request_is_forwarded_with_its_session() {
         Some("origin"),
         "the answer is the stand-in origin's, not the guard's"
     );
+}
+
+/// The KV adapter's read: the value whole (line breaks and all), metadata
+/// only when there is some, and absent keys as `None`.
+#[wasm_bindgen_test]
+async fn kv_get_reads_value_and_metadata_in_one_answer() {
+    use session_core::store::KvStore;
+    let get = js_sys::Function::new_with_args(
+        "key, type",
+        "if (type !== 'text') throw new Error('not text');
+         const answers = {
+           a: { value: 'line 1\\nline 2', metadata: null },
+           b: { value: '{\"v\":1}', metadata: { n: 1, s: 'x\\ny' } },
+           c: { value: null, metadata: null },
+         };
+         return Promise.resolve(answers[key]);",
+    );
+    let kv = object(&[("getWithMetadata", get.into())]);
+    let env: worker::Env = wasm_bindgen::JsCast::unchecked_into(object(&[("SESSIONS", kv)]));
+    let store = edge_session::store::WorkersKv::from_env(&env);
+
+    let a = store.get("a").await.unwrap().unwrap();
+    assert_eq!(a.value, "line 1\nline 2");
+    assert_eq!(a.metadata, None);
+    let b = store.get("b").await.unwrap().unwrap();
+    assert_eq!(b.value, r#"{"v":1}"#);
+    assert_eq!(b.metadata, Some(serde_json::json!({"n": 1, "s": "x\ny"})));
+    assert!(store.get("c").await.unwrap().is_none());
 }

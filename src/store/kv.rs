@@ -21,14 +21,27 @@ use wasm_bindgen_futures::JsFuture;
 /// Name of the KV binding that holds the sessions.
 pub const BINDING: &str = "SESSIONS";
 
+#[wasm_bindgen(inline_js = r#"
+export function getEntry(kv, key) {
+  return kv.getWithMetadata(key, 'text').then(({ value, metadata }) => {
+    if (value === null || value === undefined) return null;
+    return (metadata === null || metadata === undefined ? '' : JSON.stringify(metadata)) + '\n' + value;
+  });
+}
+"#)]
+extern "C" {
+    /// `getWithMetadata(key, "text")` answered in one string: `null` when
+    /// absent, else the metadata as JSON (empty when there is none), a line
+    /// break (JSON text never holds one), and the value.
+    #[wasm_bindgen(catch, js_name = getEntry)]
+    fn get_entry(kv: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+}
+
 #[wasm_bindgen]
 extern "C" {
     /// A Workers KV namespace binding (or anything with its methods).
     #[derive(Clone)]
     type KvNamespace;
-
-    #[wasm_bindgen(method, catch, js_name = getWithMetadata)]
-    fn get_with_metadata(this: &KvNamespace, key: &str, kind: &str) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
     fn put(
@@ -126,23 +139,21 @@ struct ListedKey {
 
 impl KvStore for WorkersKv {
     async fn get(&self, key: &str) -> Result<Option<KvEntry>, StoreError> {
-        let answer = call("get", self.kv()?.get_with_metadata(key, "text")).await?;
-        // `{value, metadata}`: read the value as a string without JSON, and
-        // only the metadata (small, and rare on session keys) through JSON.
-        let value = Reflect::get(&answer, &JsValue::from_str("value"))
-            .ok()
-            .and_then(|v| v.as_string());
-        let Some(value) = value else {
+        let answer = call("get", get_entry(self.kv()?, key)).await?;
+        let Some(mut answer) = answer.as_string() else {
             return Ok(None);
         };
-        let metadata = Reflect::get(&answer, &JsValue::from_str("metadata"))
-            .ok()
-            .filter(|m| !m.is_null() && !m.is_undefined());
-        let metadata = match metadata {
-            Some(m) => Some(to_json::<Value>("get", &m)?),
-            None => None,
+        let unexpected = || StoreError::Unavailable("KV get: unexpected answer".into());
+        let split = answer.find('\n').ok_or_else(unexpected)?;
+        let metadata = match &answer[..split] {
+            "" => None,
+            json => Some(serde_json::from_str::<Value>(json).map_err(|_| unexpected())?),
         };
-        Ok(Some(KvEntry { value, metadata }))
+        answer.drain(..=split);
+        Ok(Some(KvEntry {
+            value: answer,
+            metadata,
+        }))
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {

@@ -70,9 +70,10 @@ pub fn decode_user(encoded: &str) -> Option<String> {
         .map(|s| s.into_owned())
 }
 
-/// base64url (RFC 4648 §5) without padding of the compact JSON of `meta`.
-pub fn encode_meta(meta: &serde_json::Value) -> String {
-    // Serializing a `Value` cannot fail (its keys are strings).
+/// base64url (RFC 4648 §5) without padding of the compact JSON of `meta`
+/// (a session's `meta` map, or any JSON value).
+pub fn encode_meta(meta: &(impl serde::Serialize + ?Sized)) -> String {
+    // Serializing a `Value` or a map of them cannot fail (keys are strings).
     let json = serde_json::to_vec(meta).unwrap_or_else(|_| b"{}".to_vec());
     URL_SAFE_NO_PAD.encode(json)
 }
@@ -86,11 +87,10 @@ pub fn decode_meta(encoded: &str) -> Option<serde_json::Value> {
 /// Sets `X-Session-Id`, `X-Session-User` and `X-Session-Meta` of `session`,
 /// replacing any value already there.
 pub fn add_identity_headers(headers: &mut HeaderMap, session: &Session) {
-    let meta = serde_json::Value::Object(session.meta.clone());
     for (name, value) in [
         (SESSION_ID_HEADER, session.id.to_string()),
         (SESSION_USER_HEADER, encode_user(&session.user_id)),
-        (SESSION_META_HEADER, encode_meta(&meta)),
+        (SESSION_META_HEADER, encode_meta(&session.meta)),
     ] {
         // All three are visible ASCII by construction; a failure would only
         // drop the header, never panic.

@@ -40,9 +40,11 @@ export function forward(request, url, lines, origin) {
 const handoff = /^x[-_]session[-_](issue|revoke)$/i;
 
 export function handoffLines(response) {
+  // Names only: most responses have no handoff header, so no value is read.
   let out = '';
-  for (const [name, value] of response.headers) {
-    if (handoff.test(name)) out += name + '\n' + value + '\n';
+  const headers = response.headers;
+  for (const name of headers.keys()) {
+    if (handoff.test(name)) out += name + '\n' + headers.get(name) + '\n';
   }
   return out;
 }

@@ -9,6 +9,7 @@ pub mod js;
 pub mod microtasks;
 pub mod owners;
 pub mod platform;
+pub mod promise;
 pub mod proxy;
 pub mod store;
 pub mod warm;

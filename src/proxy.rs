@@ -4,7 +4,6 @@
 use js_sys::Array;
 use session_http::guard::{Finish, Forward};
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::http::header_lines;
 use crate::js;
@@ -25,7 +24,7 @@ pub async fn forward(
         &header_lines(&forward.headers),
         origin,
     )?;
-    JsFuture::from(promise).await
+    crate::promise::settled(&promise).await
 }
 
 /// The handoff headers of the origin's answer, as `finish` reads them.

@@ -228,3 +228,56 @@ async fn kv_get_reads_value_and_metadata_in_one_answer() {
     assert_eq!(b.metadata, Some(serde_json::json!({"n": 1, "s": "x\ny"})));
     assert!(store.get("c").await.unwrap().is_none());
 }
+
+/// Awaiting promises through the one shared callback: fulfilled and rejected
+/// outcomes reach their own futures in any order, and a future dropped
+/// before its promise settles leaves nothing behind that a later await
+/// could pick up.
+#[wasm_bindgen_test]
+async fn settled_promises_reach_their_own_futures() {
+    use edge_session::promise::settled;
+    assert_eq!(
+        settled(&js_sys::Promise::resolve(&JsValue::from_f64(1.0)))
+            .await
+            .unwrap(),
+        JsValue::from_f64(1.0)
+    );
+    assert_eq!(
+        settled(&js_sys::Promise::reject(&JsValue::from_str("no")))
+            .await
+            .unwrap_err(),
+        JsValue::from_str("no")
+    );
+
+    // Settled in the reverse order of their awaits.
+    let mut resolvers = Vec::new();
+    let mut futures = Vec::new();
+    for _ in 0..3 {
+        let mut resolve = None;
+        let promise = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
+        resolvers.push(resolve.unwrap());
+        futures.push(settled(&promise));
+    }
+    for (i, resolve) in resolvers.iter().enumerate().rev() {
+        resolve
+            .call1(&JsValue::UNDEFINED, &JsValue::from_f64(i as f64))
+            .unwrap();
+    }
+    for (i, future) in futures.into_iter().enumerate() {
+        assert_eq!(future.await.unwrap(), JsValue::from_f64(i as f64));
+    }
+
+    // Dropped while pending, then settled: its slot is reused cleanly.
+    let mut resolve = None;
+    let pending = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
+    drop(settled(&pending));
+    resolve
+        .unwrap()
+        .call1(&JsValue::UNDEFINED, &JsValue::from_str("late"))
+        .unwrap();
+    // Let the late outcome arrive (and free the abandoned slot) first.
+    let tick = js_sys::Promise::resolve(&JsValue::UNDEFINED);
+    wasm_bindgen_futures::JsFuture::from(tick).await.unwrap();
+    let after = settled(&js_sys::Promise::resolve(&JsValue::from_str("mine")));
+    assert_eq!(after.await.unwrap(), JsValue::from_str("mine"));
+}

@@ -16,7 +16,6 @@ use session_core::store::{
     KvEntry, KvStore, ListKey, ListOptions, ListPage, PutOptions, StoreError,
 };
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 /// Name of the KV binding that holds the sessions.
 pub const BINDING: &str = "SESSIONS";
@@ -99,7 +98,7 @@ fn unavailable(op: &str, error: &JsValue) -> StoreError {
 /// Awaits a call of the binding.
 async fn call(op: &str, promise: Result<Promise, JsValue>) -> Result<JsValue, StoreError> {
     let promise = promise.map_err(|e| unavailable(op, &e))?;
-    JsFuture::from(promise)
+    crate::promise::settled(&promise)
         .await
         .map_err(|e| unavailable(op, &e))
 }

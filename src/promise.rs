@@ -21,7 +21,8 @@ export function settle(promise, slot, resume) {
 extern "C" {
     /// Calls `resume(slot, value, true)` when `promise` fulfils, `resume(slot,
     /// error, false)` when it rejects.
-    fn settle(promise: &Promise, slot: u32, resume: &Function);
+    #[wasm_bindgen(catch)]
+    fn settle(promise: &Promise, slot: u32, resume: &Function) -> Result<(), JsValue>;
 }
 
 enum Slot {
@@ -98,7 +99,11 @@ const DONE: u32 = u32::MAX;
 /// Awaits `promise` (see the module docs).
 pub fn settled(promise: &Promise) -> Settled {
     let slot = SLOTS.with(|slots| slots.borrow_mut().take());
-    RESUME.with(|resume| settle(promise, slot, resume.as_ref().unchecked_ref()));
+    let attached = RESUME.with(|resume| settle(promise, slot, resume.as_ref().unchecked_ref()));
+    if let Err(error) = attached {
+        // `then` threw (a hostile thenable): the await fails at once.
+        SLOTS.with(|slots| slots.borrow_mut().slots[slot as usize] = Slot::Settled(Err(error)));
+    }
     Settled { slot }
 }
 

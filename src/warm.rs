@@ -26,6 +26,14 @@ use worker::{Context, Env};
 use crate::{serve, Served};
 
 #[wasm_bindgen(inline_js = r#"
+const WARMED = Symbol.for('edge-session.warm-up');
+
+export function claimWarmUp() {
+  if (globalThis[WARMED]) return false;
+  globalThis[WARMED] = true;
+  return true;
+}
+
 export function warmEnv(key, record) {
   const map = new Map([[key, record]]);
   const SESSIONS = {
@@ -43,7 +51,12 @@ export function warmContext() {
 
 export function warmOrigin() {
   // A body would be a stream, which start-up may not create.
-  return () => Promise.resolve(new Response(null, { headers: { 'x-warm-up': 'origin' } }));
+  return (url, init) =>
+    Promise.resolve(
+      new Response(null, {
+        headers: { 'x-warm-up': 'origin', 'x-warm-up-session': init.headers.get('x-session-id') ?? '' },
+      }),
+    );
 }
 
 export function warmRequest(url, cookie) {
@@ -53,16 +66,22 @@ export function warmRequest(url, cookie) {
 }
 "#)]
 extern "C" {
+    /// `true` the first time it is called in this JS global, `false` after:
+    /// a reinstantiated module (after a crash) or an RPC call of the
+    /// exported `start` runs `start` again, and the warm-up must not.
+    #[wasm_bindgen(js_name = claimWarmUp)]
+    fn claim_warm_up() -> bool;
     /// An env with only `SESSIONS`: a KV namespace over a `Map` holding
     /// `record` at `key`.
-    #[wasm_bindgen(js_name = warmEnv)]
-    fn warm_env(key: &str, record: &str) -> JsValue;
+    #[wasm_bindgen(js_name = warmEnv, catch)]
+    fn warm_env(key: &str, record: &str) -> Result<JsValue, JsValue>;
     /// A context whose `waitUntil` drops what it is given.
-    #[wasm_bindgen(js_name = warmContext)]
-    fn warm_context() -> JsValue;
-    /// An origin answering 200, no body, `X-Warm-Up: origin`, to anything.
-    #[wasm_bindgen(js_name = warmOrigin)]
-    fn warm_origin() -> js_sys::Function;
+    #[wasm_bindgen(js_name = warmContext, catch)]
+    fn warm_context() -> Result<JsValue, JsValue>;
+    /// An origin answering 200, no body, `X-Warm-Up: origin` and the
+    /// `X-Session-Id` it was sent as `X-Warm-Up-Session`, to anything.
+    #[wasm_bindgen(js_name = warmOrigin, catch)]
+    fn warm_origin() -> Result<js_sys::Function, JsValue>;
     /// A browser's GET of `url` carrying `cookie`.
     #[wasm_bindgen(js_name = warmRequest, catch)]
     fn warm_request(url: &str, cookie: &str) -> Result<web_sys::Request, JsValue>;
@@ -78,9 +97,14 @@ const WARM_VARS: [(&str, &str); 2] = [
     ("ORIGIN_URL", "https://origin.invalid"),
 ];
 
-/// Starts the warm-up; it runs on the start-up's microtasks. Whatever goes
-/// wrong in it only leaves the first request cold.
+/// Starts the warm-up, once per JS global; it runs on the start-up's
+/// microtasks. Whatever goes wrong in it (every runtime call of it is
+/// caught) only leaves the first request cold; were it to crash the
+/// instance, the reinstantiated one does not run it again.
 pub fn warm_up() {
+    if !claim_warm_up() {
+        return;
+    }
     wasm_bindgen_futures::spawn_local(async {
         let _ = serve_warm_request().await;
     });
@@ -98,14 +122,16 @@ pub async fn serve_warm_request() -> Option<web_sys::Response> {
     }));
     let config = settings.as_ref().as_ref().ok()?;
     let id = SessionId::parse(WARM_ID)?;
-    let env: Env = warm_env(&config.layout.session_key(&id), WARM_RECORD).unchecked_into();
+    let env: Env = warm_env(&config.layout.session_key(&id), WARM_RECORD)
+        .ok()?
+        .unchecked_into();
     let cookie = format!("theme=warm; {}={WARM_TOKEN}", config.cookie_name);
     let req = warm_request("https://warm.invalid/warm-up?x=1", &cookie).ok()?;
-    let ctx = Context::new(warm_context().unchecked_into());
+    let ctx = Context::new(warm_context().ok()?.unchecked_into());
     let served = Served {
         settings: Rc::clone(&settings),
         ledger: Rc::new(Ledger::default()),
-        origin: Some(warm_origin()),
+        origin: Some(warm_origin().ok()?),
     };
     serve(&req, &env, &ctx, &served).await.ok()
 }

@@ -186,8 +186,9 @@ fn header_lines_round_trip_every_header() {
 }
 
 /// The start-up warm-up goes the whole guarded path: its session verifies
-/// under its own key, the request reaches its stand-in origin, and the
-/// identity of its session is what the origin would be sent.
+/// under its own key, and the request reaches its stand-in origin carrying
+/// that session's identity header. (At workerd start-up it is run by the
+/// Miniflare suite: tests/warm-up.test.mjs.)
 #[wasm_bindgen_test]
 async fn the_warm_up_request_is_forwarded_with_its_session() {
     let response = edge_session::warm::serve_warm_request()
@@ -198,6 +199,15 @@ async fn the_warm_up_request_is_forwarded_with_its_session() {
         response.headers().get("x-warm-up").unwrap().as_deref(),
         Some("origin"),
         "the answer is the stand-in origin's, not the guard's"
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get("x-warm-up-session")
+            .unwrap()
+            .as_deref(),
+        Some("WVGsEFYC4ttne-iR4ztTonYQj4Q5bcLXLOJ1_bDg7zc"),
+        "the origin was sent the warm-up session's X-Session-Id"
     );
 }
 
@@ -280,4 +290,37 @@ async fn settled_promises_reach_their_own_futures() {
     wasm_bindgen_futures::JsFuture::from(tick).await.unwrap();
     let after = settled(&js_sys::Promise::resolve(&JsValue::from_str("mine")));
     assert_eq!(after.await.unwrap(), JsValue::from_str("mine"));
+}
+
+/// A future dropped while its promise is pending must never hand that
+/// promise's late outcome to the next await (requests share one slot table).
+#[wasm_bindgen_test]
+async fn a_dropped_await_never_reaches_the_next_one() {
+    use edge_session::promise::settled;
+    let mut first = None;
+    let pending = js_sys::Promise::new(&mut |res, _| first = Some(res));
+    drop(settled(&pending));
+    let mut second = None;
+    let next = js_sys::Promise::new(&mut |res, _| second = Some(res));
+    let future = settled(&next);
+    first
+        .unwrap()
+        .call1(&JsValue::UNDEFINED, &JsValue::from_str("late"))
+        .unwrap();
+    second
+        .unwrap()
+        .call1(&JsValue::UNDEFINED, &JsValue::from_str("mine"))
+        .unwrap();
+    assert_eq!(future.await.unwrap(), JsValue::from_str("mine"));
+}
+
+/// A thenable whose `then` throws fails its await at once, as a rejection.
+#[wasm_bindgen_test]
+async fn an_await_whose_then_throws_fails() {
+    let hostile = js_sys::Object::new();
+    let then = js_sys::Function::new_no_args("throw new Error('no then')");
+    js_sys::Reflect::set(&hostile, &JsValue::from_str("then"), &then).unwrap();
+    let outcome =
+        edge_session::promise::settled(wasm_bindgen::JsCast::unchecked_ref(&hostile)).await;
+    assert!(outcome.is_err());
 }

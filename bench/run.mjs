@@ -13,6 +13,7 @@
 //   --cold=N         BENCH_COLD         cold-start samples per Worker (default 5)
 //   --only=LIST      BENCH_ONLY         any of size,load,loop,cold,bare (default all)
 //   --build=DIR      BENCH_BUILD        the Rust build to measure (default build/)
+//   --build-b=DIR    BENCH_BUILD_B      a second Rust build, run beside the first as `rust B`
 //   --out=FILE       BENCH_OUT          JSON results (default bench/last-run.json)
 import { createHmac, randomBytes, createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -26,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
-import { stage, TARGETS } from './lib/stage.mjs';
+import { stage, targetsFor } from './lib/stage.mjs';
 import { startServer, startOrigin } from './lib/child.mjs';
 import { startBare } from './lib/bare.mjs';
 import { cpu, cpuDelta, CLK_TCK } from './lib/proc.mjs';
@@ -58,11 +59,16 @@ const O = {
   cold: num('cold', 'BENCH_COLD', 5),
   only: new Set(String(opt('only', 'BENCH_ONLY', 'size,load,loop,cold,bare')).split(',').map((s) => s.trim())),
   build: path.resolve(root, opt('build', 'BENCH_BUILD', 'build')),
+  buildB: opt('build-b', 'BENCH_BUILD_B', null) && path.resolve(root, opt('build-b', 'BENCH_BUILD_B', null)),
   out: path.resolve(root, opt('out', 'BENCH_OUT', 'bench/last-run.json')),
 };
 for (const k of O.only) if (!['size', 'load', 'loop', 'cold', 'bare'].includes(k)) throw new Error(`--only: unknown part ${k}`);
 
-const LABEL = { rust: 'rust', js: 'js-guard', floor: 'floor' };
+const LABEL = { rust: 'rust', 'rust-b': 'rust B', js: 'js-guard', floor: 'floor' };
+// With --build-b, a second Rust build runs beside the first, as `rust-b`.
+const TARGETS = targetsFor(O.buildB);
+const GUARDS = TARGETS.filter((t) => t !== 'floor');
+const RUSTS = TARGETS.filter((t) => t.startsWith('rust'));
 const log = (...a) => console.error('[bench]', ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length]);
@@ -144,7 +150,7 @@ async function verifyGuards(servers, origin, session, key) {
   const wrongSecret = tokenWithTag(key, 'k1', id, randomBytes(32));
   const seen = {};
   await origin.call('record', { on: true });
-  for (const t of ['rust', 'js']) {
+  for (const t of GUARDS) {
     const base = servers[t].url;
     const r = await once(base + GUARDED_PATH, {
       headers: { ...requestHeaders(token), 'x-session-user': 'mallory', x_session_id: 'forged', 'x-http-method-override': 'DELETE' },
@@ -183,11 +189,13 @@ async function verifyGuards(servers, origin, session, key) {
   check('floor: valid token forwarded (200)', f.status === 200 && f.body.startsWith('hello'), `status ${f.status}`);
   // Miniflare adds `cf-worker: <worker name>.example.com`; the names differ.
   const pick = (h) => Object.fromEntries(Object.entries(h || {}).filter(([k]) => k !== 'host' && k !== 'cf-worker'));
-  check(
-    'rust and js-guard forward the same headers to the origin',
-    JSON.stringify(pick(seen.rust?.headers)) === JSON.stringify(pick(seen.js?.headers)),
-    `rust ${JSON.stringify(pick(seen.rust?.headers))} js ${JSON.stringify(pick(seen.js?.headers))}`,
-  );
+  for (const t of RUSTS) {
+    check(
+      `${t} and js-guard forward the same headers to the origin`,
+      JSON.stringify(pick(seen[t]?.headers)) === JSON.stringify(pick(seen.js?.headers)),
+      `${t} ${JSON.stringify(pick(seen[t]?.headers))} js ${JSON.stringify(pick(seen.js?.headers))}`,
+    );
+  }
   await origin.call('record', { on: false });
 }
 
@@ -369,26 +377,31 @@ async function benchBare(bare, bindings, session, record) {
 function metric(rounds, field) {
   const out = {};
   for (const t of TARGETS) out[t] = summary(rounds.map((r) => r[t][field]));
-  for (const t of ['rust', 'floor']) out[`${t}/js`] = summary(rounds.map((r) => r[t][field] / r.js[field]));
+  for (const t of [...RUSTS, 'floor']) out[`${t}/js`] = summary(rounds.map((r) => r[t][field] / r.js[field]));
+  if (O.buildB) out['rust-b/rust'] = summary(rounds.map((r) => r['rust-b'][field] / r.rust[field]));
   return out;
 }
 
 function aboveFloor(rounds, field) {
   const out = {};
-  for (const t of ['rust', 'js']) out[t] = summary(rounds.map((r) => r[t][field] - r.floor[field]));
-  out['rust/js'] = summary(rounds.map((r) => (r.rust[field] - r.floor[field]) / (r.js[field] - r.floor[field])));
+  for (const t of GUARDS) out[t] = summary(rounds.map((r) => r[t][field] - r.floor[field]));
+  for (const t of RUSTS) out[`${t}/js`] = summary(rounds.map((r) => (r[t][field] - r.floor[field]) / (r.js[field] - r.floor[field])));
+  if (O.buildB) out['rust-b/rust'] = summary(rounds.map((r) => (r['rust-b'][field] - r.floor[field]) / (r.rust[field] - r.floor[field])));
   return out;
 }
 
+/** The table's columns: each Worker, then the ratios. */
+const COLUMNS = [...TARGETS, ...RUSTS.map((t) => `${t}/js`), 'floor/js', ...(O.buildB ? ['rust-b/rust'] : [])];
+
 function rowsFor(prefix, m, unit = '') {
-  return [prefix, cell(m.rust, unit), cell(m.js, unit), m.floor ? cell(m.floor, unit) : '', cell(m['rust/js'], '×'), m['floor/js'] ? cell(m['floor/js'], '×') : ''];
+  return [prefix, ...COLUMNS.map((c) => (m[c] ? cell(m[c], c.includes('/') ? '×' : unit) : ''))];
 }
 
 // --- main -------------------------------------------------------------------------------
 async function main() {
   const started = Date.now();
   const stageDir = path.join(benchDir, '.cache', `stage-${process.pid}`);
-  const st = stage({ benchDir, buildDir: O.build, dir: stageDir });
+  const st = stage({ benchDir, buildDir: O.build, buildDirB: O.buildB, dir: stageDir });
   const wasmBytes = readFileSync(st.wasm);
   const results = {
     date: new Date().toISOString(),
@@ -411,6 +424,16 @@ async function main() {
         gzipBytes: gzipSync(wasmBytes, { level: zlibConstants.Z_BEST_COMPRESSION }).length,
         jsGlueBytes: statSync(path.join(O.build, 'index.js')).size,
       };
+      if (st.wasmB) {
+        const b = readFileSync(st.wasmB);
+        results.wasmB = {
+          dir: O.buildB,
+          wasmSha256: createHash('sha256').update(b).digest('hex'),
+          rawBytes: b.length,
+          gzipBytes: gzipSync(b, { level: zlibConstants.Z_BEST_COMPRESSION }).length,
+          jsGlueBytes: statSync(path.join(O.buildB, 'index.js')).size,
+        };
+      }
     }
     const needsServers = ['load', 'loop', 'cold', 'bare'].some((p) => O.only.has(p));
     if (!needsServers) return results;
@@ -442,7 +465,7 @@ async function main() {
     const { token, session: s } = JSON.parse(minted.body);
     const session = { token, id: s.id };
     const record = await servers.rust.call('kvGet', { key: `s:${s.id}` });
-    for (const t of ['js', 'floor']) await servers[t].call('kvPut', { key: `s:${s.id}`, value: record });
+    for (const t of TARGETS.filter((x) => x !== 'rust')) await servers[t].call('kvPut', { key: `s:${s.id}`, value: record });
     await verifyGuards(servers, origin, session, sec.key);
 
     if (O.only.has('load')) {
@@ -524,7 +547,7 @@ function report(results) {
   );
   if (rows.length) {
     out.push('');
-    out.push(table(['', 'rust', 'js-guard', 'floor', 'rust/js', 'floor/js'], rows));
+    out.push(table(['', ...COLUMNS.map((c) => LABEL[c] ?? c.replace('rust-b', 'rust B'))], rows));
   }
   if (results.wasm) {
     const w = results.wasm;
@@ -532,6 +555,12 @@ function report(results) {
     out.push(
       `wasm: ${w.rawBytes} bytes raw (${(w.rawBytes / 1024).toFixed(1)} KiB), ${w.gzipBytes} bytes gzip -9 (${(w.gzipBytes / 1024).toFixed(1)} KiB); JS glue ${w.jsGlueBytes} bytes`,
     );
+    const wb = results.wasmB;
+    if (wb) {
+      out.push(
+        `rust B (${path.relative(root, wb.dir)}, wasm sha256 ${wb.wasmSha256.slice(0, 12)}): ${wb.rawBytes} bytes raw, ${wb.gzipBytes} bytes gzip -9; JS glue ${wb.jsGlueBytes} bytes`,
+      );
+    }
   }
   if (results.checks.length) {
     const failed = results.checks.filter((c) => !c.ok);

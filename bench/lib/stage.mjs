@@ -3,7 +3,10 @@
 import { cpSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
-export const TARGETS = ['rust', 'js', 'floor'];
+/** The Workers of a run: `rust-b` only when a second Rust build is given. */
+export function targetsFor(buildDirB) {
+  return buildDirB ? ['rust', 'rust-b', 'js', 'floor'] : ['rust', 'js', 'floor'];
+}
 
 /**
  * Lays out `dir`:
@@ -13,9 +16,11 @@ export const TARGETS = ['rust', 'js', 'floor'];
  *   bare-<target>/ the same with bench/lib/bare-driver.js as driver.js
  * Returns {load, loop: {target: scriptPath}, bare: {target: {dir, modules}}}.
  */
-export function stage({ benchDir, buildDir, dir }) {
-  for (const f of ['index.js', 'index_bg.wasm']) {
-    if (!existsSync(path.join(buildDir, f))) throw new Error(`${path.join(buildDir, f)} is missing: run npm run build first`);
+export function stage({ benchDir, buildDir, buildDirB, dir }) {
+  for (const d of [buildDir, buildDirB].filter(Boolean)) {
+    for (const f of ['index.js', 'index_bg.wasm']) {
+      if (!existsSync(path.join(d, f))) throw new Error(`${path.join(d, f)} is missing: run npm run build first`);
+    }
   }
   rmSync(dir, { recursive: true, force: true });
   const files = {
@@ -24,10 +29,14 @@ export function stage({ benchDir, buildDir, dir }) {
     floor: [[path.join(benchDir, 'floor', 'worker.js'), 'worker.js']],
   };
   const main = { rust: 'index.js', js: 'worker.js', floor: 'worker.js' };
+  if (buildDirB) {
+    files['rust-b'] = [[path.join(buildDirB, 'index.js'), 'index.js'], [path.join(buildDirB, 'index_bg.wasm'), 'index_bg.wasm']];
+    main['rust-b'] = 'index.js';
+  }
   const load = {};
   const loop = {};
   const bare = {};
-  for (const t of TARGETS) {
+  for (const t of targetsFor(buildDirB)) {
     for (const kind of ['load', 'loop', 'bare']) {
       const d = path.join(dir, kind === 'load' ? t : `${kind}-${t}`);
       mkdirSync(d, { recursive: true });
@@ -54,5 +63,11 @@ export function stage({ benchDir, buildDir, dir }) {
       }
     }
   }
-  return { load, loop, bare, wasm: path.join(dir, 'rust', 'index_bg.wasm') };
+  return {
+    load,
+    loop,
+    bare,
+    wasm: path.join(dir, 'rust', 'index_bg.wasm'),
+    wasmB: buildDirB ? path.join(dir, 'rust-b', 'index_bg.wasm') : null,
+  };
 }

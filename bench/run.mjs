@@ -301,14 +301,16 @@ async function benchLoop(loops, session) {
 }
 
 // --- cold start -----------------------------------------------------------------------
-async function benchCold(scripts, bindings, session, record) {
+// A fresh isolate per sample and Worker: the first guarded request, then a
+// second. `start(t)` starts Worker `t` with the session in its KV, `part`
+// names the part in errors and progress.
+async function coldSamples(part, start, session) {
   const samples = [];
   for (let i = 0; i < O.cold; i++) {
     const sample = {};
     for (const t of rotate(TARGETS, i)) {
-      const s = await startServer({ name: `cold-${t}`, scriptPath: scripts[t], bindings });
+      const s = await start(t);
       try {
-        await s.call('kvPut', { key: `s:${session.id}`, value: record });
         await sleep(200); // let startup work in background threads finish
         const c0 = cpu(s.pid);
         const first = await once(s.url + GUARDED_PATH, { headers: requestHeaders(session.token) });
@@ -316,7 +318,7 @@ async function benchCold(scripts, bindings, session, record) {
         const startup = s.cpuAtReady.precise ?? s.cpuAtReady.ticks;
         const firstCpu = cpuDelta(c0, c1);
         const second = await once(s.url + GUARDED_PATH, { headers: requestHeaders(session.token) });
-        if (first.status !== 200 || second.status !== 200) throw new Error(`cold ${t}: answered ${first.status}/${second.status}`);
+        if (first.status !== 200 || second.status !== 200) throw new Error(`${part} ${t}: answered ${first.status}/${second.status}`);
         sample[t] = {
           readyMs: s.readyMs,
           firstRequestMs: first.ms,
@@ -330,48 +332,36 @@ async function benchCold(scripts, bindings, session, record) {
         await s.stop();
       }
     }
-    log(`cold sample ${i + 1}/${O.cold}: ` + TARGETS.map((t) => `${t} ready ${fmt(sample[t].readyMs)} ms, first ${fmt(sample[t].firstRequestMs)} ms`).join(', '));
+    log(`${part} sample ${i + 1}/${O.cold}: ` + TARGETS.map((t) => `${t} ready ${fmt(sample[t].readyMs)} ms, first ${fmt(sample[t].firstRequestMs)} ms`).join(', '));
     samples.push(sample);
   }
   return samples;
 }
 
-// --- cold start in a bare workerd ------------------------------------------------------
-// The same guarded request on a fresh isolate, with no Miniflare in front: the
-// Worker served by `workerd serve` itself, KV in the isolate's memory.
-async function benchBare(bare, bindings, session, record) {
-  const samples = [];
-  const seed = JSON.stringify({ key: `s:${session.id}`, value: record });
-  for (let i = 0; i < O.cold; i++) {
-    const sample = {};
-    for (const t of rotate(TARGETS, i)) {
-      const s = await startBare({ ...bare[t], bindings: { ...bindings, SEED: seed } });
-      try {
-        await sleep(200);
-        const c0 = cpu(s.pid);
-        const first = await once(s.url + GUARDED_PATH, { headers: requestHeaders(session.token) });
-        const c1 = cpu(s.pid);
-        const startup = s.cpuAtReady.precise ?? s.cpuAtReady.ticks;
-        const firstCpu = cpuDelta(c0, c1);
-        const second = await once(s.url + GUARDED_PATH, { headers: requestHeaders(session.token) });
-        if (first.status !== 200 || second.status !== 200) throw new Error(`bare ${t}: answered ${first.status}/${second.status}`);
-        sample[t] = {
-          readyMs: s.readyMs,
-          firstRequestMs: first.ms,
-          secondRequestMs: second.ms,
-          startupCpuMs: startup * 1000,
-          firstRequestCpuMs: firstCpu * 1000,
-          startupPlusFirstCpuMs: (startup + firstCpu) * 1000,
-        };
-      } finally {
-        await s.stop();
-      }
-    }
-    log(`bare cold sample ${i + 1}/${O.cold}: ` + TARGETS.map((t) => `${t} ready ${fmt(sample[t].readyMs)} ms, first ${fmt(sample[t].firstRequestMs)} ms`).join(', '));
-    samples.push(sample);
-  }
-  return samples;
+/** Under Miniflare: a new Miniflare (hence workerd) per sample, the session written into its KV. */
+function benchCold(scripts, bindings, session, record) {
+  return coldSamples('cold', async (t) => {
+    const s = await startServer({ name: `cold-${t}`, scriptPath: scripts[t], bindings });
+    await s.call('kvPut', { key: `s:${session.id}`, value: record });
+    return s;
+  }, session);
 }
+
+/** In a bare workerd (no Miniflare in front), KV in the isolate's memory, seeded by its driver. */
+function benchBare(bare, bindings, session, record) {
+  const seed = JSON.stringify({ key: `s:${session.id}`, value: record });
+  return coldSamples('bare', (t) => startBare({ ...bare[t], bindings: { ...bindings, SEED: seed } }), session);
+}
+
+/** The fields of a cold sample, with their row labels. */
+const COLD_FIELDS = [
+  ['readyMs', 'time to ready (ms)'],
+  ['firstRequestMs', 'first request (ms)'],
+  ['secondRequestMs', 'second request (ms)'],
+  ['startupCpuMs', 'startup CPU (ms)'],
+  ['firstRequestCpuMs', 'first request CPU (ms)'],
+  ['startupPlusFirstCpuMs', 'startup + first CPU (ms)'],
+];
 
 // --- summaries -----------------------------------------------------------------------
 function metric(rounds, field) {
@@ -516,23 +506,10 @@ function report(results) {
     rows.push(rowsFor('loop    above floor (µs)', aboveFloor(P, 'cpuUsPerReq')));
     rows.push(rowsFor('loop  wall/request (µs)', metric(P, 'wallUsPerReq')));
   }
-  const C = results.cold?.samples;
-  if (C) {
-    rows.push(rowsFor('cold  time to ready (ms)', metric(C, 'readyMs')));
-    rows.push(rowsFor('cold  first request (ms)', metric(C, 'firstRequestMs')));
-    rows.push(rowsFor('cold  second request (ms)', metric(C, 'secondRequestMs')));
-    rows.push(rowsFor('cold  startup CPU (ms)', metric(C, 'startupCpuMs')));
-    rows.push(rowsFor('cold  first request CPU (ms)', metric(C, 'firstRequestCpuMs')));
-    rows.push(rowsFor('cold  startup + first CPU (ms)', metric(C, 'startupPlusFirstCpuMs')));
-  }
-  const B = results.bare?.samples;
-  if (B) {
-    rows.push(rowsFor('bare  time to ready (ms)', metric(B, 'readyMs')));
-    rows.push(rowsFor('bare  first request (ms)', metric(B, 'firstRequestMs')));
-    rows.push(rowsFor('bare  second request (ms)', metric(B, 'secondRequestMs')));
-    rows.push(rowsFor('bare  startup CPU (ms)', metric(B, 'startupCpuMs')));
-    rows.push(rowsFor('bare  first request CPU (ms)', metric(B, 'firstRequestCpuMs')));
-    rows.push(rowsFor('bare  startup + first CPU (ms)', metric(B, 'startupPlusFirstCpuMs')));
+  for (const part of ['cold', 'bare']) {
+    const samples = results[part]?.samples;
+    if (!samples) continue;
+    for (const [field, label] of COLD_FIELDS) rows.push(rowsFor(`${part}  ${label}`, metric(samples, field)));
   }
   const out = [];
   const b = results.build;
@@ -600,15 +577,9 @@ main()
       results.summary['loop.cpuUsPerReq.aboveFloor'] = aboveFloor(results.loop.rounds, 'cpuUsPerReq');
       results.summary['loop.wallUsPerReq'] = metric(results.loop.rounds, 'wallUsPerReq');
     }
-    if (results.cold) {
-      for (const f of ['readyMs', 'firstRequestMs', 'secondRequestMs', 'startupCpuMs', 'firstRequestCpuMs', 'startupPlusFirstCpuMs']) {
-        results.summary[`cold.${f}`] = metric(results.cold.samples, f);
-      }
-    }
-    if (results.bare) {
-      for (const f of ['readyMs', 'firstRequestMs', 'secondRequestMs', 'startupCpuMs', 'firstRequestCpuMs', 'startupPlusFirstCpuMs']) {
-        results.summary[`bare.${f}`] = metric(results.bare.samples, f);
-      }
+    for (const part of ['cold', 'bare']) {
+      if (!results[part]) continue;
+      for (const [field] of COLD_FIELDS) results.summary[`${part}.${field}`] = metric(results[part].samples, field);
     }
     writeFileSync(results.options.out, JSON.stringify(results, null, 2) + '\n');
     console.log(report(results));

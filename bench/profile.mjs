@@ -15,7 +15,7 @@
 // bench/README.md) and per kind (wasm, JS glue, runtime builtins, GC, idle),
 // and writes the raw profile as `.cpuprofile` (open it in Chrome DevTools).
 // Sampling overhead makes everything slower: read shares, not microseconds.
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -178,7 +178,8 @@ function print({ total, fns, kinds, crates }, perRequest) {
 }
 
 async function mintSession() {
-  const st = stage({ benchDir, buildDir: O.build, dir: path.join(benchDir, '.cache', `profile-${process.pid}`) });
+  const stageDir = path.join(benchDir, '.cache', `profile-${process.pid}`);
+  const st = stage({ benchDir, buildDir: O.build, dir: stageDir });
   const mf = miniflare(st.load.rust, { kvNamespaces: ['SESSIONS'] });
   const url = await mf.ready;
   const res = await mf.dispatchFetch(new URL('/auth/admin/sessions', url), {
@@ -190,67 +191,68 @@ async function mintSession() {
   const { token, session } = await res.json();
   const record = await (await mf.getKVNamespace('SESSIONS')).get(`s:${session.id}`);
   await mf.dispose();
-  return { st, token, id: session.id, record };
+  return { st, stageDir, token, id: session.id, record };
+}
+
+/** The profile of what `run()` makes the Worker do, sampled over its inspector. */
+async function profiled(run) {
+  const insp = await inspect(INSPECTOR_PORT);
+  try {
+    await insp.send('Profiler.enable');
+    await insp.send('Profiler.setSamplingInterval', { interval: O.interval });
+    await insp.send('Profiler.start');
+    await run();
+    return (await insp.send('Profiler.stop')).profile;
+  } finally {
+    insp.close();
+  }
+}
+
+/** The bench's guarded request with the session's cookie; logs its status. */
+async function firstRequest(fetchIt, token) {
+  const res = await fetchIt('/dashboard?tab=1', {
+    headers: { cookie: `theme=dark; __Host-session=${token}`, accept: 'text/html', 'user-agent': 'edge-session-bench/1' },
+  });
+  await res.text();
+  log(`first request answered ${res.status}`);
 }
 
 async function profileLoop({ st, token, id, record }) {
   const mf = miniflare(st.loop[O.target], { inspectorPort: INSPECTOR_PORT });
-  const url = await mf.ready;
-  const post = async (p, body) => {
-    const r = await mf.dispatchFetch(new URL(p, url), { method: 'POST', body: JSON.stringify(body) });
-    const text = await r.text();
-    if (r.status !== 200) throw new Error(`${p} answered ${r.status}: ${text}`);
-    return JSON.parse(text);
-  };
-  await post('/seed', { key: `s:${id}`, value: record });
-  const warm = await post(`/run?n=${O.n}`, { token });
-  if (warm.statuses['200'] !== O.n) throw new Error(`not every answer was 200: ${JSON.stringify(warm.statuses)}`);
-  const insp = await inspect(INSPECTOR_PORT);
-  await insp.send('Profiler.enable');
-  await insp.send('Profiler.setSamplingInterval', { interval: O.interval });
-  await insp.send('Profiler.start');
-  await post(`/run?n=${O.n}`, { token });
-  const { profile } = await insp.send('Profiler.stop');
-  insp.close();
-  await mf.dispose();
-  return { profile, perRequest: O.n };
+  try {
+    const url = await mf.ready;
+    const post = async (p, body) => {
+      const r = await mf.dispatchFetch(new URL(p, url), { method: 'POST', body: JSON.stringify(body) });
+      const text = await r.text();
+      if (r.status !== 200) throw new Error(`${p} answered ${r.status}: ${text}`);
+      return JSON.parse(text);
+    };
+    await post('/seed', { key: `s:${id}`, value: record });
+    const warm = await post(`/run?n=${O.n}`, { token });
+    if (warm.statuses['200'] !== O.n) throw new Error(`not every answer was 200: ${JSON.stringify(warm.statuses)}`);
+    return { profile: await profiled(() => post(`/run?n=${O.n}`, { token })), perRequest: O.n };
+  } finally {
+    await mf.dispose();
+  }
 }
 
 async function profileCold({ st, token, id, record }) {
-  const file = O.target === 'rust' ? st.load.rust : st.load.js;
-  const mf = miniflare(file, { kvNamespaces: ['SESSIONS'], inspectorPort: INSPECTOR_PORT });
-  const url = await mf.ready;
-  await (await mf.getKVNamespace('SESSIONS')).put(`s:${id}`, record);
-  const insp = await inspect(INSPECTOR_PORT);
-  await insp.send('Profiler.enable');
-  await insp.send('Profiler.setSamplingInterval', { interval: O.interval });
-  await insp.send('Profiler.start');
-  const res = await mf.dispatchFetch(new URL('/dashboard?tab=1', url), {
-    headers: { cookie: `theme=dark; __Host-session=${token}`, accept: 'text/html', 'user-agent': 'edge-session-bench/1' },
-  });
-  await res.text();
-  const { profile } = await insp.send('Profiler.stop');
-  insp.close();
-  await mf.dispose();
-  log(`first request answered ${res.status}`);
-  return { profile, perRequest: 1 };
+  const mf = miniflare(st.load[O.target], { kvNamespaces: ['SESSIONS'], inspectorPort: INSPECTOR_PORT });
+  try {
+    const url = await mf.ready;
+    await (await mf.getKVNamespace('SESSIONS')).put(`s:${id}`, record);
+    const profile = await profiled(() => firstRequest((p, init) => mf.dispatchFetch(new URL(p, url), init), token));
+    return { profile, perRequest: 1 };
+  } finally {
+    await mf.dispose();
+  }
 }
 
 async function profileBare({ st, token, id, record }) {
   const seed = JSON.stringify({ key: `s:${id}`, value: record });
   const s = await startBare({ ...st.bare[O.target], bindings: { ...bindings, SEED: seed }, args: [`--inspector-addr=127.0.0.1:${INSPECTOR_PORT}`] });
   try {
-    const insp = await inspect(INSPECTOR_PORT);
-    await insp.send('Profiler.enable');
-    await insp.send('Profiler.setSamplingInterval', { interval: O.interval });
-    await insp.send('Profiler.start');
-    const res = await fetch(`${s.url}/dashboard?tab=1`, {
-      headers: { cookie: `theme=dark; __Host-session=${token}`, accept: 'text/html', 'user-agent': 'edge-session-bench/1' },
-    });
-    await res.text();
-    const { profile } = await insp.send('Profiler.stop');
-    insp.close();
-    log(`first request answered ${res.status}`);
+    const profile = await profiled(() => firstRequest((p, init) => fetch(`${s.url}${p}`, init), token));
     return { profile, perRequest: 1 };
   } finally {
     await s.stop();
@@ -260,7 +262,13 @@ async function profileBare({ st, token, id, record }) {
 const minted = await mintSession();
 log(`session minted; profiling ${O.target} ${O.part}`);
 const parts = { loop: profileLoop, cold: profileCold, bare: profileBare };
-const { profile, perRequest } = await parts[O.part](minted);
+let result;
+try {
+  result = await parts[O.part](minted);
+} finally {
+  rmSync(minted.stageDir, { recursive: true, force: true });
+}
+const { profile, perRequest } = result;
 const out = O.out ?? path.join(benchDir, '.cache', `${O.target}-${O.part}.cpuprofile`);
 writeFileSync(out, JSON.stringify(profile));
 print(summarize(profile), perRequest);

@@ -18,7 +18,7 @@
 
 use std::rc::Rc;
 
-use session_core::{Ledger, SessionId};
+use session_core::Ledger;
 use session_http::config::Config;
 use wasm_bindgen::prelude::*;
 use worker::{Context, Env};
@@ -121,7 +121,13 @@ pub async fn serve_warm_request() -> Option<web_sys::Response> {
             .map(|(_, value)| (*value).to_owned())
     }));
     let config = settings.as_ref().as_ref().ok()?;
-    let id = SessionId::parse(WARM_ID)?;
+    let id = config
+        .key_ring
+        .as_ref()
+        .ok()?
+        .verify_token(WARM_TOKEN)
+        .ok()?
+        .id;
     let env: Env = warm_env(&config.layout.session_key(&id), WARM_RECORD)
         .ok()?
         .unchecked_into();
@@ -136,8 +142,8 @@ pub async fn serve_warm_request() -> Option<web_sys::Response> {
     serve(&req, &env, &ctx, &served).await.ok()
 }
 
-/// The warm-up's session: its token under [`WARM_VARS`]' key, its id and
-/// its record, made once by `SessionService::create` (user `warm-up`, meta
+/// The warm-up's session: its token under [`WARM_VARS`]' key and its
+/// record (stored under the id the token names), made once by `SessionService::create` (user `warm-up`, meta
 /// `{"roles":["warm-up"]}`, with both expiries moved to 2100) and written
 /// down here, so that no code to mint sessions (nor a second copy of the
 /// service for a seeded random source) is compiled in for the warm-up.
@@ -145,5 +151,4 @@ pub async fn serve_warm_request() -> Option<web_sys::Response> {
 /// checks that the guard accepts them.
 const WARM_TOKEN: &str = "es1.warm.WVGsEFYC4ttne-iR4ztTonYQj4Q5bcLXLOJ1_bDg7zc.\
 cL7Q_jszK3sEaLdC5wnMr7Fpvke2692ZOwMOmtWvvIk.VzITJNh0poqm0uc14eIbfklBve1WaoU3lXTNbFGRrK4";
-const WARM_ID: &str = "WVGsEFYC4ttne-iR4ztTonYQj4Q5bcLXLOJ1_bDg7zc";
 const WARM_RECORD: &str = r#"{"v":1,"id":"WVGsEFYC4ttne-iR4ztTonYQj4Q5bcLXLOJ1_bDg7zc","userId":"warm-up","label":null,"meta":{"roles":["warm-up"]},"client":{"userAgent":null,"country":null},"createdAt":1796000000000,"lastSeenAt":1796000000000,"expiresAt":4102444800000,"absoluteExpiresAt":4102444800000,"idleTtl":604800,"absoluteTtl":2592000,"secretHash":"S2YizkW9EOE2SIuUIosoDJ-s0ACgEnAnO1n03MqeYw8"}"#;

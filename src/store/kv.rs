@@ -95,6 +95,11 @@ fn unavailable(op: &str, error: &JsValue) -> StoreError {
     StoreError::Unavailable(format!("KV {op} failed: {}", describe(error)))
 }
 
+/// The binding answered something that is not what it documents.
+fn unexpected(op: &str) -> StoreError {
+    StoreError::Unavailable(format!("KV {op}: unexpected answer"))
+}
+
 /// Awaits a call of the binding.
 async fn call(op: &str, promise: Result<Promise, JsValue>) -> Result<JsValue, StoreError> {
     let promise = promise.map_err(|e| unavailable(op, &e))?;
@@ -108,8 +113,7 @@ fn to_json<T: for<'de> Deserialize<'de>>(op: &str, value: &JsValue) -> Result<T,
     let text: String = JSON::stringify(value)
         .map_err(|e| unavailable(op, &e))?
         .into();
-    serde_json::from_str(&text)
-        .map_err(|_| StoreError::Unavailable(format!("KV {op}: unexpected answer")))
+    serde_json::from_str(&text).map_err(|_| unexpected(op))
 }
 
 fn set(object: &Object, key: &str, value: &JsValue) {
@@ -142,11 +146,10 @@ impl KvStore for WorkersKv {
         let Some(mut answer) = answer.as_string() else {
             return Ok(None);
         };
-        let unexpected = || StoreError::Unavailable("KV get: unexpected answer".into());
-        let split = answer.find('\n').ok_or_else(unexpected)?;
+        let split = answer.find('\n').ok_or_else(|| unexpected("get"))?;
         let metadata = match &answer[..split] {
             "" => None,
-            json => Some(serde_json::from_str::<Value>(json).map_err(|_| unexpected())?),
+            json => Some(serde_json::from_str::<Value>(json).map_err(|_| unexpected("get"))?),
         };
         answer.drain(..=split);
         Ok(Some(KvEntry {

@@ -132,20 +132,11 @@ fn ops(reads: usize, writes: usize, deletes: usize, lists: usize) -> KvOpCounts 
     }
 }
 
+/// A request to `path` on `https://app.example.com`, seen from France.
 fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> RequestHead {
-    let mut map = HeaderMap::new();
-    for (k, v) in headers {
-        map.append(
-            HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    RequestHead::new(
-        Method::from_bytes(method.as_bytes()).unwrap(),
-        HttpUrl::parse(&format!("https://app.example.com{path}")).unwrap(),
-        map,
-        Some("fr".into()),
-    )
+    let mut head = support::head(method, &format!("https://app.example.com{path}"), headers);
+    head.country = Some("fr".into());
+    head
 }
 
 fn cookie(token: &str) -> String {

@@ -5,13 +5,12 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use http::header::{HeaderName, HeaderValue};
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, StatusCode};
 use pollster::block_on;
 use serde_json::Value;
 use session_core::{NewSession, Session};
 use session_http::config::Config;
 use session_http::guard::{decide, finish, Finish, Forward, GuardDecision};
-use session_http::http_url::HttpUrl;
 use session_http::request::RequestHead;
 
 mod support;
@@ -83,20 +82,9 @@ impl Env {
     }
 }
 
+/// A request to `path` on `https://app.example.com`.
 fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> RequestHead {
-    let mut map = HeaderMap::new();
-    for (k, v) in headers {
-        map.append(
-            HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    RequestHead::new(
-        Method::from_bytes(method.as_bytes()).unwrap(),
-        HttpUrl::parse(&format!("https://app.example.com{path}")).unwrap(),
-        map,
-        None,
-    )
+    support::head(method, &format!("https://app.example.com{path}"), headers)
 }
 
 fn cookie(token: &str) -> String {

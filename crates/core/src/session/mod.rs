@@ -64,6 +64,9 @@ impl ClientInfo {
 #[serde(rename_all = "camelCase")]
 pub struct Lifetime<T = i64> {
     pub created_at: T,
+    /// When the user last proved who they are: the creation (admin API or
+    /// handoff). Sliding, refresh and patches never move it.
+    pub authenticated_at: T,
     /// Last creation, refresh or sliding write (not every request: that
     /// would cost a write per request).
     pub last_seen_at: T,
@@ -78,6 +81,7 @@ impl<T> Lifetime<T> {
     pub fn map<U>(self, f: impl Fn(T) -> U) -> Lifetime<U> {
         Lifetime {
             created_at: f(self.created_at),
+            authenticated_at: f(self.authenticated_at),
             last_seen_at: f(self.last_seen_at),
             expires_at: f(self.expires_at),
             absolute_expires_at: f(self.absolute_expires_at),
@@ -90,6 +94,7 @@ impl Lifetime {
     pub fn starting(now: i64, idle_ttl: u64, absolute_ttl: u64) -> Self {
         Self {
             created_at: now,
+            authenticated_at: now,
             last_seen_at: now,
             expires_at: add_secs(now, idle_ttl),
             absolute_expires_at: add_secs(now, absolute_ttl),
@@ -234,6 +239,7 @@ pub(crate) mod tests {
             client: ClientInfo::new(ua, Some("fr")),
             lifetime: Lifetime {
                 created_at: 1_700_000_000_123,
+                authenticated_at: 1_700_000_000_123,
                 last_seen_at: 1_700_000_000_123,
                 expires_at: 1_700_000_600_123,
                 absolute_expires_at: 1_700_003_600_123,

@@ -87,8 +87,8 @@ pub fn decode(json: &str, id: &SessionId) -> Option<Session> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::random::SeededRandom;
     use crate::session::tests::sample;
+    use crate::testing::SeededRandom;
 
     #[test]
     fn record_round_trip_and_refusals() {
@@ -98,7 +98,11 @@ mod tests {
         assert_eq!(back.to_json(), s.to_json());
         assert!(back.secret_hash.matches(&s.secret_hash));
         assert_eq!((back.idle_ttl, back.absolute_ttl), (600, 3600));
-        let other = SessionId::generate_legacy(&SeededRandom::new(99)).unwrap();
+        let other = SessionId::generate(
+            crate::token::OwnerTag::for_user("", "u"),
+            &SeededRandom::new(99),
+        )
+        .unwrap();
         assert!(decode(&json, &other).is_none());
         assert!(decode(&json.replace("\"v\":1", "\"v\":2"), &s.id).is_none());
         assert!(decode("{", &s.id).is_none());

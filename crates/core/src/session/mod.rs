@@ -117,8 +117,8 @@ impl Lifetime {
     }
 
     /// Seen at `now`, `expiresAt` moved to `now + idle_ttl` but never past
-    /// `absoluteExpiresAt` (refresh and sliding).
-    pub fn extended(&self, now: i64, idle_ttl: u64) -> Self {
+    /// `absoluteExpiresAt` (refresh and sliding); `authenticatedAt` never moves.
+    pub fn slid(&self, now: i64, idle_ttl: u64) -> Self {
         Self {
             last_seen_at: now,
             expires_at: add_secs(now, idle_ttl).min(self.absolute_expires_at),
@@ -220,13 +220,14 @@ impl Summary {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::random::SeededRandom;
+    use crate::testing::SeededRandom;
     use crate::token::Secret;
     use serde_json::json;
 
     pub(crate) fn sample(label: Option<&str>, ua: Option<&str>) -> Session {
         let random = SeededRandom::new(1);
-        let id = SessionId::generate_legacy(&random).unwrap();
+        let id =
+            SessionId::generate(crate::token::OwnerTag::for_user("", "user-1"), &random).unwrap();
         let hash = Secret::generate(&random).unwrap().hash(&id);
         Session {
             id,
@@ -275,11 +276,11 @@ pub(crate) mod tests {
         let mut capped = s.clone();
         capped.lifetime.absolute_expires_at = t.expires_at - 300_000;
         assert!(!capped.is_live(capped.lifetime.absolute_expires_at));
-        let later = t.extended(t.created_at + 1000, 600);
+        let later = t.slid(t.created_at + 1000, 600);
         assert_eq!(later.expires_at, t.created_at + 601_000);
         assert_eq!(later.last_seen_at, t.created_at + 1000);
         assert_eq!(
-            capped.lifetime.extended(t.expires_at, 600).expires_at,
+            capped.lifetime.slid(t.expires_at, 600).expires_at,
             capped.lifetime.absolute_expires_at
         );
     }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{block_on, env, join_all, Env, Isolate, Ops, Service, T0};
+use common::{block_on, env, join_all, Env, Service, T0};
 use session_core::store::KvStore;
 use session_core::testing::{KvOpCounts, StoreOp};
 use session_core::{ClientInfo, NewSession, SessionError, Token};

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{block_on, env, Env, Isolate, Ops, T0};
+use common::{block_on, env, Env, Isolate, T0};
 use serde_json::{json, Value};
 use session_core::layout::EXPIRED_RECORD_GRACE_SECS as GRACE;
 use session_core::store::{KvStore, PutOptions};
@@ -847,4 +847,64 @@ fn a_failing_random_source_fails_create_without_writing() {
     let err = block_on(service.create(NewSession::for_user("u"))).unwrap_err();
     assert_eq!(err, SessionError::Random);
     assert_eq!(kv.counts().total(), 0);
+}
+
+// Every JSON spelling of a TTL
+// is read as the f64 (or integer) JSON gives, then range-checked by the
+// policy: negative zero, underflow to zero, values past u64 and values a
+// hair off the bounds all end up refused or equal to an allowed whole number.
+
+#[test]
+fn ttl_spellings_at_the_edges_are_refused_or_read_as_the_whole_number_json_gives() {
+    use serde_json::Value;
+    use session_core::ClientInfo;
+    let policy = Policy::default();
+    let read = |text: &str| -> Result<(u64, u64), String> {
+        let json: Value = serde_json::from_str(&format!(r#"{{"userId":"u","idleTtl":{text}}}"#))
+            .map_err(|e| format!("JSON: {e}"))?;
+        let new = NewSession::from_json(json, ClientInfo::default()).map_err(|e| e.to_string())?;
+        policy
+            .ttls_for(new.idle_ttl, new.absolute_ttl)
+            .map_err(|e| e.to_string())
+    };
+    for refused in [
+        "-0",
+        "-0.0",
+        "0.0",
+        "0e5",
+        "1e-400",
+        "-1e-400",
+        "59",
+        "59.0",
+        "5.9e1",
+        "59.5",
+        "31536001",
+        "31536001.0",
+        "3.1536001e7",
+        "1e19",
+        "18446744073709551616",
+        "1e300",
+        "-60",
+        "-60.0",
+        "60.5",
+        "1e400",
+    ] {
+        assert!(
+            read(refused).is_err(),
+            "{refused} was accepted: {:?}",
+            read(refused)
+        );
+    }
+    // JSON numbers are binary64 to every parser: these are 60 and 31536000.
+    for (text, secs) in [
+        ("60", 60),
+        ("6e1", 60),
+        ("60.0", 60),
+        ("59.999999999999999", 60),
+        ("60.0000000000000001", 60),
+        ("31536000", 31_536_000),
+        ("3.1536e7", 31_536_000),
+    ] {
+        assert_eq!(read(text).map(|t| t.0), Ok(secs), "{text}");
+    }
 }

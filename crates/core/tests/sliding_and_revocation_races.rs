@@ -7,7 +7,7 @@ mod common;
 
 use common::{
     block_on, env, join2, join_all, key_entry, request_over, service_over, yield_times, Env,
-    HoldingKv, Isolate, Ops, Service, T0,
+    HoldingKv, Isolate, Service, T0,
 };
 use serde_json::{json, Value};
 use session_core::testing::{KvOpCounts, StoreOp};
@@ -498,5 +498,99 @@ fn overlapping_writes_of_one_session_in_one_isolate_all_land() {
     assert!(
         now.lifetime.expires_at > me.lifetime.expires_at,
         "the refreshes landed"
+    );
+}
+
+// Found by a review of the fault fixes (eventual, one isolate): the rollback of a failed rewrite is a put
+// the ledger never hears of. A logout of this very isolate that starts
+// once the rollback is under way deletes the session; the rollback's put,
+// slower, lands after the deletes and writes the revoked session back:
+// it works again, and is listed nowhere (its index entry is deleted).
+
+#[test]
+fn a_rollback_in_flight_never_brings_back_a_session_revoked_meanwhile() {
+    let env = common::env();
+    let faults = session_core::testing::Faults::new();
+    env.kv.set_faults(Some((&faults, "kv")));
+    let (token, s) = block_on(env.service.create(NewSession::for_user("ann"))).unwrap();
+    // Puts are slow (a remote KV), deletes are not.
+    env.kv.set_op_latency(StoreOp::Write, 3);
+    // Call 1: the refresh's read; 2: its record put; 3: its index put, lost.
+    faults.fail_call(3, session_core::testing::FaultKind::Lost);
+    let refresh = env.service.refresh(&s);
+    let logout = async {
+        // The refresh's index put has failed and its rollback is in flight.
+        yield_times(8).await;
+        env.service.destroy_session(&s).await
+    };
+    let (refreshed, logged_out) = block_on(join2(refresh, logout));
+    env.kv.set_op_latency(StoreOp::Write, 0);
+    let trace: Vec<String> = faults
+        .trace()
+        .iter()
+        .map(|c| format!("{:?} {}", c.op, &c.key[..2]))
+        .collect();
+    env.kv.set_faults(None);
+    assert_eq!(
+        trace[..6],
+        [
+            "Read s:",
+            "Write s:",
+            "Write u:",
+            "Delete s:",
+            "Delete u:",
+            "Write s:"
+        ],
+        "the interleaving: the rollback's put (the 6th call) was made before the logout \
+         and landed after it"
+    );
+    assert!(refreshed.is_err());
+    logged_out.expect("the user was told they are signed out");
+    let listed = block_on(env.service.list_user("ann", None)).unwrap();
+    assert_eq!(
+        block_on(env.service.verify(token.expose())).map(|s| s.id),
+        Err(SessionError::InvalidToken),
+        "the rollback brought the revoked session back (listed: {})",
+        listed.len()
+    );
+}
+
+// The root of the one above (eventual, one isolate): the ledger stops a write whose read may have missed a delete,
+// but not a delete that starts while the write's put is in flight. The
+// put, slower, lands after the delete: a sliding write brings back a
+// session that a logout of the same isolate revoked (contract §6: "a
+// sliding write never brings back a session that any request revoked").
+
+#[test]
+fn a_sliding_write_in_flight_never_brings_back_a_session_logged_out_meanwhile() {
+    let env = common::env();
+    let new = NewSession {
+        idle_ttl: Some(600),
+        absolute_ttl: Some(86_400),
+        ..NewSession::for_user("ann")
+    };
+    let (token, _) = block_on(env.service.create(new)).unwrap();
+    env.clock.advance_secs(301);
+    let s = block_on(env.service.verify(token.expose())).unwrap();
+    let claimed = env.service.claims().claim(&s).expect("sliding is due");
+    env.kv.set_op_latency(StoreOp::Write, 3);
+    let slide = env.service.slide_claimed(&claimed);
+    let logout = async {
+        // The slide has read the record and its put is on its way.
+        yield_times(1).await;
+        env.service.destroy_session(&s).await
+    };
+    let (slid, logged_out) = block_on(join2(slide, logout));
+    env.kv.set_op_latency(StoreOp::Write, 0);
+    logged_out.expect("the user was told they are signed out");
+    let slid = slid.unwrap();
+    assert_eq!(
+        block_on(env.service.verify(token.expose())).map(|s| s.id),
+        Err(SessionError::InvalidToken),
+        "the sliding write ({}) brought the logged-out session back",
+        match slid {
+            Slide::Written(_) => "written",
+            Slide::Skipped => "skipped",
+        }
     );
 }

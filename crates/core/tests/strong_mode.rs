@@ -832,3 +832,83 @@ fn an_owner_never_imports_another_users_sessions() {
         "bob's own owner imports all three"
     );
 }
+
+/// The first requests after the switch race each other's import, one of
+/// them failing at any storage call: no session ever works unlisted, and
+/// "revoke all" reaches every session that works.
+#[test]
+fn racing_first_requests_after_the_switch_never_leave_a_session_working_unlisted() {
+    let run = |fault: Option<usize>| {
+        let w = world();
+        let (token, s) = block_on(eventual(&w).create(NewSession::for_user("vic"))).unwrap();
+        let token = token.into_string();
+        let faults = session_core::testing::Faults::new();
+        w.kv.set_faults(Some((&faults, "kv")));
+        w.owners.set_faults(Some(&faults));
+        match fault {
+            Some(k) => faults.fail_call(k, session_core::testing::FaultKind::Lost),
+            None => faults.restart(),
+        }
+        w.kv.set_op_latency(StoreOp::Read, 3);
+        let _ = block_on(join2(
+            w.sessions.verify(&token),
+            w.sessions.list_user("vic", None),
+        ));
+        w.kv.set_op_latency(StoreOp::Read, 0);
+        let calls = faults.calls();
+        w.kv.set_faults(None);
+        w.owners.set_faults(None);
+        (w, token, s, calls)
+    };
+    let (_, _, _, calls) = run(None);
+    assert!(calls > 3, "the import made its calls: {calls}");
+    for k in 1..=calls {
+        let (w, token, s, _) = run(Some(k));
+        let working = block_on(w.sessions.verify(&token)).is_ok();
+        let listed: Vec<String> = block_on(w.sessions.list_user("vic", None))
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id.to_string())
+            .collect();
+        assert_eq!(working, listed.contains(&s.id.to_string()), "call {k}");
+        block_on(w.sessions.destroy_user("vic", None)).unwrap();
+        assert!(block_on(w.sessions.verify(&token)).is_err(), "call {k}");
+    }
+}
+
+/// A session KV holds but does not list (its index entry dropped) is not
+/// the owner's once the import is done, also when a request read its
+/// record from KV before a "revoke all" imported the user: after "revoke
+/// all" answered, none of the user's sessions works.
+#[test]
+fn a_session_read_from_kv_before_a_revoke_all_is_not_imported_after_it() {
+    let setup = || {
+        let w = world();
+        let ev = eventual(&w);
+        block_on(ev.create(NewSession::for_user("zed"))).unwrap();
+        let (t2, s2) = block_on(ev.create(NewSession::for_user("zed"))).unwrap();
+        let layout = KeyLayout::default();
+        block_on(w.kv.delete(&layout.index_key("zed", &s2.id))).unwrap();
+        (w, t2.into_string())
+    };
+    let (w, t2) = setup();
+    assert_eq!(block_on(w.sessions.destroy_user("zed", None)).unwrap(), 1);
+    assert_eq!(
+        block_on(w.sessions.verify(&t2)).unwrap_err(),
+        SessionError::InvalidToken
+    );
+    // Overlapping: the request reads s2 from KV before the revoke all.
+    let (w, t2) = setup();
+    w.kv.set_op_latency(StoreOp::Read, 3);
+    let request = async {
+        yield_times(1).await;
+        w.sessions.verify(&t2).await
+    };
+    let (_, revoked) = block_on(join2(request, w.sessions.destroy_user("zed", None)));
+    w.kv.set_op_latency(StoreOp::Read, 0);
+    assert_eq!(revoked.unwrap(), 1, "revoke all answered: s1 revoked");
+    assert_eq!(
+        block_on(w.sessions.verify(&t2)).unwrap_err(),
+        SessionError::InvalidToken
+    );
+}

@@ -123,7 +123,8 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
     /// Fails when an alarm cannot finish (a fault) after a few rounds.
     pub async fn run_alarms(&self) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
-        for owner in self.owners.borrow().values().cloned().collect::<Vec<_>>() {
+        let owners: Vec<_> = self.owners.borrow().values().cloned().collect();
+        for owner in owners {
             let mut rounds = 0;
             while owner
                 .alarm()

@@ -11,8 +11,9 @@
 //! (`eventual` mode, and inside the owner), [`crate::owner::OwnerClient`]
 //! sends it to the owner it names (`strong` mode). Adding an operation is a
 //! variant here and a method of the service; the compiler points at the
-//! one `match` that dispatches it ([`crate::SessionService::run`]) and at
-//! the one that routes it ([`crate::owner::OwnerClient`]).
+//! two `match`es that need an arm: the dispatch
+//! ([`crate::SessionService::run`]) and whose sessions it is about
+//! ([`Op::subject`]).
 //!
 //! On the wire (JSON) a session travels as its stored record, so the owner
 //! gets exactly what the service would have read.
@@ -118,7 +119,43 @@ impl<T: Sessions + ?Sized> Sessions for std::rc::Rc<T> {
     }
 }
 
+/// Whose sessions an operation reads or changes: what decides, in `strong`
+/// mode, which owner runs it (see [`crate::owner::route`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// One user's sessions.
+    User(&'a str),
+    /// The session a token names.
+    Token(&'a str),
+    /// The session an id names.
+    Id(&'a str),
+    /// Every user's sessions.
+    Everyone,
+}
+
 impl Op {
+    /// See [`Subject`].
+    pub fn subject(&self) -> Subject<'_> {
+        match self {
+            Op::Create { new } => Subject::User(&new.user_id),
+            Op::Verify { token } => Subject::Token(token),
+            Op::Get { id } | Op::Update { id, .. } | Op::Destroy { id, user_id: None } => {
+                Subject::Id(id)
+            }
+            Op::UpdateSession { session, .. }
+            | Op::Refresh { session }
+            | Op::Slide { session }
+            | Op::DestroySession { session } => Subject::User(&session.user_id),
+            Op::Destroy {
+                user_id: Some(user_id),
+                ..
+            }
+            | Op::ListUser { user_id, .. }
+            | Op::DestroyUser { user_id, .. } => Subject::User(user_id),
+            Op::ListAll { .. } => Subject::Everyone,
+        }
+    }
+
     /// What refuses the operation without any storage call: a bad patch
     /// (field `body`, or `meta` written by a holder) and a refresh of an
     /// expired session. [`crate::SessionService`] checks the same before it

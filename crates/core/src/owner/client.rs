@@ -6,10 +6,10 @@
 //! let session = client.run(Op::Verify { token }).await?.session()?;   // one owner call
 //! ```
 //!
-//! What needs no owner stays here: a forged token or a malformed id is
-//! answered with no call, a bad patch is refused before sending
-//! ([`Op::precheck`]), and the global listing runs over KV's index (kept by
-//! the owners) through `here`, the `eventual` service.
+//! What needs no owner runs `here`, the `eventual` service: the global
+//! listing, over KV's index (kept by the owners), and what names no owner (a
+//! forged token, a malformed id), refused there with no storage call. A bad
+//! patch is refused before sending ([`Op::precheck`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -60,7 +60,6 @@ impl<H: Sessions, C: Clock> OwnerClient<H, C> {
 impl<H: Sessions, C: Clock> Sessions for OwnerClient<H, C> {
     async fn run(&self, op: Op) -> Result<Reply, SessionError> {
         match route(&op, &self.settings) {
-            Route::Answer(answer) => answer,
             Route::Here => self.here.run(op).await,
             Route::Owner(tag) => {
                 op.precheck(self.clock.now_ms())?;

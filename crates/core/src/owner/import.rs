@@ -16,7 +16,7 @@ use super::owner::Owner;
 use super::sql::Sql;
 use crate::clock::Clock;
 use crate::layout::record;
-use crate::ops::Op;
+use crate::ops::{Op, Subject};
 use crate::random::Random;
 use crate::service::SessionError;
 use crate::session::Session;
@@ -33,15 +33,20 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
             self.imported.set(true);
             return Ok(());
         }
-        let user = match user_of(op) {
-            Some(user) => user.to_owned(),
-            None => match self.id_of(op) {
-                Some(id) => match self.kv_session(&id).await? {
-                    Some(session) => session.user_id,
-                    None => return Ok(()),
-                },
-                None => return Ok(()),
+        let named = match op.subject() {
+            Subject::User(user) => Some(user.to_owned()),
+            Subject::Token(token) => match self.settings.key_ring.verify_token(token) {
+                Ok(verified) => self.kv_user(&verified.id).await?,
+                Err(_) => None,
             },
+            Subject::Id(id) => match SessionId::parse(id) {
+                Some(id) => self.kv_user(&id).await?,
+                None => None,
+            },
+            Subject::Everyone => None,
+        };
+        let Some(user) = named else {
+            return Ok(());
         };
         if self.settings.layout.owner(&user) != self.tag {
             return Ok(());
@@ -52,18 +57,9 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
         Ok(())
     }
 
-    /// The session id an operation names without naming its user.
-    fn id_of(&self, op: &Op) -> Option<SessionId> {
-        match op {
-            Op::Verify { token } => self
-                .settings
-                .key_ring
-                .verify_token(token)
-                .ok()
-                .map(|v| v.id),
-            Op::Get { id } | Op::Update { id, .. } | Op::Destroy { id, .. } => SessionId::parse(id),
-            _ => None,
-        }
+    /// The user of session `id` as KV holds it (one read).
+    async fn kv_user(&self, id: &SessionId) -> Result<Option<String>, SessionError> {
+        Ok(self.kv_session(id).await?.map(|s| s.user_id))
     }
 
     /// Session `id` as KV holds it (one read).
@@ -109,23 +105,5 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
                 None => return Ok(sessions),
             }
         }
-    }
-}
-
-/// The user an operation names, if it names one.
-fn user_of(op: &Op) -> Option<&str> {
-    match op {
-        Op::Create { new } => Some(&new.user_id),
-        Op::UpdateSession { session, .. }
-        | Op::Refresh { session }
-        | Op::Slide { session }
-        | Op::DestroySession { session } => Some(&session.user_id),
-        Op::Destroy {
-            user_id: Some(user_id),
-            ..
-        }
-        | Op::ListUser { user_id, .. }
-        | Op::DestroyUser { user_id, .. } => Some(user_id),
-        _ => None,
     }
 }

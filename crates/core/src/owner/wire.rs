@@ -9,13 +9,8 @@
 //! let reply = decode_reply(&text)?;           // back in the Worker
 //! ```
 
-use std::borrow::Cow;
-
-use serde::{Deserialize, Serialize};
-
-use crate::ops::{Op, Reply};
+use crate::ops::{bad_reply, Op, Reply};
 use crate::service::SessionError;
-use crate::session::ValidationError;
 use crate::store::StoreError;
 
 pub fn encode_op(op: &Op) -> Result<String, SessionError> {
@@ -30,69 +25,39 @@ pub fn decode_op(body: &str) -> Result<Op, SessionError> {
 }
 
 pub fn encode_reply(reply: &Result<Reply, SessionError>) -> String {
-    let wire: Result<&Reply, WireError> = reply.as_ref().map_err(WireError::from);
-    serde_json::to_string(&wire).unwrap_or_default()
+    serde_json::to_string(reply).unwrap_or_default()
 }
 
+/// A reply that does not read fails closed (503).
 pub fn decode_reply(text: &str) -> Result<Reply, SessionError> {
-    match serde_json::from_str::<Result<Reply, WireError>>(text) {
-        Ok(reply) => reply.map_err(SessionError::from),
-        Err(_) => Err(crate::ops::bad_reply("reply")),
-    }
+    serde_json::from_str::<Result<Reply, SessionError>>(text)
+        .unwrap_or_else(|_| Err(bad_reply("reply")))
 }
 
-/// A [`SessionError`] on the wire.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-enum WireError {
-    InvalidToken,
-    Expired,
-    NotFound,
-    Invalid { field: String, reason: String },
-    Forbidden { field: String },
-    Rejected { why: String },
-    Unavailable { why: String },
-    Random,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::ValidationError;
 
-impl From<&SessionError> for WireError {
-    fn from(e: &SessionError) -> Self {
-        match e {
-            SessionError::InvalidToken => WireError::InvalidToken,
-            SessionError::Expired => WireError::Expired,
-            SessionError::NotFound => WireError::NotFound,
-            SessionError::Invalid(v) => WireError::Invalid {
-                field: v.field.to_string(),
-                reason: v.reason.clone(),
-            },
-            SessionError::Forbidden { field } => WireError::Forbidden {
-                field: (*field).to_owned(),
-            },
-            SessionError::Store(StoreError::Rejected(why)) => {
-                WireError::Rejected { why: why.clone() }
-            }
-            SessionError::Store(StoreError::Unavailable(why)) => {
-                WireError::Unavailable { why: why.clone() }
-            }
-            SessionError::Random => WireError::Random,
+    #[test]
+    fn every_error_crosses_the_wire_as_it_was() {
+        for error in [
+            SessionError::InvalidToken,
+            SessionError::Expired,
+            SessionError::NotFound,
+            SessionError::Invalid(ValidationError::new("label", "is too long")),
+            SessionError::Forbidden { field: "meta" },
+            SessionError::Store(StoreError::Rejected("no".into())),
+            SessionError::Store(StoreError::Unavailable("down".into())),
+            SessionError::Random,
+        ] {
+            let text = encode_reply(&Err(error.clone()));
+            assert_eq!(decode_reply(&text).unwrap_err(), error, "{text}");
         }
-    }
-}
-
-impl From<WireError> for SessionError {
-    fn from(e: WireError) -> Self {
-        match e {
-            WireError::InvalidToken => SessionError::InvalidToken,
-            WireError::Expired => SessionError::Expired,
-            WireError::NotFound => SessionError::NotFound,
-            WireError::Invalid { field, reason } => {
-                SessionError::Invalid(ValidationError::new(Cow::Owned(field), reason))
-            }
-            // `meta` is the only field a caller may be refused to write.
-            WireError::Forbidden { .. } => SessionError::Forbidden { field: "meta" },
-            WireError::Rejected { why } => SessionError::Store(StoreError::Rejected(why)),
-            WireError::Unavailable { why } => SessionError::Store(StoreError::Unavailable(why)),
-            WireError::Random => SessionError::Random,
-        }
+        assert_eq!(decode_reply("{").unwrap_err(), bad_reply("reply"));
+        assert_eq!(
+            decode_reply(r#"{"Ok":{"count":"x"}}"#).unwrap_err(),
+            bad_reply("reply")
+        );
     }
 }

@@ -61,7 +61,8 @@ pub struct ListPage {
 }
 
 /// Why a store call failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum StoreError {
     /// The store refused the call as KV would (a 400 there): a bug of ours.
     Rejected(String),

@@ -334,7 +334,7 @@ async function soak(mode) {
     } else {
       const n = `a${nonceSeq++}`;
       issues.set(n, { 'x-session-revoke': 'all' });
-      ({ res, text } = await req(`/logout?n=${n}`, { method: 'POST', headers: { cookie: `${COOKIE}=${pickWith(x, mine).token}` }, body: 'bye' }));
+      ({ res, text } = await req(`/logout?n=${n}`, { method: 'POST', headers: { cookie: `${COOKIE}=${pickWith(x, mine).token}`, origin: self }, body: 'bye' }));
     }
     if (!expect(res.status === 200, `revoke all (${how}) of ${userId}: ${res.status} ${text.slice(0, 200)}`)) return;
     if (how !== 'handoff-all') expect(json.revoked === mine.length, `revoke all (${how}) of ${userId}: revoked ${json.revoked}, model ${mine.length}`);

@@ -18,9 +18,9 @@ use std::rc::Rc;
 
 use session_core::owner::OwnerTransport;
 use session_core::random::OsRandom;
-use session_core::Ledger;
+use session_core::{KvRepo, Ledger};
 use session_http::api;
-use session_http::app::App;
+use session_http::app::{App, ConfiguredSessions};
 use session_http::config::{
     missing_owner_binding, Config, ConfigError, Consistency, OWNER_BINDING,
 };
@@ -32,7 +32,7 @@ use worker::{console_error, console_log, event, Context, Env, ScheduleContext, S
 use crate::http::{read_body, request_head, to_js_response, BodyError};
 use crate::owners::DurableOwners;
 use crate::platform::JsClock;
-use crate::store::{EdgeStore, WorkersKv};
+use crate::store::WorkersKv;
 
 /// The allocator of the wasm: talc instead of Rust's default dlmalloc, for
 /// speed (allocation is a tenth of the guard's wasm time) and size.
@@ -40,7 +40,7 @@ use crate::store::{EdgeStore, WorkersKv};
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-type WorkerApp<'s> = App<'s, EdgeStore, JsClock, OsRandom>;
+type WorkerApp<'s> = App<'s, ConfiguredSessions<WorkersKv, JsClock, OsRandom>>;
 
 /// Index entries the cron run may look at per invocation (each costs at most one read).
 const CLEANUP_BUDGET: usize = 200;
@@ -67,9 +67,9 @@ pub(crate) fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
 }
 
 fn new_app<'s>(settings: &'s Config, env: &Env, ledger: Rc<Ledger>) -> WorkerApp<'s> {
-    let kv = EdgeStore::Kv(WorkersKv::from_env(env));
+    let kv = WorkersKv::from_env(env);
     match settings.consistency {
-        Consistency::Eventual => App::with_ledger(settings, kv, JsClock, OsRandom, ledger),
+        Consistency::Eventual => App::eventual(settings, kv, JsClock, OsRandom, ledger),
         Consistency::Strong => {
             let owners = env
                 .durable_object(OWNER_BINDING)
@@ -182,10 +182,8 @@ async fn guarded(
         let env = env.clone();
         ctx.wait_until(async move {
             if let Ok(settings) = settings.as_ref() {
-                if let Ok(sessions) = new_app(settings, &env, ledger).sessions() {
-                    if let Err(e) = after.run(sessions).await {
-                        console_error!("sliding expiration write failed: {e}");
-                    }
+                if let Err(p) = after.run(&new_app(settings, &env, ledger)).await {
+                    console_error!("sliding expiration write failed: {}", p.detail);
                 }
             }
         });
@@ -200,21 +198,25 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         console_error!("cleanup skipped: configuration is invalid");
         return;
     };
-    match new_app(settings, &env, LEDGER.with(Rc::clone)).sessions() {
-        Ok(sessions) => match sessions.cleanup(CLEANUP_BUDGET).await {
-            None => {
-                console_log!("index cleanup: not needed in strong mode (owners keep the index)")
-            }
-            Some(Ok(report)) => console_log!(
-                "index cleanup: scanned {}, removed {}, reads {}, done {}",
-                report.scanned,
-                report.removed,
-                report.reads,
-                report.done
-            ),
-            Some(Err(e)) => console_error!("index cleanup failed: {e}"),
-        },
-        Err(p) => console_error!("cleanup skipped: {}", p.detail),
+    if settings.consistency == Consistency::Strong {
+        console_log!("index cleanup: not needed in strong mode (owners keep the index)");
+        return;
+    }
+    let repo = KvRepo::new(
+        WorkersKv::from_env(&env),
+        JsClock,
+        Rc::clone(&settings.layout),
+        LEDGER.with(Rc::clone),
+    );
+    match repo.cleanup(CLEANUP_BUDGET).await {
+        Ok(report) => console_log!(
+            "index cleanup: scanned {}, removed {}, reads {}, done {}",
+            report.scanned,
+            report.removed,
+            report.reads,
+            report.done
+        ),
+        Err(e) => console_error!("index cleanup failed: {e}"),
     }
 }
 

@@ -75,12 +75,12 @@ async function adminListAll(w, limit = 1000) {
   return { sessions: all, pages };
 }
 
-const SUMMARY_KEYS = ['absoluteExpiresAt', 'client', 'createdAt', 'expiresAt', 'id', 'label', 'lastSeenAt', 'userId'];
+const SUMMARY_KEYS = ['absoluteExpiresAt', 'authenticatedAt', 'client', 'createdAt', 'expiresAt', 'id', 'label', 'lastSeenAt', 'userId'];
 const SESSION_KEYS = [...SUMMARY_KEYS, 'meta'].sort();
 
 function assertSession(s, expected = {}) {
   assert.deepEqual(Object.keys(s).sort(), SESSION_KEYS);
-  for (const k of ['createdAt', 'lastSeenAt', 'expiresAt', 'absoluteExpiresAt']) {
+  for (const k of ['createdAt', 'authenticatedAt', 'lastSeenAt', 'expiresAt', 'absoluteExpiresAt']) {
     assert.ok(!Number.isNaN(Date.parse(s[k])), `${k} is RFC 3339: ${s[k]}`);
     assert.match(s[k], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
   }
@@ -485,6 +485,7 @@ describe('session API end to end', { concurrency: 4 }, () => {
       assertSession(session, { userId: 'carol', label: null, meta: {} });
       assert.notEqual(session.id, token);
       assert.equal(session.createdAt, session.lastSeenAt);
+      assert.equal(session.authenticatedAt, session.createdAt, 'a new session is authenticated when it is created');
       assert.equal(Date.parse(session.expiresAt) - Date.parse(session.createdAt), 604_800_000);
       assert.equal(Date.parse(session.absoluteExpiresAt) - Date.parse(session.createdAt), 2_592_000_000);
 

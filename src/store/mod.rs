@@ -1,10 +1,8 @@
-//! Storage adapters of the Worker: Workers KV, a Durable Object's own
-//! storage (`strong` mode), and the one store type over both.
+//! Storage adapters of the Worker: Workers KV, and a Durable Object's SQL
+//! storage (`strong` mode).
 
-mod edge;
 mod kv;
-mod object;
+mod sql;
 
-pub use edge::{EdgeStore, OwnerStorage};
 pub use kv::WorkersKv;
-pub use object::DurableStorage;
+pub use sql::DurableSql;

@@ -7,7 +7,7 @@
 //! request in or out ([`handoff_allowed`]). The admin API's key is checked
 //! here too ([`authorize_admin`]).
 
-use session_core::{Clock, KvStore, Random, Session, SessionError};
+use session_core::{Op, Reply, Session, SessionError, Sessions};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -131,12 +131,12 @@ impl AuthError {
 
 /// The token `head` presents, as [`request_token`] picks it with this
 /// service's key ring (no store call).
-pub fn presented_token<'h, S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+pub fn presented_token<'h, O: Sessions>(
+    app: &App<'_, O>,
     head: &'h RequestHead,
 ) -> Option<RequestToken<'h>> {
-    let sessions = app.sessions().ok()?;
-    let tag_ok = |t: &str| sessions.key_ring().verify_token(t).is_ok();
+    let ring = app.key_ring()?;
+    let tag_ok = |t: &str| ring.verify_token(t).is_ok();
     request_token(
         head.header("authorization"),
         head.cookie_header(),
@@ -149,8 +149,8 @@ pub fn presented_token<'h, S: KvStore, C: Clock, R: Random>(
 /// `csrf` for a cookie-authenticated unsafe request from a foreign origin
 /// (decided before any store call), then one store read to verify
 /// (malformed or forged tokens cost none).
-pub async fn authenticate<'h, S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+pub async fn authenticate<'h, O: Sessions>(
+    app: &App<'_, O>,
     head: &'h RequestHead,
 ) -> Result<Caller<'h>, AuthError> {
     let sessions = app.sessions().map_err(AuthError::Unavailable)?;
@@ -167,7 +167,13 @@ pub async fn authenticate<'h, S: KvStore, C: Clock, R: Random>(
     {
         return Err(AuthError::Csrf);
     }
-    match sessions.verify(presented.token).await {
+    let verified = sessions
+        .run(Op::Verify {
+            token: presented.token.to_owned(),
+        })
+        .await
+        .and_then(Reply::session);
+    match verified {
         Ok(session) => Ok(Caller {
             session,
             token: presented.token,

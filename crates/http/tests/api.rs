@@ -3,9 +3,9 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
 use serde_json::{json, Value};
-use session_core::{ManualClock, MemoryKv, SeededRandom};
+use session_core::testing::{ManualClock, MemoryKv, SeededRandom};
 use session_http::api::{self, OPENAPI_JSON, ROUTES};
-use session_http::app::App;
+use session_http::app::{App, ConfiguredSessions};
 use session_http::config::Config;
 use session_http::request::RequestHead;
 
@@ -47,7 +47,7 @@ impl World {
         }
     }
 
-    fn app(&self) -> App<'_, MemoryKv, ManualClock, SeededRandom> {
+    fn app(&self) -> App<'_, ConfiguredSessions<MemoryKv, ManualClock, SeededRandom>> {
         // Each request gets its own seed, as each Worker request has fresh randomness.
         self.seed.set(self.seed.get() + 1);
         App::new(

@@ -9,7 +9,7 @@ use http::header::{HeaderName, HeaderValue, SET_COOKIE};
 use http::{HeaderMap, Method, Response, StatusCode};
 use pollster::block_on;
 use serde_json::{json, Value};
-use session_core::store::{KvOp, KvOpCounts};
+use session_core::testing::{KvOpCounts, StoreOp};
 use session_core::{NewSession, Session, Slide, StoreError};
 use session_http::app::App;
 use session_http::config::Config;
@@ -36,7 +36,7 @@ fn key_ring() -> String {
 }
 
 /// One isolate over an in-memory KV.
-use support::{TestApp, World as Env};
+use support::{Ops, TestApp, World as Env};
 
 impl Env {
     /// Base vars, overridden by `extra` (an empty value unsets a var).
@@ -258,7 +258,7 @@ fn access_table_without_a_token() {
             Ok(access) => {
                 let f = forwarded(d);
                 assert_eq!(&f.access, access, "{method} {path}");
-                assert!(f.session.is_none() && f.touched.is_none() && f.set_cookie.is_none());
+                assert!(f.session.is_none() && f.slide.is_none() && f.set_cookie.is_none());
                 assert_eq!(f.token_source, None);
             }
             Err((status, code)) => {
@@ -807,7 +807,7 @@ fn exact_kv_costs() {
     // Even when sliding is due, decide does not write.
     env.clock.advance_secs(3000);
     let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
-    assert!(f.touched.is_some());
+    assert!(f.slide.is_some());
     assert_eq!(env.ops(), ops(1, 0, 0, 0));
 }
 
@@ -824,7 +824,7 @@ fn sliding_expiration() {
     env.clock.advance_secs(1799);
     let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
     let f = forwarded(env.decide(&head));
-    assert!(f.touched.is_none() && f.set_cookie.is_none());
+    assert!(f.slide.is_none() && f.set_cookie.is_none());
     let fin = env.finish(&head, &f, &mut HeaderMap::new());
     assert!(fin.after.is_none() && fin.set_cookies.is_empty() && fin.logs.is_empty());
 
@@ -832,7 +832,7 @@ fn sliding_expiration() {
     env.clock.advance_secs(2);
     let now = T0 + 1_801_000;
     let f = forwarded(env.decide(&head));
-    let touched = f.touched.clone().expect("due");
+    let touched = f.slide.clone().expect("due");
     assert_eq!(touched.lifetime.expires_at, now + 3_600_000);
     assert_eq!(touched.id, session.id);
     let (same, max_age) = issued(f.set_cookie.as_deref().unwrap());
@@ -857,7 +857,7 @@ fn sliding_expiration() {
     assert!(fin.keeps_sliding());
     let save = fin.after.expect("sliding write");
     assert_eq!(env.ops().total(), 0, "finish without handoff costs nothing");
-    let slid = block_on(save.run(env.app().sessions().unwrap())).unwrap();
+    let slid = support::run_after(&save, &env.app()).unwrap();
     assert!(matches!(slid, Slide::Written(_)));
     assert_eq!(
         env.check(&token).unwrap().lifetime.expires_at,
@@ -871,7 +871,7 @@ fn sliding_expiration() {
     env.clock.advance_secs(1000);
     let head = req("GET", "/app/x", &[("authorization", &bearer(&token))]);
     let f = forwarded(env.decide(&head));
-    assert!(f.touched.is_some());
+    assert!(f.slide.is_some());
     assert!(f.set_cookie.is_none());
     let fin = env.finish(&head, &f, &mut HeaderMap::new());
     assert!(fin.after.is_some() && fin.set_cookies.is_empty());
@@ -888,7 +888,7 @@ fn sliding_is_capped_at_the_absolute_expiry() {
     assert_eq!(session.lifetime.absolute_expires_at, T0 + 4_000_000);
     env.clock.advance_secs(2000);
     let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
-    let touched = f.touched.expect("due");
+    let touched = f.slide.expect("due");
     assert_eq!(
         touched.lifetime.expires_at,
         session.lifetime.absolute_expires_at
@@ -898,7 +898,7 @@ fn sliding_is_capped_at_the_absolute_expiry() {
     // Once capped, nothing more to slide.
     env.clock.advance_secs(1500);
     let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
-    assert!(f.touched.is_none() && f.set_cookie.is_none());
+    assert!(f.slide.is_none() && f.set_cookie.is_none());
     env.clock.advance_secs(500);
     assert!(env.check(&token).unwrap_err().contains("Expired"));
 }
@@ -957,7 +957,7 @@ fn issue_replaces_the_current_session() {
         ],
     );
     let f = forwarded(env.decide(&head));
-    assert!(f.touched.is_some() && f.set_cookie.is_some());
+    assert!(f.slide.is_some() && f.set_cookie.is_some());
     env.kv.reset_counts();
     let mut response = issue_header(&json!({"userId": "u1", "label": "new"}));
     let fin = env.finish(&head, &f, &mut response);
@@ -1013,7 +1013,7 @@ fn revoke_current() {
     env.clock.advance_secs(2000);
     let head = req("GET", "/app/logout", &[("cookie", &cookie(&token))]);
     let f = forwarded(env.decide(&head));
-    assert!(f.touched.is_some());
+    assert!(f.slide.is_some());
     let mut response = revoke_header("current");
     let fin = env.finish(&head, &f, &mut response);
     assert!(fin.logs.is_empty(), "{:?}", fin.logs);
@@ -1202,7 +1202,7 @@ fn store_failures_during_the_handoff_fail_closed() {
     };
 
     // The issue fails: 503, no cookie but the sliding one, the old session intact.
-    env.kv.fail_op(KvOp::Write, down());
+    env.kv.fail_op(StoreOp::Write, down());
     let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u1"})));
     assert_eq!(fin.logs.len(), 1);
     assert!(
@@ -1212,14 +1212,14 @@ fn store_failures_during_the_handoff_fail_closed() {
     );
     assert_eq!(failed(&fin), Vec::from_iter(f.set_cookie.clone()));
     assert!(fin.keeps_sliding(), "the old session still slides");
-    env.kv.fail_op(KvOp::Write, None);
+    env.kv.fail_op(StoreOp::Write, None);
     assert!(env.check(&token).is_ok());
 
     // The revoke fails: 503 (the client is not told it signed out), the
     // cookie is still cleared, nothing slides and nothing is issued.
     for revoke in ["current", "all"] {
-        env.kv.fail_op(KvOp::Delete, down());
-        env.kv.fail_op(KvOp::List, down());
+        env.kv.fail_op(StoreOp::Delete, down());
+        env.kv.fail_op(StoreOp::List, down());
         let mut response = revoke_header(revoke);
         response.insert("x-session-issue", r#"{"userId":"u1"}"#.parse().unwrap());
         let before = env.kv.len();
@@ -1228,8 +1228,8 @@ fn store_failures_during_the_handoff_fail_closed() {
         assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
         assert_eq!(failed(&fin), [cleared()], "{revoke}");
         assert!(fin.after.is_none());
-        env.kv.fail_op(KvOp::Delete, None);
-        env.kv.fail_op(KvOp::List, None);
+        env.kv.fail_op(StoreOp::Delete, None);
+        env.kv.fail_op(StoreOp::List, None);
         assert_eq!(env.kv.len(), before, "{revoke}: nothing issued");
     }
 
@@ -1244,7 +1244,7 @@ fn store_failures_during_the_handoff_fail_closed() {
         ],
     );
     let pf = forwarded(env.decide(&public));
-    env.kv.fail_op(KvOp::Read, down());
+    env.kv.fail_op(StoreOp::Read, down());
     let fin = env.finish(&public, &pf, &mut revoke_header("all"));
     assert_eq!(failed(&fin), [cleared()]);
     // An issue still happens: only destroying the replaced session is
@@ -1254,7 +1254,7 @@ fn store_failures_during_the_handoff_fail_closed() {
     assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
     assert!(fin.logs[0].contains("replaced session"), "{:?}", fin.logs);
     assert_eq!(fin.set_cookies.len(), 1);
-    env.kv.fail_op(KvOp::Read, None);
+    env.kv.fail_op(StoreOp::Read, None);
     assert!(env.check(&token).is_ok(), "never revoked by a failed call");
 }
 
@@ -1303,7 +1303,7 @@ fn a_revocation_while_the_request_is_at_the_origin_is_not_undone() {
         let (token, session) = due_admin(&env);
         let head = req("GET", "/app/slow", &[("cookie", &cookie(&token))]);
         let f = forwarded(env.decide(&head));
-        assert!(f.touched.is_some(), "sliding due");
+        assert!(f.slide.is_some(), "sliding due");
         // ... the origin is slow; meanwhile the session is revoked.
         let app = env.app();
         let other = env.other_isolate();
@@ -1324,7 +1324,7 @@ fn a_revocation_while_the_request_is_at_the_origin_is_not_undone() {
             .after
             .expect("the request still wants its sliding write");
         env.kv.reset_counts();
-        let slid = block_on(save.run(env.app().sessions().unwrap())).unwrap();
+        let slid = support::run_after(&save, &env.app()).unwrap();
         assert!(matches!(slid, Slide::Skipped), "{revoke}: {slid:?}");
         assert_eq!(env.ops(), ops(1, 0, 0, 0), "{revoke}: re-read, no write");
         assert!(
@@ -1358,7 +1358,7 @@ fn an_admin_change_while_the_request_is_at_the_origin_is_kept() {
     )
     .unwrap();
     let fin = env.finish(&head, &f, &mut HeaderMap::new());
-    let slid = block_on(fin.after.unwrap().run(env.app().sessions().unwrap())).unwrap();
+    let slid = support::run_after(&fin.after.unwrap(), &env.app()).unwrap();
     assert!(matches!(slid, Slide::Written(_)));
     let now = env.check(&token).unwrap();
     assert_eq!(
@@ -1382,7 +1382,7 @@ fn forty_overlapping_requests_make_one_sliding_write() {
     let (token, _) = due_admin(&env);
     let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
     let forwards: Vec<Forward> = (0..40).map(|_| forwarded(env.decide(&head))).collect();
-    assert_eq!(forwards.iter().filter(|f| f.touched.is_some()).count(), 1);
+    assert_eq!(forwards.iter().filter(|f| f.slide.is_some()).count(), 1);
     assert_eq!(
         forwards.iter().filter(|f| f.set_cookie.is_some()).count(),
         1
@@ -1390,7 +1390,7 @@ fn forty_overlapping_requests_make_one_sliding_write() {
     env.kv.reset_counts();
     for f in &forwards {
         if let Some(save) = env.finish(&head, f, &mut HeaderMap::new()).after {
-            block_on(save.run(env.app().sessions().unwrap())).unwrap();
+            support::run_after(&save, &env.app()).unwrap();
         }
     }
     assert_eq!(
@@ -1401,10 +1401,7 @@ fn forty_overlapping_requests_make_one_sliding_write() {
     // Another isolate does not know of the claim: it may write once too.
     let other = env.other_isolate();
     let s = block_on(other.sessions().unwrap().verify(&token)).unwrap();
-    assert!(
-        other.sessions().unwrap().claim_slide(&s).is_none(),
-        "already slid: not due"
-    );
+    assert!(other.claims().claim(&s).is_none(), "already slid: not due");
 }
 
 #[test]
@@ -1540,7 +1537,7 @@ fn a_claimed_sliding_write_that_never_runs_does_not_stop_sliding() {
     let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
     env.clock.advance_secs(1801); // 1799 s left of 3600: sliding due
     assert!(
-        forwarded(env.decide(&head)).touched.is_some(),
+        forwarded(env.decide(&head)).slide.is_some(),
         "claimed, then lost"
     );
     let mut statuses = Vec::new();
@@ -1548,7 +1545,7 @@ fn a_claimed_sliding_write_that_never_runs_does_not_stop_sliding() {
         env.clock.advance_secs(300); // the user keeps using the app
         match env.decide(&head) {
             GuardDecision::Forward(f) => {
-                if let Some(claimed) = f.touched {
+                if let Some(claimed) = f.slide {
                     block_on(env.app().sessions().unwrap().slide(&claimed)).unwrap();
                 }
                 statuses.push(200);
@@ -1560,10 +1557,10 @@ fn a_claimed_sliding_write_that_never_runs_does_not_stop_sliding() {
     // Abandoned explicitly (the Worker's 502 path), the next request claims at once.
     env.clock.advance_secs(1000);
     let lost = forwarded(env.decide(&head));
-    assert!(lost.touched.is_some());
+    assert!(lost.slide.is_some());
     session_http::guard::abandon(&env.app(), &lost);
     assert!(
-        forwarded(env.decide(&head)).touched.is_some(),
+        forwarded(env.decide(&head)).slide.is_some(),
         "claimable again"
     );
 }
@@ -1831,13 +1828,13 @@ fn a_refused_handoff_gives_its_sliding_claim_back() {
         ],
     );
     let f = forwarded(env.decide(&head));
-    assert!(f.touched.is_some(), "sliding claimed");
+    assert!(f.slide.is_some(), "sliding claimed");
     let fin = env.finish(&head, &f, &mut revoke_header("current"));
     assert_eq!(replaced(&fin).1, "csrf");
     assert!(fin.after.is_none());
     assert!(env.check(&token).is_ok());
     let again = forwarded(env.decide(&req("GET", "/app/x", &[("authorization", &bearer(&token))])));
-    assert!(again.touched.is_some(), "the claim was given back");
+    assert!(again.slide.is_some(), "the claim was given back");
 }
 
 #[test]

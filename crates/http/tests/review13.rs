@@ -38,7 +38,7 @@ fn config(token_keys: &str) -> Config {
     )
 }
 
-use support::World as Env;
+use support::{Ops, World as Env};
 
 impl Env {
     fn new(config: Config) -> Env {
@@ -198,7 +198,7 @@ fn r13_7_sign_out_everywhere_with_an_expired_token_is_not_told_done() {
 
 #[test]
 fn a_failed_handoff_answers_a_bare_problem_with_only_the_clients_own_cookies() {
-    use session_core::store::KvOp;
+    use session_core::testing::StoreOp;
     use session_core::StoreError;
     let env = Env::new(config(&token_keys()));
     let (token, s) = env.create(NewSession::for_user("u1"));
@@ -214,11 +214,11 @@ fn a_failed_handoff_answers_a_bare_problem_with_only_the_clients_own_cookies() {
     );
     origin.insert("x-secret", HeaderValue::from_static("origin-secret"));
     env.kv.fail_op(
-        KvOp::Write,
+        StoreOp::Write,
         Some(StoreError::Unavailable("kv internal detail".into())),
     );
     let fin = env.finish(&head, &f, &origin);
-    env.kv.fail_op(KvOp::Write, None);
+    env.kv.fail_op(StoreOp::Write, None);
     let r = fin.failure_response().expect("fails closed");
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body = String::from_utf8(r.body().clone()).unwrap();

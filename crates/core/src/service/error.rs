@@ -26,10 +26,18 @@ pub enum SessionError {
     Random,
 }
 
+/// Why a stored record that does not parse is refused.
+const UNREADABLE: &str = "unreadable session record";
+
 impl SessionError {
     /// A stored record that does not parse: the store's fault, not the caller's.
     pub(crate) fn unreadable() -> SessionError {
-        SessionError::Store(StoreError::Rejected("unreadable session record".into()))
+        SessionError::Store(StoreError::Rejected(UNREADABLE.into()))
+    }
+
+    /// Whether this is [`SessionError::unreadable`].
+    pub fn is_unreadable(&self) -> bool {
+        matches!(self, SessionError::Store(StoreError::Rejected(why)) if why == UNREADABLE)
     }
 }
 

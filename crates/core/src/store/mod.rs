@@ -1,18 +1,9 @@
-//! The storage port: what Workers KV offers, as one small async trait.
+//! The KV port: what Workers KV offers, as one small async trait.
 //!
 //! Production uses the Workers KV adapter of the Worker crate; tests use
-//! [`MemoryKv`], which enforces the same limits so that what KV would reject
-//! fails here too; [`Faults`] fails one chosen call of several such
-//! stores. Futures need not be `Send` (wasm is single-threaded).
-
-mod fault;
-mod kv_rules;
-mod memory;
-mod object;
-
-pub use fault::{FaultCall, FaultKind, Faults};
-pub use memory::{KvOp, KvOpCounts, MemoryKv, StoredEntry};
-pub use object::{MemoryObjects, ObjectKv, ObjectOpCounts, ObjectStorage, Purge};
+//! `testing::MemoryKv`, which enforces the same limits so that what KV
+//! would reject fails there too. Futures need not be `Send` (wasm is
+//! single-threaded).
 
 use serde_json::Value;
 

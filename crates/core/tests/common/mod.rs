@@ -1,14 +1,17 @@
-//! Shared test fixtures: a service over MemoryKv with a ManualClock, and a
+//! Shared test fixtures: a service over MemoryKv with a ManualClock, strong
+//! mode's owners in memory, typed calls of the operations ([`Ops`]), and a
 //! tiny executor helper to poll several futures concurrently.
 #![allow(dead_code)]
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use session_core::owner::{MemoryOwners, OwnerClient, OwnerTransport};
+use serde_json::Value;
+use session_core::owner::{OwnerClient, OwnerSettings, OwnerTransport};
 use session_core::store::{KvEntry, ListOptions, ListPage, PutOptions};
+use session_core::testing::{ManualClock, MemoryKv, MemoryOwners, SeededRandom};
 use session_core::{
-    KeyLayout, KeyRing, KvStore, ManualClock, MemoryKv, Policy, SeededRandom, SessionService,
-    Sessions, StoreError,
+    KeyLayout, KeyRing, KvRepo, KvStore, Ledger, NewSession, Op, Policy, Reply, Session,
+    SessionError, SessionService, Sessions, Slide, SlideClaims, StoreError, Summary, Token, Writer,
 };
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -19,16 +22,60 @@ use std::task::{Context, Poll};
 /// 2023-11-14T22:13:20Z.
 pub const T0: i64 = 1_700_000_000_000;
 
-pub type Service = SessionService<MemoryKv, ManualClock, SeededRandom>;
+/// The service of `eventual` mode over a KV.
+pub type ServiceOver<S> = SessionService<KvRepo<S, ManualClock>, ManualClock, SeededRandom>;
+pub type Service = ServiceOver<MemoryKv>;
 /// The in-memory twins of the Durable Objects of `strong` mode.
 pub type Owners = MemoryOwners<ManualClock, SeededRandom>;
-/// The operations the HTTP layer calls, in either mode.
-pub type Api = Sessions<MemoryKv, ManualClock, SeededRandom>;
+/// `strong` mode's operations, as the Worker runs them.
+pub type StrongClient = OwnerClient<Service, ManualClock>;
+
+/// The operations in either mode, as the HTTP layer calls them.
+pub enum Api {
+    Eventual(Service),
+    Strong(StrongClient),
+}
+
+impl Sessions for Api {
+    async fn run(&self, op: Op) -> Result<Reply, SessionError> {
+        match self {
+            Api::Eventual(s) => s.run(op).await,
+            Api::Strong(s) => s.run(op).await,
+        }
+    }
+}
 
 pub struct Env {
     pub clock: ManualClock,
     pub kv: MemoryKv,
     pub service: Service,
+}
+
+/// What an `eventual`-mode service's isolate decides about sliding.
+#[allow(async_fn_in_trait)]
+pub trait Isolate {
+    /// The session slid now, when sliding is due (see `slide_due`).
+    fn slide_due(&self, session: &Session) -> Option<Session>;
+    /// The sliding claims of the isolate (its ledger).
+    fn claims(&self) -> SlideClaims<ManualClock>;
+    /// The sliding write of a claimed session, its claim then held or
+    /// given back: what the Worker does after a response.
+    async fn slide_claimed(&self, claimed: &Session) -> Result<Slide, SessionError>;
+}
+
+impl<S: KvStore> Isolate for ServiceOver<S> {
+    fn slide_due(&self, session: &Session) -> Option<Session> {
+        session_core::service::slide_due(session, self.now_ms())
+    }
+    fn claims(&self) -> SlideClaims<ManualClock> {
+        SlideClaims::new(Rc::clone(self.repo().ledger()), self.clock().clone())
+    }
+    async fn slide_claimed(&self, claimed: &Session) -> Result<Slide, SessionError> {
+        let session = claimed.clone();
+        let result = self.run(Op::Slide { session }).await;
+        self.claims().settle(claimed, &result);
+        result.and_then(Reply::slide)
+    }
 }
 
 /// `kid:base64(32 bytes of `byte`)`.
@@ -47,28 +94,36 @@ pub fn env_with(token_keys: &str, prefix: &str) -> Env {
     Env { clock, kv, service }
 }
 
+/// The owners' settings of `token_keys`, the default layout and `policy`.
+pub fn owner_settings(token_keys: &str, policy: Policy) -> OwnerSettings {
+    OwnerSettings {
+        key_ring: Rc::new(KeyRing::parse(token_keys).expect("test keys")),
+        layout: Rc::new(KeyLayout::default()),
+        policy,
+    }
+}
+
 /// `strong` mode over `kv`: owners whose randomness is seeded with
-/// `owner_seed`, and the Worker's side, which keeps `global` for what needs
+/// `owner_seed`, and the Worker's side, which keeps `here` for what needs
 /// no owner (the global listing). Both use `token_keys` and `policy`.
 pub fn strong_over(
     kv: &MemoryKv,
     clock: &ManualClock,
-    global: Service,
+    here: Service,
     token_keys: &str,
     owner_seed: u64,
     policy: Policy,
 ) -> (Api, Rc<Owners>) {
+    let settings = owner_settings(token_keys, policy);
     let owners = Rc::new(MemoryOwners::new(
         kv.clone(),
         clock.clone(),
         Rc::new(SeededRandom::new(owner_seed)),
-        Rc::new(KeyRing::parse(token_keys).expect("test keys")),
-        Rc::new(KeyLayout::default()),
-        policy,
+        settings.clone(),
     ));
     let transport: Rc<dyn OwnerTransport> = owners.clone();
-    let api = Sessions::Strong(OwnerClient::new(global.with_policy(policy), transport));
-    (api, owners)
+    let client = OwnerClient::new(settings, here.with_policy(policy), clock.clone(), transport);
+    (Api::Strong(client), owners)
 }
 
 /// Another service over the same store and clock (e.g. after a key rotation).
@@ -79,14 +134,110 @@ pub fn service_over(
     prefix: &str,
     seed: u64,
 ) -> Service {
+    let layout = Rc::new(KeyLayout::new(prefix).expect("test prefix"));
     SessionService::new(
-        kv.clone(),
+        KvRepo::new(kv.clone(), clock.clone(), layout, Rc::default()),
         clock.clone(),
         SeededRandom::new(seed),
         KeyRing::parse(token_keys).expect("test keys"),
-        KeyLayout::new(prefix).expect("test prefix"),
+        prefix,
     )
 }
+
+/// The operations as typed calls: each one [`Op`] run.
+#[allow(async_fn_in_trait)]
+pub trait Ops: Sessions {
+    async fn create(&self, new: NewSession) -> Result<(Token, Session), SessionError> {
+        self.run(Op::Create { new }).await.and_then(Reply::created)
+    }
+    async fn verify(&self, token: &str) -> Result<Session, SessionError> {
+        let token = token.to_owned();
+        self.run(Op::Verify { token })
+            .await
+            .and_then(Reply::session)
+    }
+    async fn get(&self, id: &str) -> Result<Session, SessionError> {
+        let id = id.to_owned();
+        self.run(Op::Get { id }).await.and_then(Reply::session)
+    }
+    async fn update(&self, id: &str, patch: &Value) -> Result<Session, SessionError> {
+        let (id, patch) = (id.to_owned(), patch.clone());
+        self.run(Op::Update { id, patch })
+            .await
+            .and_then(Reply::session)
+    }
+    async fn update_session(
+        &self,
+        session: &Session,
+        patch: &Value,
+        writer: Writer,
+    ) -> Result<Session, SessionError> {
+        let (session, patch) = (session.clone(), patch.clone());
+        let op = Op::UpdateSession {
+            session,
+            patch,
+            writer,
+        };
+        self.run(op).await.and_then(Reply::session)
+    }
+    async fn refresh(&self, session: &Session) -> Result<Session, SessionError> {
+        let session = session.clone();
+        self.run(Op::Refresh { session })
+            .await
+            .and_then(Reply::session)
+    }
+    async fn slide(&self, session: &Session) -> Result<Slide, SessionError> {
+        let session = session.clone();
+        self.run(Op::Slide { session }).await.and_then(Reply::slide)
+    }
+    async fn destroy_session(&self, session: &Session) -> Result<(), SessionError> {
+        let session = session.clone();
+        self.run(Op::DestroySession { session }).await.map(drop)
+    }
+    async fn destroy(&self, id: &str) -> Result<bool, SessionError> {
+        let id = id.to_owned();
+        let op = Op::Destroy { id, user_id: None };
+        self.run(op).await.and_then(Reply::done)
+    }
+    async fn destroy_owned(&self, user_id: &str, id: &str) -> Result<bool, SessionError> {
+        let (id, user_id) = (id.to_owned(), Some(user_id.to_owned()));
+        self.run(Op::Destroy { id, user_id })
+            .await
+            .and_then(Reply::done)
+    }
+    async fn list_user(
+        &self,
+        user_id: &str,
+        current: Option<&str>,
+    ) -> Result<Vec<Summary>, SessionError> {
+        let (user_id, current) = (user_id.to_owned(), current.map(str::to_owned));
+        self.run(Op::ListUser { user_id, current })
+            .await
+            .and_then(Reply::summaries)
+    }
+    async fn destroy_user(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+    ) -> Result<usize, SessionError> {
+        let (user_id, except) = (user_id.to_owned(), except.map(str::to_owned));
+        self.run(Op::DestroyUser { user_id, except })
+            .await
+            .and_then(Reply::count)
+    }
+    async fn list_all(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Summary>, Option<String>), SessionError> {
+        let cursor = cursor.map(str::to_owned);
+        self.run(Op::ListAll { limit, cursor })
+            .await
+            .and_then(Reply::page)
+    }
+}
+
+impl<T: Sessions> Ops for T {}
 
 pub fn block_on<F: Future>(f: F) -> F::Output {
     pollster::block_on(f)
@@ -236,17 +387,17 @@ impl KvStore for HoldingKv {
 pub fn request_over<S: KvStore>(
     kv: S,
     clock: &ManualClock,
-    ledger: &Rc<session_core::Ledger>,
+    ledger: &Rc<Ledger>,
     seed: u64,
-) -> SessionService<S, ManualClock, SeededRandom> {
+) -> ServiceOver<S> {
+    let layout = Rc::new(KeyLayout::default());
     SessionService::new(
-        kv,
+        KvRepo::new(kv, clock.clone(), layout, ledger.clone()),
         clock.clone(),
         SeededRandom::new(seed),
         KeyRing::parse(&key_entry("k1", 1)).expect("test keys"),
-        KeyLayout::new("").expect("test prefix"),
+        "",
     )
-    .with_ledger(ledger.clone())
 }
 
 /// KV as another location sees it: reads answer what the primary held at
@@ -324,38 +475,4 @@ impl KvStore for LaggedKv {
             }),
         }
     }
-}
-
-/// A session of `user` as sessions were made before owner tags (a 22-char
-/// id), written to `kv` the way `eventual` mode wrote it, by way of `ev` (an
-/// `eventual` service over `kv` signing with `token_keys`). Returns its
-/// token and id.
-pub fn legacy_session(
-    kv: &MemoryKv,
-    ev: &session_core::Sessions<MemoryKv, ManualClock, SeededRandom>,
-    token_keys: &str,
-    user: &str,
-) -> (String, session_core::SessionId) {
-    use serde_json::{json, Value};
-    use session_core::token::Secret;
-    let (_, model) = block_on(ev.create(session_core::NewSession::for_user(user))).unwrap();
-    let layout = KeyLayout::default();
-    let random = SeededRandom::new(99 + user.len() as u64);
-    let id = session_core::SessionId::generate_legacy(&random).unwrap();
-    let secret = Secret::generate(&random).unwrap();
-    let entry = |name: String| kv.entries().into_iter().find(|e| e.name == name).unwrap();
-    let mut record: Value = serde_json::from_str(&entry(layout.session_key(&model.id)).value)
-        .expect("a session record");
-    record["id"] = json!(id.as_str());
-    record["secretHash"] = json!(secret.hash(&id).to_text());
-    let index_meta = entry(layout.index_key(user, &model.id)).metadata;
-    block_on(ev.destroy_session(&model)).unwrap();
-    let ttl = |metadata| PutOptions {
-        expiration_ttl: Some(86_400 * 31),
-        metadata,
-    };
-    block_on(kv.put(&layout.session_key(&id), &record.to_string(), ttl(None))).unwrap();
-    block_on(kv.put(&layout.index_key(user, &id), "", ttl(index_meta))).unwrap();
-    let ring = KeyRing::parse(token_keys).unwrap();
-    (ring.issue(&id, &secret).expose().to_owned(), id)
 }

@@ -58,7 +58,7 @@
 //! - The session is created before the old one is destroyed, so a failed
 //!   issue (store failure, invalid field) leaves the client signed in as
 //!   before and sets no cookie.
-//! - A sliding write ([`crate::guard::Forward::touched`]) is dropped
+//! - A sliding write ([`crate::guard::Forward::slide`]) is dropped
 //!   ([`Finish::after`] = `None`) once the request revoked its session or
 //!   replaced it, so it never brings it back; it is also dropped (and its
 //!   claim given back) when a revocation failed. Its cookie
@@ -81,9 +81,7 @@ use std::fmt;
 
 use serde_json::Value;
 use session_core::session::NEW_SESSION_FIELDS;
-use session_core::{
-    ClientInfo, Clock, KvStore, NewSession, Random, Session, SessionError, Sessions, Slide,
-};
+use session_core::{ClientInfo, NewSession, Op, Reply, Session, SessionError, Sessions};
 
 use http::header::{HeaderValue, SET_COOKIE};
 use http::Response;
@@ -180,12 +178,17 @@ impl fmt::Debug for AfterResponse {
 }
 
 impl AfterResponse {
-    /// Makes the write (see `SessionService::slide`).
-    pub async fn run<S: KvStore, C: Clock, R: Random>(
-        &self,
-        sessions: &Sessions<S, C, R>,
-    ) -> Result<Slide, SessionError> {
-        sessions.slide(&self.claimed).await
+    /// Makes the write (`Op::Slide`), then holds or gives back its claim.
+    pub async fn run<O: Sessions>(&self, app: &App<'_, O>) -> Result<Reply, Problem> {
+        let result = match app.sessions() {
+            Ok(sessions) => {
+                let session = self.claimed.clone();
+                sessions.run(Op::Slide { session }).await
+            }
+            Err(problem) => return Err(problem),
+        };
+        app.claims().settle(&self.claimed, &result);
+        result.map_err(Problem::from)
     }
 }
 
@@ -206,8 +209,8 @@ enum Revoke {
 /// there is one; revoking current: 2 deletes; revoking all: list calls + 2
 /// deletes per session; issuing: 2 writes (+ 2 deletes to replace a current
 /// session).
-pub async fn finish<S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+pub async fn finish<O: Sessions>(
+    app: &App<'_, O>,
     head: &RequestHead,
     forward: &Forward,
     response_headers: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<str>)>,
@@ -221,15 +224,15 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
 }
 
 /// [`finish`] but for the cache fields.
-async fn act<S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+async fn act<O: Sessions>(
+    app: &App<'_, O>,
     head: &RequestHead,
     forward: &Forward,
     response_headers: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<str>)>,
 ) -> Finish {
     let mut out = Finish {
         after: forward
-            .touched
+            .slide
             .clone()
             .map(|claimed| AfterResponse { claimed }),
         ..Finish::default()
@@ -313,9 +316,12 @@ async fn act<S: KvStore, C: Clock, R: Random>(
         out.set_cookies = vec![clear_cookie(cookie_name)];
         let result = match current.get(app, sessions, head).await {
             Ok(Some(session)) => match revoke {
-                Revoke::Current => sessions.destroy_session(&session).await,
+                Revoke::Current => sessions.run(Op::DestroySession { session }).await.map(drop),
                 Revoke::All => sessions
-                    .destroy_user(&session.user_id, None)
+                    .run(Op::DestroyUser {
+                        user_id: session.user_id,
+                        except: None,
+                    })
                     .await
                     .map(drop),
             },
@@ -330,7 +336,7 @@ async fn act<S: KvStore, C: Clock, R: Random>(
                     ErrorCode::SessionExpired,
                     "the session has expired: sign in again to sign out everywhere",
                 ));
-                return release_unused_slide(sessions, forward, out);
+                return release_unused_slide(app, forward, out);
             }
             // Nothing to revoke: signing out is idempotent.
             Ok(None) => Ok(()),
@@ -352,13 +358,17 @@ async fn act<S: KvStore, C: Clock, R: Random>(
                 ));
                 // Signing in again as if the sign-out had happened would
                 // hide that it did not.
-                return release_unused_slide(sessions, forward, out);
+                return release_unused_slide(app, forward, out);
             }
         }
     }
 
     if let Some(new) = issue {
-        match sessions.create(new).await {
+        match sessions
+            .run(Op::Create { new })
+            .await
+            .and_then(Reply::created)
+        {
             Err(SessionError::Invalid(e)) => out.logs.push(format!("{SESSION_ISSUE} ignored: {e}")),
             Err(e) => {
                 out.logs
@@ -373,11 +383,14 @@ async fn act<S: KvStore, C: Clock, R: Random>(
                 out.set_cookies = vec![set_cookie(
                     cookie_name,
                     token.expose(),
-                    created.seconds_to_expiry(sessions.now_ms()),
+                    created.seconds_to_expiry(app.now_ms()),
                 )];
                 if !current_gone {
                     let destroyed = match current.get(app, sessions, head).await {
-                        Ok(Some(old)) => sessions.destroy_session(&old).await,
+                        Ok(Some(old)) => sessions
+                            .run(Op::DestroySession { session: old })
+                            .await
+                            .map(drop),
                         Ok(None) => Ok(()),
                         Err(e) => Err(e),
                     };
@@ -390,13 +403,13 @@ async fn act<S: KvStore, C: Clock, R: Random>(
             }
         }
     }
-    release_unused_slide(sessions, forward, out)
+    release_unused_slide(app, forward, out)
 }
 
 /// The origin's answer replaced by `problem`, with nothing acted on: no
 /// cookie set or cleared, no sliding write (its claim given back).
-fn refuse<S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+fn refuse<O: Sessions>(
+    app: &App<'_, O>,
     forward: &Forward,
     mut out: Finish,
     problem: Problem,
@@ -412,14 +425,14 @@ fn refuse<S: KvStore, C: Clock, R: Random>(
 /// claimed write dropped here (a revocation that failed, an issue) gives its
 /// claim back, so that a later request may slide the session (releasing a
 /// revoked one is harmless).
-fn release_unused_slide<S: KvStore, C: Clock, R: Random>(
-    sessions: &Sessions<S, C, R>,
+fn release_unused_slide<O: Sessions>(
+    app: &App<'_, O>,
     forward: &Forward,
     mut out: Finish,
 ) -> Finish {
-    match (&forward.touched, &out.after) {
+    match (&forward.slide, &out.after) {
         (_, Some(_)) => out.set_cookies.extend(forward.set_cookie.clone()),
-        (Some(claimed), None) => sessions.release_slide(claimed),
+        (Some(claimed), None) => app.claims().release(claimed),
         (None, None) => {}
     }
     out
@@ -442,10 +455,10 @@ impl Current {
     }
 
     /// A store failure is not cached: a later call tries again.
-    async fn get<S: KvStore, C: Clock, R: Random>(
+    async fn get<O: Sessions>(
         &mut self,
-        app: &App<'_, S, C, R>,
-        sessions: &Sessions<S, C, R>,
+        app: &App<'_, O>,
+        sessions: &O,
         head: &RequestHead,
     ) -> Result<Option<Session>, SessionError> {
         if let Some(known) = &self.known {
@@ -453,7 +466,13 @@ impl Current {
         }
         let session = match presented_token(app, head) {
             None => None,
-            Some(p) => match sessions.verify(p.token).await {
+            Some(p) => match sessions
+                .run(Op::Verify {
+                    token: p.token.to_owned(),
+                })
+                .await
+                .and_then(Reply::session)
+            {
                 Ok(session) => Some(session),
                 Err(e @ (SessionError::Store(_) | SessionError::Random)) => return Err(e),
                 Err(SessionError::Expired) => {

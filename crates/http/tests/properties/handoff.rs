@@ -9,7 +9,8 @@ use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use session_core::{ClientInfo, ManualClock, MemoryKv, NewSession, SeededRandom, SessionService};
+use session_core::testing::{ManualClock, MemoryKv, SeededRandom};
+use session_core::{ClientInfo, KvRepo, NewSession, SessionService};
 use session_http::guard::{decide, finish, Finish, GuardDecision, MAX_ISSUE_BYTES};
 use session_http::identity::{
     decode_meta, decode_user, encode_meta, encode_user, is_handoff_header, strip_session_headers,
@@ -23,7 +24,7 @@ const COOKIE: &str = "__Host-session";
 /// echoed a value.
 const MARK: &str = "Vq";
 
-use support::World as Env;
+use support::{Ops, World as Env};
 
 impl Env {
     fn new() -> Env {
@@ -183,12 +184,19 @@ fn should_issue(value: &str) -> bool {
         return false;
     };
     let clock = ManualClock::new(0);
-    let probe = SessionService::new(
+    let layout = std::rc::Rc::new(session_core::KeyLayout::default());
+    let repo = KvRepo::new(
         MemoryKv::new(clock.clone()),
+        clock.clone(),
+        layout,
+        Default::default(),
+    );
+    let probe = SessionService::new(
+        repo,
         clock,
         SeededRandom::new(1),
         session_core::KeyRing::parse(TOKEN_KEYS).unwrap(),
-        session_core::KeyLayout::default(),
+        "",
     );
     pollster::block_on(probe.create(new)).is_ok()
 }

@@ -7,10 +7,16 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use session_core::{Ledger, ManualClock, MemoryKv, SeededRandom};
-use session_http::app::App;
+use serde_json::Value;
+use session_core::testing::{ManualClock, MemoryKv, SeededRandom};
+use session_core::{
+    Ledger, NewSession, Op, Reply, Session, SessionError, Sessions, Slide, Token, Writer,
+};
+use session_http::app::{App, ConfiguredSessions};
 use session_http::config::{Config, ConfigError};
+use session_http::guard::AfterResponse;
 use session_http::http_url::HttpUrl;
+use session_http::problem::Problem;
 use session_http::request::RequestHead;
 
 /// A `TOKEN_KEYS` with one 32-byte key, `k1`.
@@ -61,7 +67,7 @@ pub fn head(method: &str, url: &str, headers: &[(&str, &str)]) -> RequestHead {
 }
 
 /// The app of a [`World`].
-pub type TestApp<'s> = App<'s, MemoryKv, ManualClock, Rc<SeededRandom>>;
+pub type TestApp<'s> = App<'s, ConfiguredSessions<MemoryKv, ManualClock, Rc<SeededRandom>>>;
 
 /// One isolate in front of an in-memory KV: a configuration, the KV and the
 /// clock it reads, seeded randomness, and the isolate's ledger, shared by
@@ -89,7 +95,7 @@ impl World {
 
     /// The app serving one request of this isolate.
     pub fn app(&self) -> TestApp<'_> {
-        App::with_ledger(
+        App::eventual(
             &self.config,
             self.kv.clone(),
             self.clock.clone(),
@@ -97,4 +103,68 @@ impl World {
             self.ledger.clone(),
         )
     }
+}
+
+/// The operations as typed calls, for tests: each one [`Op`] run.
+#[allow(async_fn_in_trait)]
+pub trait Ops: Sessions {
+    async fn create(&self, new: NewSession) -> Result<(Token, Session), SessionError> {
+        self.run(Op::Create { new }).await.and_then(Reply::created)
+    }
+    async fn verify(&self, token: &str) -> Result<Session, SessionError> {
+        let token = token.to_owned();
+        self.run(Op::Verify { token })
+            .await
+            .and_then(Reply::session)
+    }
+    async fn update(&self, id: &str, patch: &Value) -> Result<Session, SessionError> {
+        let (id, patch) = (id.to_owned(), patch.clone());
+        self.run(Op::Update { id, patch })
+            .await
+            .and_then(Reply::session)
+    }
+    async fn update_session(
+        &self,
+        session: &Session,
+        patch: &Value,
+        writer: Writer,
+    ) -> Result<Session, SessionError> {
+        let (session, patch) = (session.clone(), patch.clone());
+        let op = Op::UpdateSession {
+            session,
+            patch,
+            writer,
+        };
+        self.run(op).await.and_then(Reply::session)
+    }
+    async fn slide(&self, session: &Session) -> Result<Slide, SessionError> {
+        let session = session.clone();
+        self.run(Op::Slide { session }).await.and_then(Reply::slide)
+    }
+    async fn destroy(&self, id: &str) -> Result<bool, SessionError> {
+        let id = id.to_owned();
+        let op = Op::Destroy { id, user_id: None };
+        self.run(op).await.and_then(Reply::done)
+    }
+    async fn destroy_session(&self, session: &Session) -> Result<(), SessionError> {
+        let session = session.clone();
+        self.run(Op::DestroySession { session }).await.map(drop)
+    }
+    async fn destroy_user(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+    ) -> Result<usize, SessionError> {
+        let (user_id, except) = (user_id.to_owned(), except.map(str::to_owned));
+        self.run(Op::DestroyUser { user_id, except })
+            .await
+            .and_then(Reply::count)
+    }
+}
+
+impl<T: Sessions> Ops for T {}
+
+/// Makes a request's write after its response, as the Worker does.
+pub fn run_after<O: Sessions>(after: &AfterResponse, app: &App<'_, O>) -> Result<Slide, Problem> {
+    pollster::block_on(after.run(app)).and_then(|reply| Ok(reply.slide()?))
 }

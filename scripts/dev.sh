@@ -14,7 +14,8 @@
 #   PERSIST_TO=.wrangler/state npm run dev    # where local KV lives (the default)
 #   DEMO=0 npm run dev                        # no demo: wrangler.toml's vars only
 #   npm run dev -- --local-protocol https     # more `wrangler dev` flags (https: any
-#                                             # host name works for the cookie)
+#                                             # host name works for the cookie; list it in
+#                                             # DEMO_ORIGINS="https://host:8787 …" to sign in)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -110,15 +111,6 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ "$DEMO" = 1 ]; then
-  while IFS= read -r var; do args+=(--var "$var"); done < <(node examples/demo/config.mjs "http://127.0.0.1:$DEMO_PORT")
-  DEMO_PORT=$DEMO_PORT node examples/demo/server.mjs &
-  pids+=($!)
-fi
-
-setsid bash scripts/dev.sh --watch-sources &
-pids+=(-$!)
-
 # `--local-protocol https` among wrangler's flags: the URL is https (wrangler's
 # self-signed certificate), and every host name keeps the cookie.
 scheme=http
@@ -127,6 +119,18 @@ for a in "$@"; do
   case "$a" in --local-protocol=https) scheme=https ;; https) [ "$prev" = --local-protocol ] && scheme=https ;; esac
   prev=$a
 done
+
+if [ "$DEMO" = 1 ]; then
+  while IFS= read -r var; do args+=(--var "$var"); done < <(node examples/demo/config.mjs "http://127.0.0.1:$DEMO_PORT")
+  # The Worker's origins: the only Origin the demo's sign-in and sign-out
+  # forms may be posted from (another host name over https: set DEMO_ORIGINS).
+  DEMO_ORIGINS=${DEMO_ORIGINS:-"$scheme://127.0.0.1:$PORT $scheme://localhost:$PORT"} \
+    DEMO_PORT=$DEMO_PORT node examples/demo/server.mjs &
+  pids+=($!)
+fi
+
+setsid bash scripts/dev.sh --watch-sources &
+pids+=(-$!)
 
 # Waits until $1 answers 200 (self-signed certificates accepted), at most $2 ms.
 wait_for_200() {

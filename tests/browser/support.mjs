@@ -29,10 +29,14 @@ export async function startStack() {
     for (const stop of started.reverse()) await stop().catch(() => {});
   };
   try {
-    const demo = await startDemo({ port: 0 });
+    // The Worker's origins, the only ones the demo's forms may come from:
+    // known once the Worker is up (app.test: see below).
+    const origins = [];
+    const demo = await startDemo({ port: 0, origins });
     started.push(() => demo.close());
     const worker = await startWorker({ bindings: workerVars(demo.url) });
     started.push(() => worker.dispose());
+    origins.push(new URL(worker.base).origin, new URL(worker.base.replace('127.0.0.1', 'app.test')).origin);
     // app.test: a host name other than localhost / 127.0.0.1 that reaches the same Worker.
     const browser = await chromium.launch({
       executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--host-resolver-rules=MAP app.test 127.0.0.1'],

@@ -3,8 +3,9 @@
 //! session cookie ([`request_token`]), the CSRF check of a
 //! cookie-authenticated unsafe request, decided before any store call, then
 //! one store read to verify ([`authenticate`]), and the contract's answer to
-//! each failure ([`AuthError`]). The admin API's key is checked here too
-//! ([`authorize_admin`]).
+//! each failure ([`AuthError`]); whether the origin's handoff may sign the
+//! request in or out ([`handoff_allowed`]). The admin API's key is checked
+//! here too ([`authorize_admin`]).
 
 use session_core::{Op, Reply, Session, SessionError, Sessions};
 use sha2::{Digest, Sha256};
@@ -14,7 +15,7 @@ use crate::app::App;
 use crate::bearer::{authorization_bearer, bearer_token};
 use crate::config::Config;
 use crate::cookie::cookie_values;
-use crate::csrf::csrf_ok;
+use crate::csrf::{csrf_ok, handoff_ok, HandoffRequest};
 use crate::problem::{ErrorCode, Problem};
 use crate::request::RequestHead;
 
@@ -190,6 +191,29 @@ pub async fn authenticate<'h, O: Sessions>(
             by_cookie,
         }),
     }
+}
+
+/// Whether the origin's `X-Session-Issue` / `X-Session-Revoke` answering
+/// `head` may be acted on: [`handoff_ok`] with what `head` carries (the
+/// session cookie, as [`request_token`] reads it, `Origin`,
+/// `Sec-Fetch-Site`). No store call.
+pub fn handoff_allowed(config: &Config, head: &RequestHead) -> bool {
+    let carries_cookie = head
+        .cookie_header()
+        .is_some_and(|c| cookie_values(c, &config.cookie_name).any(|v| !v.is_empty()));
+    // Present but unreadable is an origin that cannot be ours.
+    let origin = head
+        .headers
+        .get(http::header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or(""));
+    let request = HandoffRequest {
+        method: head.method.as_str(),
+        carries_cookie,
+        origin,
+        sec_fetch_site: head.header("sec-fetch-site"),
+        request_url_origin: head.url.origin(),
+    };
+    handoff_ok(request, &config.allowed_origins)
 }
 
 /// Authorizes an admin request: 503 `admin_disabled` without `ADMIN_KEY`, 401

@@ -954,3 +954,37 @@ fn joined_cookie_lines_are_not_read_and_the_first_verifying_occurrence_wins() {
     let only_stale = Req::get("/auth/session").header("cookie", &format!("__Host-session={stale}"));
     w.call(only_stale).problem(401, "invalid_token");
 }
+
+#[test]
+fn every_answer_carrying_the_session_cookie_is_kept_out_of_shared_caches() {
+    // Issue 18: a response with the session cookie must not be storable by
+    // a shared cache. The API's own answers are all `no-store`.
+    let w = World::new();
+    let origin = "https://edge.example";
+    let (a, _) = w.login(json!({"userId": "alice"}));
+    let (b, _) = w.login(json!({"userId": "alice"}));
+    let answers = [
+        w.call(
+            Req::post("/auth/session/refresh")
+                .cookie(&a)
+                .header("origin", origin),
+        ),
+        w.call(
+            Req::delete("/auth/session")
+                .cookie(&a)
+                .header("origin", origin),
+        ),
+        w.call(
+            Req::delete("/auth/sessions")
+                .cookie(&b)
+                .header("origin", origin),
+        ),
+        // A dead cookie answered with 401.
+        w.call(Req::get("/auth/session").cookie(&b)),
+    ];
+    let with_cookie: Vec<&Answer> = answers.iter().filter(|r| !r.cookies().is_empty()).collect();
+    assert!(with_cookie.len() >= 3, "{answers:?}");
+    for r in with_cookie {
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{r:?}");
+    }
+}

@@ -989,7 +989,14 @@ fn issue_replaces_the_current_session() {
 
     // Public path with a dead or forged token: ignored, the issue goes on.
     for stale in [old.as_str(), "garbage"] {
-        let head = req("POST", "/assets/login", &[("cookie", &cookie(stale))]);
+        let head = req(
+            "POST",
+            "/assets/login",
+            &[
+                ("cookie", &cookie(stale)),
+                ("origin", "https://app.example.com"),
+            ],
+        );
         let f = forwarded(env.decide(&head));
         let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u4"})));
         assert!(fin.logs.is_empty(), "{:?}", fin.logs);
@@ -1062,7 +1069,14 @@ fn revoke_then_issue() {
     let env = Env::new(&[]);
     let (a, _) = env.login("u1");
     let (b, _) = env.login("u1");
-    let head = req("POST", "/assets/relogin", &[("cookie", &cookie(&a))]);
+    let head = req(
+        "POST",
+        "/assets/relogin",
+        &[
+            ("cookie", &cookie(&a)),
+            ("origin", "https://app.example.com"),
+        ],
+    );
     let f = forwarded(env.decide(&head));
     let mut response = issue_header(&json!({"userId": "u1"}));
     response.insert("x-session-revoke", HeaderValue::from_static("all"));
@@ -1141,14 +1155,15 @@ fn malformed_handoff_headers_are_logged_and_ignored() {
     let fin = env.finish(&head, &f, &mut response);
     assert!(response.is_empty());
     assert!(fin.logs[0].contains("2 times"), "{:?}", fin.logs);
-    // A bad revoke value.
-    for value in ["everything", "current, all", ""] {
+    // A bad revoke value: nothing revoked, the answer replaced (see
+    // joined_revoke_lines_act_on_the_strongest_or_replace_the_answer).
+    for value in ["everything", "current, none", ""] {
         let mut response = revoke_header(value);
         let fin = env.finish(&head, &f, &mut response);
         assert!(response.get("x-session-revoke").is_none());
         assert_eq!(fin.logs.len(), 1, "{value:?}");
-        assert!(fin.keeps_sliding());
-        assert_eq!(fin.set_cookies, Vec::from_iter(f.set_cookie.clone()));
+        assert_eq!(replaced(&fin).1, "origin_unavailable");
+        assert!(fin.set_cookies.is_empty() && !fin.keeps_sliding());
     }
     assert!(env.check(&token).is_ok());
     // A bad issue next to a good revoke: the revoke still happens.
@@ -1220,7 +1235,14 @@ fn store_failures_during_the_handoff_fail_closed() {
 
     // Verifying the current token fails on a public path: a revoke cannot
     // know what to revoke, so it fails closed too.
-    let public = req("POST", "/assets/login", &[("cookie", &cookie(&token))]);
+    let public = req(
+        "POST",
+        "/assets/login",
+        &[
+            ("cookie", &cookie(&token)),
+            ("origin", "https://app.example.com"),
+        ],
+    );
     let pf = forwarded(env.decide(&public));
     env.kv.fail_op(StoreOp::Read, down());
     let fin = env.finish(&public, &pf, &mut revoke_header("all"));
@@ -1617,4 +1639,436 @@ fn without_origin_url_a_local_host_is_refused_instead_of_looping_into_the_worker
         &[("authorization", &bearer(&token))],
     )));
     assert_eq!(f.url, "https://origin.internal/base/app/page");
+}
+
+// ---------------------------------------------------------------------------
+// Issue 18: cross-site handoffs, joined header lines, caches, log lines
+
+const OWN: &str = "https://app.example.com";
+
+/// `(status, code)` of the problem that replaced the origin's answer, and
+/// its `Set-Cookie` values.
+#[track_caller]
+fn replaced(fin: &Finish) -> (u16, String, Vec<String>) {
+    let r = fin
+        .failure_response()
+        .expect("the origin's answer is replaced");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: Value = serde_json::from_slice(r.body()).unwrap();
+    (
+        r.status().as_u16(),
+        body["code"].as_str().unwrap().to_owned(),
+        set_cookies(&r),
+    )
+}
+
+#[test]
+fn a_cross_site_handoff_is_refused_with_nothing_written() {
+    let env = Env::new(&[]);
+    let (victim, _) = env.login("victim");
+    let with_cookie = cookie(&victim);
+    let login = || issue_header(&json!({"userId": "mallory"}));
+    let logout = || revoke_header("all");
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+    let refused: Vec<Case> = vec![
+        // The red team's forced sign-out: the cookie, as a non-browser sends it.
+        ("POST", "/assets/logout", vec![("cookie", &with_cookie)]),
+        (
+            "POST",
+            "/assets/logout",
+            vec![("cookie", &with_cookie), ("origin", "https://evil.example")],
+        ),
+        (
+            "POST",
+            "/assets/logout",
+            vec![("cookie", &with_cookie), ("origin", "null")],
+        ),
+        // The cookie rides along with a bearer token: still the cookie's rule.
+        (
+            "POST",
+            "/assets/logout",
+            vec![("cookie", &with_cookie), ("authorization", "Bearer x")],
+        ),
+        // Login CSRF: no cookie, a foreign Origin or Sec-Fetch-Site.
+        (
+            "POST",
+            "/assets/login",
+            vec![("origin", "https://evil.example")],
+        ),
+        ("POST", "/assets/login", vec![("origin", "null")]),
+        (
+            "PUT",
+            "/assets/login",
+            vec![("sec-fetch-site", "cross-site")],
+        ),
+        (
+            "POST",
+            "/assets/login",
+            vec![("origin", OWN), ("sec-fetch-site", "cross-site")],
+        ),
+        (
+            "POST",
+            "/assets/login",
+            vec![("origin", "https://app.example.com.evil.example")],
+        ),
+    ];
+    for (method, path, headers) in &refused {
+        for mut response in [login(), logout(), {
+            let mut both = login();
+            both.insert("x-session-revoke", HeaderValue::from_static("current"));
+            both
+        }] {
+            let head = req(method, path, headers);
+            let f = forwarded(env.decide(&head));
+            env.kv.reset_counts();
+            let fin = env.finish(&head, &f, &mut response);
+            let (status, code, cookies) = replaced(&fin);
+            assert_eq!(
+                (status, code.as_str()),
+                (403, "csrf"),
+                "{method} {path} {headers:?}"
+            );
+            assert!(
+                cookies.is_empty() && fin.set_cookies.is_empty(),
+                "no cookie set nor cleared"
+            );
+            assert!(fin.after.is_none());
+            assert_eq!(
+                env.ops().total(),
+                0,
+                "{method} {path} {headers:?}: no store call"
+            );
+            assert!(
+                response.get("x-session-issue").is_none()
+                    && response.get("x-session-revoke").is_none()
+            );
+            assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
+            assert!(fin.logs[0].contains("cross-site"), "{:?}", fin.logs);
+        }
+    }
+    assert!(env.check(&victim).is_ok(), "never signed out");
+    assert_eq!(env.kv.len(), 2, "no session created");
+}
+
+#[test]
+fn a_handoff_that_is_not_cross_site_works() {
+    let env = Env::new(&[]);
+    // Without the cookie: a native client (no Origin, no Sec-Fetch-Site), a
+    // same-origin or allowed page, and a cross-site GET (an OAuth callback).
+    for (method, headers) in [
+        ("POST", vec![]),
+        (
+            "POST",
+            vec![("origin", OWN), ("sec-fetch-site", "same-origin")],
+        ),
+        (
+            "POST",
+            vec![
+                ("origin", "https://partner.example"),
+                ("sec-fetch-site", "same-site"),
+            ],
+        ),
+        ("POST", vec![("sec-fetch-site", "none")]),
+        ("GET", vec![("sec-fetch-site", "cross-site")]),
+        ("GET", vec![("origin", "https://evil.example")]),
+    ] {
+        let head = req(method, "/assets/login", &headers);
+        let f = forwarded(env.decide(&head));
+        let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u1"})));
+        assert!(
+            fin.failure.is_none(),
+            "{method} {headers:?}: {:?}",
+            fin.logs
+        );
+        let (token, _) = issued(&fin.set_cookies[0]);
+        assert!(env.check(&token).is_ok());
+    }
+    // With the cookie: an Origin the guard's check accepts, or a safe method.
+    for (method, origin) in [
+        ("POST", Some(OWN)),
+        ("DELETE", Some("https://partner.example")),
+        ("GET", None),
+    ] {
+        let (token, _) = env.login("u2");
+        let with_cookie = cookie(&token);
+        let mut headers = vec![("cookie", with_cookie.as_str())];
+        headers.extend(origin.map(|o| ("origin", o)));
+        let head = req(method, "/assets/logout", &headers);
+        let f = forwarded(env.decide(&head));
+        let fin = env.finish(&head, &f, &mut revoke_header("current"));
+        assert!(fin.failure.is_none(), "{method} {origin:?}: {:?}", fin.logs);
+        assert_eq!(fin.set_cookies, [cleared()]);
+        assert!(
+            env.check(&token).is_err(),
+            "{method} {origin:?}: signed out"
+        );
+    }
+    // Bearer-authenticated without a cookie: no Origin needed.
+    let (token, _) = env.login("u3");
+    let head = req("POST", "/app/logout", &[("authorization", &bearer(&token))]);
+    let f = forwarded(env.decide(&head));
+    let fin = env.finish(&head, &f, &mut revoke_header("current"));
+    assert!(fin.failure.is_none());
+    assert!(env.check(&token).is_err());
+}
+
+#[test]
+fn a_refused_handoff_gives_its_sliding_claim_back() {
+    let env = Env::new(&[]);
+    let (token, _) = env.login("alice");
+    env.clock.advance_secs(2000);
+    // A bearer request carrying the cookie too: the guard lets it through,
+    // the handoff's cookie rule does not.
+    let head = req(
+        "POST",
+        "/app/x",
+        &[
+            ("authorization", &bearer(&token)),
+            ("cookie", &cookie(&token)),
+        ],
+    );
+    let f = forwarded(env.decide(&head));
+    assert!(f.slide.is_some(), "sliding claimed");
+    let fin = env.finish(&head, &f, &mut revoke_header("current"));
+    assert_eq!(replaced(&fin).1, "csrf");
+    assert!(fin.after.is_none());
+    assert!(env.check(&token).is_ok());
+    let again = forwarded(env.decide(&req("GET", "/app/x", &[("authorization", &bearer(&token))])));
+    assert!(again.slide.is_some(), "the claim was given back");
+}
+
+#[test]
+fn joined_issue_lines_are_not_one_value() {
+    // workerd joins two `X-Session-Issue` lines with ", ": the join may even
+    // be valid JSON, and must not sign anyone in.
+    let env = Env::new(&[]);
+    let head = req("POST", "/assets/login", &[]);
+    let f = forwarded(env.decide(&head));
+    for joined in [
+        r#"{"userId":"mallory","label":"a, b"}"#,
+        r#"{"userId":"a", "label":"b"}"#,
+        r#"{"userId":"a"}, "#,
+        r#", {"userId":"a"}"#,
+    ] {
+        let mut response = HeaderMap::new();
+        response.insert("x-session-issue", HeaderValue::from_str(joined).unwrap());
+        let fin = env.finish(&head, &f, &mut response);
+        assert!(
+            fin.set_cookies.is_empty() && fin.failure.is_none(),
+            "{joined}"
+        );
+        assert_eq!(fin.logs.len(), 1, "{joined}: {:?}", fin.logs);
+        assert!(
+            fin.logs[0].contains(r#"", ""#) && fin.logs[0].contains("u002c"),
+            "{:?}",
+            fin.logs
+        );
+        assert_eq!(env.ops().writes, 0);
+    }
+    // The same with the comma-space written as JSON escapes: one value.
+    let fin = env.finish(
+        &head,
+        &f,
+        &mut issue_header(&json!({"userId": "a", "label": "x\u{2c} y"})),
+    );
+    let mut response = HeaderMap::new();
+    response.insert(
+        "x-session-issue",
+        HeaderValue::from_static(r#"{"userId":"a","label":"b\u002c c"}"#),
+    );
+    let escaped = env.finish(&head, &f, &mut response);
+    assert_eq!(fin.logs.len(), 1, "json! writes \", \" raw: {:?}", fin.logs);
+    let (token, _) = issued(&escaped.set_cookies[0]);
+    assert_eq!(env.check(&token).unwrap().label.as_deref(), Some("b, c"));
+}
+
+#[test]
+fn joined_revoke_lines_act_on_the_strongest_or_replace_the_answer() {
+    let env = Env::new(&[]);
+    let session = |head_for: &dyn Fn(&str) -> RequestHead| {
+        let (token, _) = env.login("u1");
+        let (other, _) = env.login("u1");
+        (head_for(&token), token, other)
+    };
+    let by_bearer = |t: &str| req("POST", "/app/logout", &[("authorization", &bearer(t))]);
+    // As the runtime hands them over (one joined value) and as two lines.
+    let lines = |values: &[&str]| {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-session-revoke", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    };
+    for (values, all) in [
+        (&["current, current"][..], false),
+        (&["current", "current"][..], false),
+        (&["Current ,current"][..], false),
+        (&["current, all"][..], true),
+        (&["all,current"][..], true),
+        (&["current", "all"][..], true),
+        (&["all, all"][..], true),
+    ] {
+        let (head, token, other) = session(&by_bearer);
+        let f = forwarded(env.decide(&head));
+        env.kv.reset_counts();
+        let fin = env.finish(&head, &f, &mut lines(values));
+        let spent = env.ops();
+        assert!(
+            fin.failure.is_none() && fin.logs.is_empty(),
+            "{values:?}: {:?}",
+            fin.logs
+        );
+        assert_eq!(fin.set_cookies, [cleared()], "{values:?}");
+        assert!(env.check(&token).is_err(), "{values:?}");
+        assert_eq!(env.check(&other).is_err(), all, "{values:?}");
+        if !all {
+            assert_eq!(spent, ops(0, 0, 2, 0), "{values:?}: revoked once");
+        }
+    }
+    // Anything unreadable: nothing revoked, no cookie cleared, and the
+    // origin's answer (a "signed out" page) replaced by 502.
+    for values in [
+        &["current, bogus"][..],
+        &["current, "][..],
+        &[", current"][..],
+        &["current", ""][..],
+        &["current", "nope"][..],
+        &["bogus"][..],
+        &[""][..],
+        &["current all"][..],
+    ] {
+        let (head, token, other) = session(&by_bearer);
+        let f = forwarded(env.decide(&head));
+        env.kv.reset_counts();
+        let mut response = lines(values);
+        response.insert(
+            "x-session-issue",
+            HeaderValue::from_static(r#"{"userId":"u1"}"#),
+        );
+        let fin = env.finish(&head, &f, &mut response);
+        assert_eq!(
+            env.ops().total(),
+            0,
+            "{values:?}: nothing revoked nor issued"
+        );
+        let (status, code, cookies) = replaced(&fin);
+        assert_eq!(
+            (status, code.as_str()),
+            (502, "origin_unavailable"),
+            "{values:?}"
+        );
+        assert!(cookies.is_empty(), "{values:?}");
+        assert!(
+            response.get("x-session-revoke").is_none() && response.get("x-session-issue").is_none()
+        );
+        assert!(
+            env.check(&token).is_ok() && env.check(&other).is_ok(),
+            "{values:?}"
+        );
+        assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
+        assert!(fin.logs[0].contains("nothing revoked"), "{:?}", fin.logs);
+    }
+}
+
+#[test]
+fn an_unknown_issue_field_is_logged_without_its_name() {
+    let env = Env::new(&[]);
+    let head = req("POST", "/assets/login", &[]);
+    let f = forwarded(env.decide(&head));
+    let name = "Zq9_origin_private_field_name";
+    let fin = env.finish(
+        &head,
+        &f,
+        &mut issue_header(&json!({"userId": "u", name: 1})),
+    );
+    assert!(fin.set_cookies.is_empty());
+    assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
+    assert!(
+        fin.logs[0].contains("a field is not known"),
+        "{:?}",
+        fin.logs
+    );
+    for line in &fin.logs {
+        assert!(
+            !line.contains("Zq9"),
+            "the origin's field name in a log line: {line}"
+        );
+    }
+    // A known field is still named.
+    let fin = env.finish(
+        &head,
+        &f,
+        &mut issue_header(&json!({"userId": "u", "label": 5})),
+    );
+    assert!(fin.logs[0].contains("label: "), "{:?}", fin.logs);
+}
+
+#[test]
+fn a_response_given_the_session_cookie_is_private() {
+    let env = Env::new(&[]);
+    let origin_cc = || Some("public, max-age=86400".to_owned());
+    let shared = [
+        "cdn-cache-control",
+        "cloudflare-cdn-cache-control",
+        "surrogate-control",
+    ];
+    let removes_shared = |fin: &Finish| {
+        shared
+            .iter()
+            .all(|s| fin.remove_headers.iter().any(|r| r == s))
+    };
+    // Issue.
+    let head = req("POST", "/assets/login", &[]);
+    let f = forwarded(env.decide(&head));
+    let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u"})));
+    assert_eq!(
+        fin.cache_control(origin_cc).as_deref(),
+        Some("private, max-age=86400")
+    );
+    assert_eq!(fin.cache_control(|| None).as_deref(), Some("private"));
+    assert!(removes_shared(&fin));
+    let (token, _) = issued(&fin.set_cookies[0]);
+    // Sliding re-issue, no handoff.
+    env.clock.advance_secs(2000);
+    let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
+    let f = forwarded(env.decide(&head));
+    assert!(f.set_cookie.is_some());
+    let fin = env.finish(&head, &f, &mut HeaderMap::new());
+    assert_eq!(fin.set_cookies.len(), 1);
+    assert_eq!(
+        fin.cache_control(origin_cc).as_deref(),
+        Some("private, max-age=86400")
+    );
+    assert_eq!(
+        fin.cache_control(|| Some("no-store".into())).as_deref(),
+        Some("no-store")
+    );
+    assert!(removes_shared(&fin));
+    // Clearing.
+    let head = req("POST", "/assets/logout", &[]);
+    let f = forwarded(env.decide(&head));
+    let fin = env.finish(&head, &f, &mut revoke_header("current"));
+    assert_eq!(fin.set_cookies, [cleared()]);
+    assert_eq!(
+        fin.cache_control(origin_cc).as_deref(),
+        Some("private, max-age=86400")
+    );
+    // No cookie added: the origin's caching is its own, and not even read.
+    let head = req("GET", "/assets/app.js", &[]);
+    let f = forwarded(env.decide(&head));
+    let fin = env.finish(&head, &f, &mut HeaderMap::new());
+    assert_eq!(fin.cache_control(|| panic!("read for nothing")), None);
+    assert!(fin.remove_headers.is_empty());
+    // Answers the Worker makes itself are never stored.
+    let fin = env.finish(
+        &req(
+            "POST",
+            "/assets/logout",
+            &[("sec-fetch-site", "cross-site")],
+        ),
+        &f,
+        &mut revoke_header("current"),
+    );
+    let r = fin.failure_response().unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
 }

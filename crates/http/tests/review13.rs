@@ -123,7 +123,15 @@ fn r13_6_a_sign_out_while_token_keys_is_missing_does_not_look_done() {
     let broken = good.with_config(config(""));
     let mut problems = Vec::new();
     for revoke in ["current", "all"] {
-        let head = req("POST", "/assets/logout", &[("cookie", &cookie(&token))]);
+        // A same-origin form: a cookie without Origin is cross-site (issue 18).
+        let head = req(
+            "POST",
+            "/assets/logout",
+            &[
+                ("cookie", &cookie(&token)),
+                ("origin", "https://app.example.com"),
+            ],
+        );
         let f = broken.forward(&head);
         let fin = broken.finish(&head, &f, &origin_says("X-Session-Revoke", revoke));
         let answered = match fin.failure_response() {
@@ -166,10 +174,17 @@ fn r13_7_sign_out_everywhere_with_an_expired_token_is_not_told_done() {
     let head = req(
         "POST",
         "/assets/logout-everywhere",
-        &[("cookie", &cookie(&expired))],
+        &[
+            ("cookie", &cookie(&expired)),
+            ("origin", "https://app.example.com"),
+        ],
     );
     let f = env.forward(&head);
     let fin = env.finish(&head, &f, &origin_says("X-Session-Revoke", "all"));
+    assert_eq!(
+        fin.failure.as_ref().map(|p| p.code.as_str()),
+        Some("session_expired")
+    );
     let told_done = fin.failure.is_none();
     assert!(
         !(told_done && env.works(&elsewhere)),

@@ -19,7 +19,7 @@ pub use limits::{
     check_meta_map, validate_label, validate_meta, validate_user_id, ValidationError,
     MAX_LABEL_CHARS, MAX_META_BYTES, MAX_META_DEPTH, MAX_USER_AGENT_BYTES, MAX_USER_ID_BYTES,
 };
-pub use new::NewSession;
+pub use new::{NewSession, NEW_SESSION_FIELDS};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -912,3 +912,65 @@ fn a_session_read_from_kv_before_a_revoke_all_is_not_imported_after_it() {
         SessionError::InvalidToken
     );
 }
+
+/// A user with more sessions in KV than one request may read: each request
+/// (or alarm) imports one page, within a request's subrequests, answering
+/// 503 until the last page is in; then every one of them is the owner's.
+#[test]
+fn a_user_with_a_thousand_sessions_in_kv_is_imported_page_by_page() {
+    let w = world();
+    let ev = eventual(&w);
+    let tokens: Vec<String> = (0..1000)
+        .map(|_| {
+            block_on(ev.create(NewSession::for_user("pat")))
+                .unwrap()
+                .0
+                .into_string()
+        })
+        .collect();
+    let page = session_core::owner::IMPORT_PAGE;
+    let mut unavailable = 0;
+    loop {
+        w.kv.reset_counts();
+        let r = block_on(w.sessions.verify(&tokens[999]));
+        let c = w.kv.counts();
+        assert!(
+            c.total() <= page + 2,
+            "{} KV calls in one request",
+            c.total()
+        );
+        match r {
+            Ok(_) => break,
+            Err(SessionError::Store(StoreError::Unavailable(_))) => unavailable += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+        assert!(unavailable < 10, "the import does not end");
+    }
+    assert_eq!(
+        unavailable,
+        1000 / page,
+        "one 503 per page left after the first"
+    );
+    assert_eq!(held(&w, "pat").len(), 1000);
+    assert_eq!(
+        block_on(w.sessions.destroy_user("pat", None)).unwrap(),
+        1000
+    );
+    assert!(tokens
+        .iter()
+        .all(|t| block_on(w.sessions.verify(t)).is_err()));
+
+    // The alarm goes on with an import nobody asks for.
+    let w = world();
+    let ev = eventual(&w);
+    let token = (0..900)
+        .map(|_| block_on(ev.create(NewSession::for_user("pat"))).unwrap().0)
+        .last()
+        .unwrap();
+    assert!(block_on(w.sessions.verify(token.expose())).is_err());
+    let owner = w.owners.owner(&owner_name("pat")).unwrap();
+    while block_on(owner.alarm()).is_some_and(|at| at <= w.clock.now_ms() + 1000) {}
+    w.kv.reset_counts();
+    assert!(block_on(w.sessions.verify(token.expose())).is_ok());
+    assert_eq!(w.kv.counts().total(), 0, "imported by the alarms");
+}

@@ -1,65 +1,123 @@
 //! The switch from `eventual` to `strong`: the sessions KV holds for the
-//! owner's user are imported once, before the owner's first operation.
+//! owner's user are imported before the owner's first operation, once.
 //!
 //! ```ignore
-//! owner.import_for(&op).await?;   // KV list calls + one read per session, the first time only
+//! owner.import_for(&op).await?;   // the first time: KV list calls + one read per session
 //! ```
 //!
 //! The user is the one the operation names; an operation that names only a
-//! session id (a token, an admin's id) finds the user in that session's KV
-//! record (one read), and when there is none there is nothing to import
-//! yet. Imported sessions keep their KV record, kept in step by the outbox
-//! from then on (see [`super::tables`]); sessions created elsewhere in
-//! `eventual` mode after the import are not the owner's.
+//! session (a token, an admin's id) finds the user in that session's KV
+//! record (one read), and when there is none there is nothing to import yet.
+//! A page of at most [`IMPORT_PAGE`] sessions is imported per request, each
+//! page in one transaction with the listing's cursor, so that a user with
+//! thousands of sessions in KV stays within a request's subrequests: until
+//! the last page is in, operations answer 503 `store_unavailable` (nothing
+//! is lost: each request, and the alarm, imports the next page). Imported
+//! sessions keep their KV record, kept in step by the outbox from then on
+//! (see [`super::tables`]); sessions created elsewhere in `eventual` mode
+//! after the import are not the owner's.
 
 use super::owner::Owner;
 use super::sql::Sql;
+use super::tables::Import;
 use crate::clock::Clock;
 use crate::layout::record;
 use crate::ops::{Op, Subject};
 use crate::random::Random;
 use crate::service::SessionError;
 use crate::session::Session;
-use crate::store::{KvStore, ListOptions, MAX_LIST_LIMIT};
+use crate::store::{KvStore, ListOptions, StoreError};
 use crate::token::SessionId;
 
+/// Sessions imported per request at most (a KV list and a read each).
+pub const IMPORT_PAGE: usize = 400;
+
 impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
-    /// Imports the KV sessions of the user `op` names, unless done.
+    /// Imports the KV sessions of the user `op` names, unless done; an
+    /// error while pages are left (see the module documentation).
     pub(super) async fn import_for(&self, op: &Op) -> Result<(), SessionError> {
         if self.imported.get() {
             return Ok(());
         }
-        if self.transact(|| Ok(self.tables.imported()?))?.is_some() {
-            self.imported.set(true);
-            return Ok(());
-        }
-        let named = match op.subject() {
-            Subject::User(user) => Some(user.to_owned()),
-            Subject::Token(token) => match self.settings.key_ring.verify_token(token) {
-                Ok(verified) => self.kv_user(&verified.id).await?,
-                Err(_) => None,
-            },
-            Subject::Id(id) => match SessionId::parse(id) {
-                Some(id) => self.kv_user(&id).await?,
-                None => None,
-            },
-            Subject::Everyone => None,
+        let import = match self.transact(|| Ok(self.tables.import_state()?))? {
+            Some(import) => import,
+            None => {
+                let Some(user) = self.user_named(op).await? else {
+                    return Ok(());
+                };
+                if self.settings.layout.owner(&user) != self.tag {
+                    return Ok(());
+                }
+                Import {
+                    user,
+                    cursor: None,
+                    done: false,
+                }
+            }
         };
-        let Some(user) = named else {
-            return Ok(());
-        };
-        if self.settings.layout.owner(&user) != self.tag {
-            return Ok(());
+        if !import.done && !self.import_page(import).await? {
+            return Err(SessionError::Store(StoreError::Unavailable(
+                "the user's sessions are being moved in from KV: try again".into(),
+            )));
         }
-        let sessions = self.kv_sessions(&user).await?;
-        self.transact(|| Ok(self.tables.import(&user, &sessions)?))?;
         self.imported.set(true);
         Ok(())
     }
 
-    /// The user of session `id` as KV holds it (one read).
-    async fn kv_user(&self, id: &SessionId) -> Result<Option<String>, SessionError> {
-        Ok(self.kv_session(id).await?.map(|s| s.user_id))
+    /// Imports the next page of an unfinished import; whether it is done.
+    pub(super) async fn import_page(&self, import: Import) -> Result<bool, SessionError> {
+        let now = self.clock.now_ms();
+        let page = self
+            .kv
+            .list(ListOptions {
+                prefix: self
+                    .settings
+                    .layout
+                    .checked_user_index_prefix(&import.user)?,
+                limit: IMPORT_PAGE,
+                cursor: import.cursor,
+            })
+            .await?;
+        let mut sessions = Vec::new();
+        for key in &page.keys {
+            let Some((user, id)) = self.settings.layout.parse_index_key(&key.name) else {
+                continue;
+            };
+            if user != import.user {
+                continue;
+            }
+            if let Some(session) = self.kv_session(&id).await? {
+                if session.user_id == import.user && session.is_live(now) {
+                    sessions.push(session);
+                }
+            }
+        }
+        let next = Import {
+            done: page.cursor.is_none(),
+            cursor: page.cursor,
+            user: import.user,
+        };
+        self.transact(|| Ok(self.tables.import(&next, &sessions)?))?;
+        Ok(next.done)
+    }
+
+    /// The user an operation names, or whose session it names (one KV read).
+    async fn user_named(&self, op: &Op) -> Result<Option<String>, SessionError> {
+        let id = match op.subject() {
+            Subject::User(user) => return Ok(Some(user.to_owned())),
+            Subject::Token(token) => self
+                .settings
+                .key_ring
+                .verify_token(token)
+                .ok()
+                .map(|v| v.id),
+            Subject::Id(id) => SessionId::parse(id),
+            Subject::Everyone => None,
+        };
+        match id {
+            Some(id) => Ok(self.kv_session(&id).await?.map(|s| s.user_id)),
+            None => Ok(None),
+        }
     }
 
     /// Session `id` as KV holds it (one read).
@@ -71,39 +129,19 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
             .await?
             .and_then(|entry| record::decode(&entry.value, id)))
     }
+}
 
-    /// The live sessions KV holds for `user`: its index, then each record.
-    async fn kv_sessions(&self, user: &str) -> Result<Vec<Session>, SessionError> {
-        let layout = &self.settings.layout;
-        let now = self.clock.now_ms();
-        let mut sessions = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .kv
-                .list(ListOptions {
-                    prefix: layout.checked_user_index_prefix(user)?,
-                    limit: MAX_LIST_LIMIT,
-                    cursor,
-                })
-                .await?;
-            for key in &page.keys {
-                let Some((owner, id)) = layout.parse_index_key(&key.name) else {
-                    continue;
-                };
-                if owner != user {
-                    continue;
-                }
-                if let Some(session) = self.kv_session(&id).await? {
-                    if session.user_id == user && session.is_live(now) {
-                        sessions.push(session);
-                    }
-                }
-            }
-            match page.cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(sessions),
-            }
+impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
+    /// The alarm's share of an unfinished import: its next page. Whether
+    /// pages are left (or the state could not be read).
+    pub(super) async fn continue_import(&self) -> bool {
+        if self.imported.get() {
+            return false;
+        }
+        match self.transact(|| Ok(self.tables.import_state()?)) {
+            Ok(Some(import)) if !import.done => !matches!(self.import_page(import).await, Ok(true)),
+            Ok(_) => false,
+            Err(_) => true,
         }
     }
 }

@@ -20,7 +20,7 @@
 //!   two say to each other; [`sql`]: the storage the owner needs.
 
 pub mod client;
-mod import;
+pub mod import;
 #[allow(clippy::module_inception)]
 mod owner;
 pub mod route;
@@ -29,6 +29,7 @@ pub mod tables;
 pub mod wire;
 
 pub use client::{OwnerClient, OwnerTransport, TransportFuture};
+pub use import::IMPORT_PAGE;
 pub use owner::{Handled, Owner, OwnerSettings, DRAIN_BUDGET, RETRY_MS};
 pub use route::{route, Route};
 pub use sql::{Row, Sql, SqlValue};

@@ -14,7 +14,7 @@
 //! exact), and a failure leaves nothing half done. KV hears of it after,
 //! through the outbox ([`Owner::drain`]): right after the operation within
 //! a budget, the rest in the alarm, which also drops sessions kept past
-//! their end.
+//! their end and goes on with an unfinished import (see [`super::import`]).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -232,19 +232,21 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
     /// The object's alarm: KV's share left by operations, then the sessions
     /// kept past their end. Answers when to run again.
     pub async fn alarm(&self) -> Option<i64> {
+        let importing = self.continue_import().await;
         let more = !matches!(self.drain(usize::MAX).await, Ok(false));
         let now = self.clock.now_ms();
         let purged = self.transact(|| Ok(self.tables.purge(now)?)).is_ok();
-        self.next_alarm(more || !purged)
+        self.next_alarm(more || !purged || importing)
     }
 
-    /// When the alarm should run: soon when KV's share is left (or a step
-    /// failed), else when the first session is to be dropped.
+    /// When the alarm should run: soon when KV's share or an import is left
+    /// (or a step failed), else when the first session is to be dropped.
     fn next_alarm(&self, retry: bool) -> Option<i64> {
         let now = self.clock.now_ms();
         let soon = now.saturating_add(RETRY_MS);
         let state = self.transact(|| {
-            let pending = !self.tables.outbox(1)?.is_empty();
+            let importing = self.tables.import_state()?.is_some_and(|i| !i.done);
+            let pending = importing || !self.tables.outbox(1)?.is_empty();
             Ok((pending, self.tables.next_purge_ms()?))
         });
         match state {

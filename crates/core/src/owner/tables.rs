@@ -5,7 +5,7 @@
 //! sessions (id PRIMARY KEY, user_id, created_at, last_seen_at, ends_at, in_kv, record)
 //!   -- indexed by (user_id, last_seen_at) and by ends_at
 //! outbox   (key PRIMARY KEY, seq, put)   -- a KV key's pending change; put NULL: delete
-//! owner    (name PRIMARY KEY, value)     -- 'imported': whose KV sessions were moved in
+//! owner    (name PRIMARY KEY, value)     -- 'import': how far KV's sessions were moved in
 //! ```
 //!
 //! `record` is the session's stored record ([`crate::layout::record`], the
@@ -235,20 +235,22 @@ impl<Q: Sql> Tables<Q> {
         Ok(())
     }
 
-    /// Whose sessions were imported from KV, if anyone's.
-    pub fn imported(&self) -> Result<Option<String>, StoreError> {
+    /// How far the import of KV's sessions got (`None`: not begun).
+    pub fn import_state(&self) -> Result<Option<Import>, StoreError> {
         let rows = self
             .sql
-            .exec("SELECT value FROM owner WHERE name = 'imported'", &[])?;
+            .exec("SELECT value FROM owner WHERE name = 'import'", &[])?;
         Ok(rows
             .first()
-            .and_then(|r| r.first()?.as_str().map(str::to_owned)))
+            .and_then(|r| r.first()?.as_str())
+            .and_then(|json| serde_json::from_str(json).ok()))
     }
 
-    /// Takes in `sessions` read from KV for `user_id`, once: KV already
-    /// holds their record and index entry, kept in step from now on.
-    pub fn import(&self, user_id: &str, sessions: &[Session]) -> Result<(), StoreError> {
-        if self.imported()?.is_some() {
+    /// Takes in one page of `sessions` read from KV for `import.user`, and
+    /// notes how far the import got: KV already holds their record and
+    /// index entry, kept in step from now on. Nothing once it is done.
+    pub fn import(&self, import: &Import, sessions: &[Session]) -> Result<(), StoreError> {
+        if self.import_state()?.is_some_and(|i| i.done) {
             return Ok(());
         }
         for session in sessions {
@@ -256,12 +258,24 @@ impl<Q: Sql> Tables<Q> {
                 self.store_row(session, true)?;
             }
         }
+        let state = serde_json::to_string(import)
+            .map_err(|_| StoreError::Rejected("import state".into()))?;
         self.sql.exec(
-            "INSERT INTO owner (name, value) VALUES ('imported', ?1)",
-            &[SqlValue::text(user_id)],
+            "INSERT INTO owner (name, value) VALUES ('import', ?1) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            &[SqlValue::Text(state)],
         )?;
         Ok(())
     }
+}
+
+/// How far the import of a user's sessions from KV got: the KV listing's
+/// cursor of the next page, until done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Import {
+    pub user: String,
+    pub cursor: Option<String>,
+    pub done: bool,
 }
 
 /// A session error met where only storage can fail.

@@ -11,13 +11,13 @@ use session_http::app::owner_settings;
 use worker::{durable_object, Env, Request, Response, State};
 
 use crate::platform::JsClock;
-use crate::store::{DurableSql, WorkersKv};
+use crate::store::{DurableSql, WorkersKv, WorkersQueue};
 
 #[durable_object(alarm)]
 pub struct UserSessions {
     state: State,
     /// `None`: invalid configuration, or not named after an owner.
-    owner: Option<Owner<DurableSql, WorkersKv, JsClock, OsRandom>>,
+    owner: Option<Owner<DurableSql, WorkersKv, WorkersQueue, JsClock, OsRandom>>,
     /// The alarm this instance set that has not run yet (ms).
     alarm_ms: Cell<Option<i64>>,
 }
@@ -36,22 +36,14 @@ impl UserSessions {
 
 impl worker::DurableObject for UserSessions {
     fn new(state: State, env: Env) -> Self {
-        let owner = crate::settings(&env)
-            .as_ref()
-            .as_ref()
-            .ok()
-            .and_then(|config| {
-                let tag = config.layout.parse_owner_name(&state.id().name()?)?;
-                let (sql, kv) = (DurableSql::new(&state), WorkersKv::from_env(&env));
-                Some(Owner::new(
-                    sql,
-                    kv,
-                    JsClock,
-                    OsRandom,
-                    owner_settings(config).ok()?,
-                    tag,
-                ))
-            });
+        let settings = crate::settings(&env);
+        let owner = settings.as_ref().as_ref().ok().and_then(|config| {
+            let tag = config.layout.parse_owner_name(&state.id().name()?)?;
+            let (sql, kv) = (DurableSql::new(&state), WorkersKv::from_env(&env));
+            let queue = WorkersQueue::from_env(&env);
+            let settings = owner_settings(config).ok()?;
+            Some(Owner::new(sql, kv, queue, JsClock, OsRandom, settings, tag))
+        });
         let alarm_ms = Cell::new(None);
         Self {
             state,
@@ -62,9 +54,9 @@ impl worker::DurableObject for UserSessions {
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let body = req.text().await.unwrap_or_default();
-        let reply = match (&self.owner, wire::decode_op(&body)) {
-            (Some(owner), Ok(op)) => {
-                let handled = owner.handle(op).await;
+        let reply = match (&self.owner, wire::decode_call(&body)) {
+            (Some(owner), Ok((op, ctx))) => {
+                let handled = owner.handle(op, &ctx).await;
                 self.arm(handled.alarm_ms).await;
                 handled.reply
             }

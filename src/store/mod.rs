@@ -1,8 +1,10 @@
-//! Storage adapters of the Worker: Workers KV, and a Durable Object's SQL
-//! storage (`strong` mode).
+//! Storage adapters of the Worker: Workers KV, a Durable Object's SQL
+//! storage (`strong` mode), and the events Queue.
 
 mod kv;
+mod queue;
 mod sql;
 
 pub use kv::WorkersKv;
+pub use queue::WorkersQueue;
 pub use sql::DurableSql;

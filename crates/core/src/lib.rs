@@ -11,6 +11,7 @@
 //!   contract JSON, the input of a new one;
 //! - [`policy`]: TTL bounds and defaults, the cap per user;
 //! - [`ops`]: the operations, described once ([`Op`], [`Reply`], [`Sessions`]);
+//! - [`events`]: what each change of a session tells operators;
 //! - [`service`]: every rule of a session ([`SessionService`]) over a [`Repo`];
 //! - [`repo`]: the storage seam;
 //! - [`kv`]: `eventual` mode's repository over Workers KV ([`store`]: the
@@ -21,6 +22,7 @@
 //! - [`text`]: small text helpers shared by every layer.
 
 pub mod clock;
+pub mod events;
 pub mod kv;
 pub mod layout;
 pub mod ledger;
@@ -38,6 +40,7 @@ pub mod text;
 pub mod token;
 
 pub use clock::Clock;
+pub use events::{Actor, Context, Event, EventLog};
 pub use kv::{CleanupReport, KvRepo};
 pub use layout::KeyLayout;
 pub use ledger::Ledger;

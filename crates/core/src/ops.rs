@@ -3,8 +3,8 @@
 //! is what the Worker sends a user's owner in `strong` mode.
 //!
 //! ```ignore
-//! let session = sessions.run(Op::Verify { token: token.into() }).await?.session()?;
-//! let n = sessions.run(Op::DestroyUser { user_id, except: None }).await?.count()?;
+//! let session = sessions.run(Op::Verify { token: token.into() }, &ctx).await?.session()?;
+//! let n = sessions.run(Op::DestroyUser { user_id, except: None }, &ctx).await?.count()?;
 //! ```
 //!
 //! Two implementations: [`crate::SessionService`] runs an operation here
@@ -21,6 +21,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::events::Context;
 use crate::layout::record;
 use crate::service::{patch, SessionError, Slide, Writer};
 use crate::session::{NewSession, Session, Summary};
@@ -107,15 +108,17 @@ pub enum Reply {
     Slide(#[serde(with = "wire_slide")] Slide),
 }
 
-/// Runs [`Op`]s. See the module documentation.
+/// Runs [`Op`]s, each for a request described by its [`Context`] (who
+/// makes it, from where: what its events say). See the module
+/// documentation.
 #[allow(async_fn_in_trait)]
 pub trait Sessions {
-    async fn run(&self, op: Op) -> Result<Reply, SessionError>;
+    async fn run(&self, op: Op, ctx: &Context) -> Result<Reply, SessionError>;
 }
 
 impl<T: Sessions + ?Sized> Sessions for std::rc::Rc<T> {
-    async fn run(&self, op: Op) -> Result<Reply, SessionError> {
-        (**self).run(op).await
+    async fn run(&self, op: Op, ctx: &Context) -> Result<Reply, SessionError> {
+        (**self).run(op, ctx).await
     }
 }
 

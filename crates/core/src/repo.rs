@@ -21,6 +21,7 @@
 //! the newer record (see [`crate::kv`]). Over SQLite it is one read and one
 //! write in the operation's transaction.
 
+use crate::events::Event;
 use crate::service::SessionError;
 use crate::session::{Session, Summary};
 use crate::token::SessionId;
@@ -77,6 +78,14 @@ pub trait Repo {
     /// `cursor`. A cursor this repository did not hand out is a
     /// `StoreError::Rejected`.
     async fn all_sessions(&self, limit: usize, cursor: Option<&str>) -> Result<Page, SessionError>;
+
+    /// Whether events are kept (the `EVENTS` queue is bound): when not, the
+    /// service makes none.
+    fn records_events(&self) -> bool;
+
+    /// Keeps the event of a change just made, to be sent (see
+    /// [`crate::events`]).
+    fn record(&self, event: Event) -> Result<(), SessionError>;
 }
 
 impl<R: Repo + ?Sized> Repo for &R {
@@ -104,5 +113,11 @@ impl<R: Repo + ?Sized> Repo for &R {
     }
     async fn all_sessions(&self, limit: usize, cursor: Option<&str>) -> Result<Page, SessionError> {
         (**self).all_sessions(limit, cursor).await
+    }
+    fn records_events(&self) -> bool {
+        (**self).records_events()
+    }
+    fn record(&self, event: Event) -> Result<(), SessionError> {
+        (**self).record(event)
     }
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::Ops;
 use common::{block_on, env, Env};
 use session_core::kv::CLEANUP_GRACE_MS;
 use session_core::store::{KvStore, PutOptions};

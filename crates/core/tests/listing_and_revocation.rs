@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::Ops;
 use common::{block_on, env, join_all, Env, Service, T0};
 use session_core::store::KvStore;
 use session_core::testing::{KvOpCounts, StoreOp};

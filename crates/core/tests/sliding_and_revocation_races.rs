@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::Ops;
 use common::{
     block_on, env, join2, join_all, key_entry, request_over, service_over, yield_times, Env,
     HoldingKv, Isolate, Service, T0,
@@ -96,7 +97,7 @@ fn a_sliding_write_after_a_revocation_is_skipped_in_every_isolate() {
             if revoke_all {
                 assert_eq!(block_on(revoker.destroy_user("alice", None)).unwrap(), 1);
             } else {
-                assert!(block_on(revoker.destroy(&session.id, None)).unwrap());
+                assert!(block_on(revoker.destroy(&session.id)).unwrap());
             }
             env.kv.reset_counts();
             let slid = block_on(env.service.slide_claimed(&claimed)).unwrap();

@@ -412,9 +412,12 @@ fn the_alarm_is_asked_for_when_kv_work_is_left_and_for_the_first_purge() {
     let owner = w.owners.owner(&owner_name("gus")).unwrap();
     assert_eq!(outbox(&w, "gus").len(), 1, "KV's index entry is queued");
     let now = w.clock.now_ms();
-    let handled = block_on(owner.handle(session_core::Op::Get {
-        id: s.id.to_string(),
-    }));
+    let handled = block_on(owner.handle(
+        session_core::Op::Get {
+            id: s.id.to_string(),
+        },
+        &Default::default(),
+    ));
     assert!(handled.reply.is_ok());
     assert_eq!(
         handled.alarm_ms,
@@ -453,10 +456,13 @@ fn an_operation_of_another_owner_is_refused_by_the_owner() {
     let w = world();
     create(&w, "amy");
     let amy = w.owners.owner(&owner_name("amy")).unwrap();
-    let handled = block_on(amy.handle(session_core::Op::ListUser {
-        user_id: "bob".into(),
-        current: None,
-    }));
+    let handled = block_on(amy.handle(
+        session_core::Op::ListUser {
+            user_id: "bob".into(),
+            current: None,
+        },
+        &Default::default(),
+    ));
     assert!(matches!(
         handled.reply,
         Err(SessionError::Store(StoreError::Rejected(_)))

@@ -4,6 +4,7 @@ mod common;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use common::Ops;
 use common::{block_on, env, key_entry, service_over, Env, Isolate};
 use serde_json::json;
 use session_core::testing::KvOpCounts;

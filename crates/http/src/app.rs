@@ -3,16 +3,17 @@
 //! the isolate's sliding claims.
 //!
 //! ```ignore
-//! let app = App::eventual(&config, kv, clock, random, ledger);
-//! let session = app.sessions()?.run(Op::Verify { token }).await?.session()?;
+//! let app = App::eventual(&config, kv, clock, random, ledger, events);
+//! let session = app.run(Op::Verify { token }, &head.context(Actor::User)).await?.session()?;
 //! ```
 
 use std::rc::Rc;
 
+use session_core::events::EventType;
 use session_core::owner::{OwnerClient, OwnerSettings, OwnerTransport};
 use session_core::{
-    Clock, KeyRing, KvRepo, KvStore, Ledger, Op, Random, Reply, SessionError, SessionService,
-    Sessions, SlideClaims,
+    Clock, Context, Event, EventLog, KeyRing, KvRepo, KvStore, Ledger, Op, OsRandom, Random, Reply,
+    SessionError, SessionService, Sessions, SlideClaims,
 };
 
 use crate::config::{Config, ConfigError};
@@ -29,10 +30,10 @@ pub enum ConfiguredSessions<S, C, R> {
 }
 
 impl<S: KvStore, C: Clock, R: Random> Sessions for ConfiguredSessions<S, C, R> {
-    async fn run(&self, op: Op) -> Result<Reply, SessionError> {
+    async fn run(&self, op: Op, ctx: &Context) -> Result<Reply, SessionError> {
         match self {
-            ConfiguredSessions::Eventual(s) => s.run(op).await,
-            ConfiguredSessions::Strong(s) => s.run(op).await,
+            ConfiguredSessions::Eventual(s) => s.run(op, ctx).await,
+            ConfiguredSessions::Strong(s) => s.run(op, ctx).await,
         }
     }
 }
@@ -42,26 +43,38 @@ pub struct App<'c, O> {
     pub config: &'c Config,
     sessions: Result<O, Problem>,
     claims: SlideClaims<Rc<dyn Clock>>,
+    events: Option<Rc<EventLog>>,
 }
 
 impl<'c, S: KvStore, C: Clock + Clone + 'static, R: Random> App<'c, ConfiguredSessions<S, C, R>> {
     /// An `eventual`-mode app whose isolate remembers nothing across
     /// requests (tests).
     pub fn new(config: &'c Config, kv: S, clock: C, random: R) -> Self {
-        Self::eventual(config, kv, clock, random, Rc::default())
+        Self::eventual(config, kv, clock, random, Rc::default(), None)
     }
 
     /// An `eventual`-mode app sharing the isolate's [`Ledger`] (sliding
-    /// claims, write marks).
-    pub fn eventual(config: &'c Config, kv: S, clock: C, random: R, ledger: Rc<Ledger>) -> Self {
-        let sessions = kv_service(config, kv, clock.clone(), random, Rc::clone(&ledger))
-            .map(ConfiguredSessions::Eventual);
-        App::with(config, sessions, ledger, clock)
+    /// claims, write marks), keeping its events in `events` (`None`: off).
+    pub fn eventual(
+        config: &'c Config,
+        kv: S,
+        clock: C,
+        random: R,
+        ledger: Rc<Ledger>,
+        events: Option<Rc<EventLog>>,
+    ) -> Self {
+        let repo =
+            kv_repo(config, kv, clock.clone(), Rc::clone(&ledger)).with_events(events.clone());
+        let sessions =
+            kv_service(config, repo, clock.clone(), random).map(ConfiguredSessions::Eventual);
+        App::with(config, sessions, ledger, clock).with_events(events)
     }
 
     /// A `strong`-mode app: operations go to each user's owner through
     /// `owners`; `Err` when the owners' namespace is missing (503
-    /// `misconfigured`, see [`crate::config::missing_owner_binding`]).
+    /// `misconfigured`, see [`crate::config::missing_owner_binding`]). Its
+    /// own events (the admin API's) are kept in `events`; the owners send
+    /// those of the sessions themselves.
     pub fn strong(
         config: &'c Config,
         kv: S,
@@ -69,20 +82,21 @@ impl<'c, S: KvStore, C: Clock + Clone + 'static, R: Random> App<'c, ConfiguredSe
         random: R,
         ledger: Rc<Ledger>,
         owners: Result<Rc<dyn OwnerTransport>, ConfigError>,
+        events: Option<Rc<EventLog>>,
     ) -> Self {
-        let sessions =
-            kv_service(config, kv, clock.clone(), random, Rc::clone(&ledger)).and_then(|here| {
-                let owners = owners
-                    .map_err(|why| Problem::new(ErrorCode::Misconfigured, why.to_string()))?;
-                let settings = owner_settings(config)?;
-                Ok(ConfiguredSessions::Strong(OwnerClient::new(
-                    settings,
-                    here,
-                    clock.clone(),
-                    owners,
-                )))
-            });
-        App::with(config, sessions, ledger, clock)
+        let repo = kv_repo(config, kv, clock.clone(), Rc::clone(&ledger));
+        let sessions = kv_service(config, repo, clock.clone(), random).and_then(|here| {
+            let owners =
+                owners.map_err(|why| Problem::new(ErrorCode::Misconfigured, why.to_string()))?;
+            let settings = owner_settings(config)?;
+            Ok(ConfiguredSessions::Strong(OwnerClient::new(
+                settings,
+                here,
+                clock.clone(),
+                owners,
+            )))
+        });
+        App::with(config, sessions, ledger, clock).with_events(events)
     }
 }
 
@@ -99,7 +113,14 @@ impl<'c, O: Sessions> App<'c, O> {
             config,
             sessions,
             claims: SlideClaims::new(ledger, clock),
+            events: None,
         }
+    }
+
+    /// Keeps this request's events in `log` (`None`: events are off).
+    pub fn with_events(mut self, log: Option<Rc<EventLog>>) -> Self {
+        self.events = log;
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -112,9 +133,27 @@ impl<'c, O: Sessions> App<'c, O> {
         self.sessions.as_ref().map_err(Clone::clone)
     }
 
-    /// Runs one operation, or answers why it cannot run.
-    pub async fn run(&self, op: Op) -> Result<Reply, Problem> {
-        self.sessions()?.run(op).await.map_err(Problem::from)
+    /// Runs one operation for the request `ctx` describes, or answers why
+    /// it cannot run.
+    pub async fn run(&self, op: Op, ctx: &Context) -> Result<Reply, Problem> {
+        self.sessions()?.run(op, ctx).await.map_err(Problem::from)
+    }
+
+    /// The events this request made that the Worker sends after the
+    /// response (`eventual` mode; `None`: events are off).
+    pub fn events(&self) -> Option<&Rc<EventLog>> {
+        self.events.as_ref()
+    }
+
+    /// Keeps an `admin.auth_failed` event of this request (`ctx`).
+    pub fn record_admin_auth_failure(&self, ctx: &Context) {
+        if let Some(log) = &self.events {
+            let now = self.now_ms();
+            let kind = EventType::AdminAuthFailed;
+            if let Ok(event) = Event::new(kind, None, None, None, ctx, now, &OsRandom) {
+                log.push(event);
+            }
+        }
     }
 
     /// The key ring of token tags (checked with no storage call).
@@ -144,15 +183,22 @@ pub fn owner_settings(config: &Config) -> Result<OwnerSettings, Problem> {
     }
 }
 
-fn kv_service<S: KvStore, C: Clock + Clone, R: Random>(
+fn kv_repo<S: KvStore, C: Clock>(
     config: &Config,
     kv: S,
     clock: C,
-    random: R,
     ledger: Rc<Ledger>,
+) -> KvRepo<S, C> {
+    KvRepo::new(kv, clock, Rc::clone(&config.layout), ledger)
+}
+
+fn kv_service<S: KvStore, C: Clock + Clone, R: Random>(
+    config: &Config,
+    repo: KvRepo<S, C>,
+    clock: C,
+    random: R,
 ) -> Result<KvService<S, C, R>, Problem> {
     let settings = owner_settings(config)?;
-    let repo = KvRepo::new(kv, clock.clone(), Rc::clone(&settings.layout), ledger);
     Ok(SessionService::new(
         repo,
         clock,

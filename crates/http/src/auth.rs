@@ -7,7 +7,7 @@
 //! request in or out ([`handoff_allowed`]). The admin API's key is checked
 //! here too ([`authorize_admin`]).
 
-use session_core::{Op, Reply, Session, SessionError, Sessions};
+use session_core::{Context, Op, Reply, Session, SessionError, Sessions};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -168,9 +168,12 @@ pub async fn authenticate<'h, O: Sessions>(
         return Err(AuthError::Csrf);
     }
     let verified = sessions
-        .run(Op::Verify {
-            token: presented.token.to_owned(),
-        })
+        .run(
+            Op::Verify {
+                token: presented.token.to_owned(),
+            },
+            &Context::default(),
+        )
         .await
         .and_then(Reply::session);
     match verified {

@@ -9,7 +9,8 @@
 //! in its user's index, whose metadata is the session's summary. KV costs,
 //! which the contract fixes and the tests count:
 //! - `load`: 1 read; `insert`: 2 writes (record first, then index entry);
-//! - `update`: 1 read + 2 writes; `remove`: 2 deletes;
+//! - `update`: 1 read + 2 writes; `remove`: 2 deletes (done once the
+//!   record is deleted: an index entry left behind goes with the cleanup);
 //! - `user_sessions`: one list call per 1000 sessions, no reads;
 //!   `all_sessions`: one list call;
 //! - when a call fails half way: `insert` deletes what it wrote (2
@@ -39,6 +40,7 @@ pub use cleanup::{CleanupReport, CLEANUP_CURSOR_TTL, CLEANUP_GRACE_MS};
 use std::rc::Rc;
 
 use crate::clock::Clock;
+use crate::events::{Event, EventLog};
 use crate::layout::{index, kv_ttl_secs, record, KeyLayout};
 use crate::ledger::{LastWrite, Ledger, WriteMark};
 use crate::repo::{Change, Entry, Page, Repo};
@@ -57,6 +59,9 @@ pub struct KvRepo<S, C> {
     clock: C,
     layout: Rc<KeyLayout>,
     ledger: Rc<Ledger>,
+    /// Where this request's events wait for the Worker to send them after
+    /// the response; `None`: events are off.
+    events: Option<Rc<EventLog>>,
 }
 
 impl<S: KvStore, C: Clock> KvRepo<S, C> {
@@ -68,7 +73,14 @@ impl<S: KvStore, C: Clock> KvRepo<S, C> {
             clock,
             layout,
             ledger,
+            events: None,
         }
+    }
+
+    /// Keeps this request's events in `log` (the `EVENTS` queue is bound).
+    pub fn with_events(mut self, log: Option<Rc<EventLog>>) -> Self {
+        self.events = log;
+        self
     }
 
     pub fn store(&self) -> &S {
@@ -136,11 +148,11 @@ impl<S: KvStore, C: Clock> KvRepo<S, C> {
     }
 
     async fn delete_both(&self, user_id: &str, id: &SessionId) -> Result<(), SessionError> {
-        // Record first: the session stops working even if the second call fails.
+        // Record first: once it is gone the session is revoked, whatever
+        // becomes of its index entry; one left behind lists a session that
+        // does not work, and the cron cleanup removes it.
         self.store.delete(&self.layout.session_key(id)).await?;
-        self.store
-            .delete(&self.layout.index_key(user_id, id))
-            .await?;
+        let _ = self.store.delete(&self.layout.index_key(user_id, id)).await;
         Ok(())
     }
 }
@@ -294,5 +306,16 @@ impl<S: KvStore, C: Clock> Repo for KvRepo<S, C> {
             summaries,
             cursor: page.cursor,
         })
+    }
+
+    fn records_events(&self) -> bool {
+        self.events.is_some()
+    }
+
+    fn record(&self, event: Event) -> Result<(), SessionError> {
+        if let Some(log) = &self.events {
+            log.push(event);
+        }
+        Ok(())
     }
 }

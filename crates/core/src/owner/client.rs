@@ -3,7 +3,7 @@
 //!
 //! ```ignore
 //! let client = OwnerClient::new(settings, kv_service, clock, transport);
-//! let session = client.run(Op::Verify { token }).await?.session()?;   // one owner call
+//! let session = client.run(Op::Verify { token }, &ctx).await?.session()?;   // one owner call
 //! ```
 //!
 //! What needs no owner runs `here`, the `eventual` service: the global
@@ -19,6 +19,7 @@ use super::owner::OwnerSettings;
 use super::route::{route, Route};
 use super::wire;
 use crate::clock::Clock;
+use crate::events::Context;
 use crate::ops::{Op, Reply, Sessions};
 use crate::service::SessionError;
 use crate::store::StoreError;
@@ -58,13 +59,14 @@ impl<H: Sessions, C: Clock> OwnerClient<H, C> {
 }
 
 impl<H: Sessions, C: Clock> Sessions for OwnerClient<H, C> {
-    async fn run(&self, op: Op) -> Result<Reply, SessionError> {
+    async fn run(&self, op: Op, ctx: &Context) -> Result<Reply, SessionError> {
         match route(&op, &self.settings) {
-            Route::Here => self.here.run(op).await,
+            Route::Here => self.here.run(op, ctx).await,
             Route::Owner(tag) => {
                 op.precheck(self.clock.now_ms())?;
                 let name = self.settings.layout.owner_name(tag);
-                let reply = self.transport.call(&name, wire::encode_op(&op)?).await?;
+                let body = wire::encode_call(&op, ctx)?;
+                let reply = self.transport.call(&name, body).await?;
                 wire::decode_reply(&reply)
             }
         }

@@ -21,6 +21,7 @@ use super::owner::Owner;
 use super::sql::Sql;
 use super::tables::Import;
 use crate::clock::Clock;
+use crate::events::EventQueue;
 use crate::layout::record;
 use crate::ops::{Op, Subject};
 use crate::random::Random;
@@ -32,7 +33,7 @@ use crate::token::SessionId;
 /// Sessions imported per request at most (a KV list and a read each).
 pub const IMPORT_PAGE: usize = 400;
 
-impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
+impl<Q: Sql, K: KvStore, E: EventQueue, C: Clock, N: Random> Owner<Q, K, E, C, N> {
     /// Imports the KV sessions of the user `op` names, unless done; an
     /// error while pages are left (see the module documentation).
     pub(super) async fn import_for(&self, op: &Op) -> Result<(), SessionError> {
@@ -131,7 +132,7 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
     }
 }
 
-impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
+impl<Q: Sql, K: KvStore, E: EventQueue, C: Clock, N: Random> Owner<Q, K, E, C, N> {
     /// The alarm's share of an unfinished import: its next page. Whether
     /// pages are left (or the state could not be read).
     pub(super) async fn continue_import(&self) -> bool {

@@ -2,8 +2,8 @@
 //! Durable Object class only feeds it requests and alarms.
 //!
 //! ```ignore
-//! let owner = Owner::new(sql, kv, clock, random, settings, tag);
-//! let handled = owner.handle(op).await;      // the reply, and when to wake up
+//! let owner = Owner::new(sql, kv, queue, clock, random, settings, tag);
+//! let handled = owner.handle(op, &ctx).await;   // the reply, and when to wake up
 //! // ... later, in the object's alarm:
 //! let next = owner.alarm().await;
 //! ```
@@ -23,6 +23,7 @@ use super::route::{route, Route};
 use super::sql::{run_now, Sql};
 use super::tables::{Pending, Tables};
 use crate::clock::Clock;
+use crate::events::{Context, EventQueue, MAX_BATCH};
 use crate::layout::{ttl_secs_until, KeyLayout};
 use crate::ops::{Op, Reply};
 use crate::policy::Policy;
@@ -57,9 +58,11 @@ pub struct Handled {
 }
 
 /// See the module documentation.
-pub struct Owner<Q, K, C, N> {
+pub struct Owner<Q, K, E, C, N> {
     pub(super) tables: Tables<Q>,
     pub(super) kv: K,
+    /// The `EVENTS` queue, when bound.
+    queue: Option<E>,
     pub(super) clock: C,
     random: N,
     pub(super) settings: OwnerSettings,
@@ -75,11 +78,22 @@ pub struct Owner<Q, K, C, N> {
     drain_budget: Cell<Option<usize>>,
 }
 
-impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
-    pub fn new(sql: Q, kv: K, clock: C, random: N, settings: OwnerSettings, tag: OwnerTag) -> Self {
+impl<Q: Sql, K: KvStore, E: EventQueue, C: Clock, N: Random> Owner<Q, K, E, C, N> {
+    /// The owner `tag` over its tables `sql`, KV and, when bound, the
+    /// events queue.
+    pub fn new(
+        sql: Q,
+        kv: K,
+        queue: Option<E>,
+        clock: C,
+        random: N,
+        settings: OwnerSettings,
+        tag: OwnerTag,
+    ) -> Self {
         Self {
-            tables: Tables::new(sql, Rc::clone(&settings.layout)),
+            tables: Tables::new(sql, Rc::clone(&settings.layout)).with_events(queue.is_some()),
             kv,
+            queue,
             clock,
             random,
             key_prefix: Rc::from(settings.layout.prefix()),
@@ -119,8 +133,8 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
     /// something KV must hear of, KV's share (bounded). An operation that
     /// queued nothing (a guarded request's verify) never waits for the
     /// backlog of others: that is the alarm's.
-    pub async fn handle(&self, op: Op) -> Handled {
-        let (reply, queued) = self.run(op).await;
+    pub async fn handle(&self, op: Op, ctx: &Context) -> Handled {
+        let (reply, queued) = self.run(op, ctx).await;
         let budget = self.drain_budget.get().unwrap_or(DRAIN_BUDGET);
         let more = queued && !matches!(self.drain(budget).await, Ok(false));
         Handled {
@@ -130,7 +144,7 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
     }
 
     /// The operation's reply, and whether it queued changes for KV.
-    async fn run(&self, op: Op) -> (Result<Reply, SessionError>, bool) {
+    async fn run(&self, op: Op, ctx: &Context) -> (Result<Reply, SessionError>, bool) {
         if let Route::Owner(tag) = route(&op, &self.settings) {
             if tag != self.tag {
                 let refused = StoreError::Rejected("the operation is another owner's".into());
@@ -140,7 +154,7 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
         if let Err(e) = self.import_for(&op).await {
             return (Err(e), self.tables.take_queued());
         }
-        let reply = self.transact(|| run_now(self.service().run(op))?);
+        let reply = self.transact(|| run_now(self.service().run(op, ctx))?);
         (reply, self.tables.take_queued())
     }
 
@@ -200,7 +214,7 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
         loop {
             let batch = self.transact(|| Ok(self.tables.outbox(DRAIN_BATCH)?))?;
             if batch.is_empty() {
-                return Ok(false);
+                break;
             }
             for pending in &batch {
                 if left == 0 {
@@ -210,6 +224,24 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
                 self.apply(pending).await?;
                 self.transact(|| Ok(self.tables.applied(pending)?))?;
             }
+        }
+        let Some(queue) = &self.queue else {
+            return Ok(false);
+        };
+        // Events, oldest first, a batch per call; each is deleted once the
+        // queue has it (a send that fails leaves it for the next drain).
+        loop {
+            let batch = self.transact(|| Ok(self.tables.events(MAX_BATCH)?))?;
+            let Some(&(last, _)) = batch.last() else {
+                return Ok(false);
+            };
+            if left == 0 {
+                return Ok(true);
+            }
+            left -= 1;
+            let events: Vec<_> = batch.into_iter().map(|(_, event)| event).collect();
+            queue.send_batch(&events).await?;
+            self.transact(|| Ok(self.tables.sent(last)?))?;
         }
     }
 
@@ -246,7 +278,8 @@ impl<Q: Sql, K: KvStore, C: Clock, N: Random> Owner<Q, K, C, N> {
         let soon = now.saturating_add(RETRY_MS);
         let state = self.transact(|| {
             let importing = self.tables.import_state()?.is_some_and(|i| !i.done);
-            let pending = importing || !self.tables.outbox(1)?.is_empty();
+            let unsent = self.queue.is_some() && !self.tables.events(1)?.is_empty();
+            let pending = importing || unsent || !self.tables.outbox(1)?.is_empty();
             Ok((pending, self.tables.next_purge_ms()?))
         });
         match state {

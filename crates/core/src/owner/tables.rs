@@ -6,6 +6,7 @@
 //!   -- indexed by (user_id, last_seen_at) and by ends_at
 //! outbox   (key PRIMARY KEY, seq, put)   -- a KV key's pending change; put NULL: delete
 //! owner    (name PRIMARY KEY, value)     -- 'import': how far KV's sessions were moved in
+//! events   (seq PRIMARY KEY, body)       -- session events not yet sent to the queue
 //! ```
 //!
 //! `record` is the session's stored record ([`crate::layout::record`], the
@@ -16,7 +17,9 @@
 //! done. The outbox keeps KV's `u:` index entries (the global listing) in
 //! step, and the `s:` records of sessions imported from KV (`in_kv`), so
 //! that a switch back to `eventual` serves them as they stand, never as
-//! they were. One row per KV key: the latest change wins.
+//! they were. One row per KV key: the latest change wins. Session events
+//! (when the queue is bound) wait in `events`, written in the same
+//! transaction as their change, so none is lost.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -25,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::sql::{Row, Sql, SqlValue};
+use crate::events::Event;
 use crate::layout::{index, kept_until_ms, record, KeyLayout, EXPIRED_RECORD_GRACE_MS};
 use crate::repo::{Change, Entry, Page, Repo};
 use crate::service::SessionError;
@@ -32,7 +36,7 @@ use crate::session::{validate_user_id, Session};
 use crate::store::StoreError;
 use crate::token::SessionId;
 
-const SCHEMA: [&str; 5] = [
+const SCHEMA: [&str; 6] = [
     "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, \
      created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, \
      in_kv INTEGER NOT NULL, record TEXT NOT NULL)",
@@ -40,6 +44,7 @@ const SCHEMA: [&str; 5] = [
     "CREATE INDEX IF NOT EXISTS sessions_by_end ON sessions (ends_at)",
     "CREATE TABLE IF NOT EXISTS outbox (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, put TEXT)",
     "CREATE TABLE IF NOT EXISTS owner (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)",
 ];
 
 /// A pending KV put: the value, its metadata, and when KV drops it (ms).
@@ -64,6 +69,8 @@ pub struct Tables<Q> {
     layout: Rc<KeyLayout>,
     /// Whether a change was queued for KV since [`Tables::take_queued`].
     queued: Cell<bool>,
+    /// Whether events are kept (the `EVENTS` queue is bound).
+    events: bool,
 }
 
 fn text(row: &Row, column: usize) -> Result<&str, StoreError> {
@@ -86,7 +93,42 @@ impl<Q: Sql> Tables<Q> {
             sql,
             layout,
             queued: Cell::new(false),
+            events: false,
         }
+    }
+
+    /// Keeps session events in the outbox (the `EVENTS` queue is bound).
+    pub fn with_events(mut self, on: bool) -> Self {
+        self.events = on;
+        self
+    }
+
+    /// The oldest `limit` events not yet sent, with their sequence numbers.
+    pub fn events(&self, limit: usize) -> Result<Vec<(i64, Event)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.sql.exec(
+            "SELECT seq, body FROM events ORDER BY seq LIMIT ?1",
+            &[SqlValue::Integer(limit)],
+        )?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq = integer(row, 0).unwrap_or(0);
+            match serde_json::from_str(text(row, 1)?) {
+                Ok(event) => events.push((seq, event)),
+                // Not ours to send: dropped rather than retried forever.
+                Err(_) => self.sent(seq)?,
+            }
+        }
+        Ok(events)
+    }
+
+    /// Removes the events up to `seq`, once the queue has them.
+    pub fn sent(&self, seq: i64) -> Result<(), StoreError> {
+        self.sql.exec(
+            "DELETE FROM events WHERE seq <= ?1",
+            &[SqlValue::Integer(seq)],
+        )?;
+        Ok(())
     }
 
     /// Whether a change was queued for KV since the last call.
@@ -374,5 +416,20 @@ impl<Q: Sql> Repo for Tables<Q> {
             page.cursor = None;
         }
         Ok(page)
+    }
+
+    fn records_events(&self) -> bool {
+        self.events
+    }
+
+    fn record(&self, event: Event) -> Result<(), SessionError> {
+        let body =
+            serde_json::to_string(&event).map_err(|_| StoreError::Rejected("event".into()))?;
+        self.sql.exec(
+            "INSERT INTO events (body) VALUES (?1)",
+            &[SqlValue::Text(body)],
+        )?;
+        self.queued.set(true);
+        Ok(())
     }
 }

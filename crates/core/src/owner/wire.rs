@@ -1,25 +1,27 @@
-//! What the Worker and an owner say to each other: an [`Op`] per request
-//! body, its result per response body, both JSON. Internal: the Durable
-//! Object is reachable only through its binding.
+//! What the Worker and an owner say to each other: an [`Op`] and its
+//! request's [`Context`] per request body, its result per response body,
+//! both JSON. Internal: the Durable Object is reachable only through its
+//! binding.
 //!
 //! ```ignore
-//! let body = encode_op(&op)?;                 // Worker → owner
-//! let op = decode_op(&body)?;                 // in the owner
-//! let text = encode_reply(&owner.handle(op).await.reply);
+//! let body = encode_call(&op, &ctx)?;         // Worker → owner
+//! let (op, ctx) = decode_call(&body)?;        // in the owner
+//! let text = encode_reply(&owner.handle(op, &ctx).await.reply);
 //! let reply = decode_reply(&text)?;           // back in the Worker
 //! ```
 
+use crate::events::Context;
 use crate::ops::{bad_reply, Op, Reply};
 use crate::service::SessionError;
 use crate::store::StoreError;
 
-pub fn encode_op(op: &Op) -> Result<String, SessionError> {
-    serde_json::to_string(op)
+pub fn encode_call(op: &Op, ctx: &Context) -> Result<String, SessionError> {
+    serde_json::to_string(&(op, ctx))
         .map_err(|_| SessionError::Store(StoreError::Rejected("unsendable operation".into())))
 }
 
 /// An operation the owner cannot read is refused as a store error.
-pub fn decode_op(body: &str) -> Result<Op, SessionError> {
+pub fn decode_call(body: &str) -> Result<(Op, Context), SessionError> {
     serde_json::from_str(body)
         .map_err(|_| SessionError::Store(StoreError::Rejected("not an owner operation".into())))
 }

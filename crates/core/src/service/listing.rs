@@ -4,6 +4,7 @@
 
 use super::{SessionError, SessionService};
 use crate::clock::Clock;
+use crate::events::{Actor, Context, Reason};
 use crate::random::Random;
 use crate::repo::Repo;
 use crate::session::{Session, Summary, ValidationError};
@@ -15,22 +16,26 @@ pub const MAX_CURSOR_LEN: usize = 1024;
 impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
     /// Destroys every session of `user_id` but `except` (a session id): one
     /// listing and a removal per session. Returns how many were still live.
-    pub async fn destroy_user(
+    pub(crate) async fn destroy_user(
         &self,
         user_id: &str,
         except: Option<&str>,
+        ctx: &Context,
     ) -> Result<usize, SessionError> {
         let entries = self.repo.user_sessions(user_id).await?;
         let now = self.clock.now_ms();
+        let reason = match except {
+            Some(_) => Reason::Others,
+            None => Reason::All,
+        };
         let mut revoked = 0;
         for entry in entries {
             if except == Some(entry.id.as_str()) {
                 continue;
             }
-            self.repo.remove(user_id, &entry.id).await?;
-            if entry.summary.is_some_and(|s| s.is_live(now)) {
-                revoked += 1;
-            }
+            let live = entry.summary.is_some_and(|s| s.is_live(now));
+            self.remove(user_id, &entry.id, live, reason, ctx).await?;
+            revoked += usize::from(live);
         }
         Ok(revoked)
     }
@@ -44,7 +49,13 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
         &self,
         created: &Session,
         cap: u32,
+        ctx: &Context,
     ) -> Result<(), SessionError> {
+        // The Worker revokes them itself, for the request that signs in.
+        let ctx = Context {
+            actor: Some(Actor::System),
+            ..ctx.clone()
+        };
         let now = self.clock.now_ms();
         let mut others: Vec<Summary> = self
             .repo
@@ -68,7 +79,9 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
                 .map(|(i, _)| i);
             let Some(oldest) = oldest else { break };
             let summary = others.swap_remove(oldest);
-            self.repo.remove(&created.user_id, &summary.id).await?;
+            let id = &summary.id;
+            self.remove(&created.user_id, id, true, Reason::Cap, &ctx)
+                .await?;
         }
         Ok(())
     }

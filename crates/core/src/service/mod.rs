@@ -12,6 +12,11 @@
 //! is a method here and a variant of [`Op`], dispatched by
 //! [`SessionService::run`] (what the HTTP layer and the owner call).
 //!
+//! Every change goes through one of three write paths (a new session
+//! ([`SessionService::create`]), a rewrite, a removal), each of which hands
+//! the change's event to the repository ([`crate::events`]): an operation
+//! cannot change a session without it.
+//!
 //! Every write of an existing session goes through [`Repo::update`]: the
 //! change (a label, an admin's patch, a new expiry) is applied to the
 //! session as stored when written, never to the copy a request read at its
@@ -35,6 +40,7 @@ use std::rc::Rc;
 use serde_json::{Map, Value};
 
 use crate::clock::Clock;
+use crate::events::{Context, Event, EventType, Reason};
 use crate::layout::index;
 use crate::ops::{Op, Reply, Sessions};
 use crate::policy::Policy;
@@ -103,35 +109,35 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
         self.clock.now_ms()
     }
 
-    /// Runs one operation (see [`Op`]).
-    pub async fn run(&self, op: Op) -> Result<Reply, SessionError> {
+    /// Runs one operation (see [`Op`]) for the request `ctx` describes.
+    pub async fn run(&self, op: Op, ctx: &Context) -> Result<Reply, SessionError> {
         Ok(match op {
             Op::Create { new } => {
-                let (token, session) = self.create(new).await?;
+                let (token, session) = self.create(new, ctx).await?;
                 Reply::Created { token, session }
             }
             Op::Verify { token } => Reply::Session(self.verify(&token).await?),
             Op::Get { id } => Reply::Session(self.get(&id).await?),
-            Op::Update { id, patch } => Reply::Session(self.update(&id, &patch).await?),
+            Op::Update { id, patch } => Reply::Session(self.update(&id, &patch, ctx).await?),
             Op::UpdateSession {
                 session,
                 patch,
                 writer,
-            } => Reply::Session(self.update_session(&session, &patch, writer).await?),
-            Op::Refresh { session } => Reply::Session(self.refresh(&session).await?),
-            Op::Slide { session } => Reply::Slide(self.slide(&session).await?),
+            } => Reply::Session(self.update_session(&session, &patch, writer, ctx).await?),
+            Op::Refresh { session } => Reply::Session(self.refresh(&session, ctx).await?),
+            Op::Slide { session } => Reply::Slide(self.slide(&session, ctx).await?),
             Op::DestroySession { session } => {
-                self.destroy_session(&session).await?;
+                self.destroy_session(&session, ctx).await?;
                 Reply::Done(true)
             }
             Op::Destroy { id, user_id } => {
-                Reply::Done(self.destroy(&id, user_id.as_deref()).await?)
+                Reply::Done(self.destroy(&id, user_id.as_deref(), ctx).await?)
             }
             Op::ListUser { user_id, current } => {
                 Reply::Summaries(self.list_user(&user_id, current.as_deref()).await?)
             }
             Op::DestroyUser { user_id, except } => {
-                Reply::Count(self.destroy_user(&user_id, except.as_deref()).await?)
+                Reply::Count(self.destroy_user(&user_id, except.as_deref(), ctx).await?)
             }
             Op::ListAll { limit, cursor } => {
                 let (summaries, cursor) = self.list_all(limit, cursor.as_deref()).await?;
@@ -144,7 +150,11 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
     /// `MAX_SESSIONS_PER_USER` set, also the user's listing and a removal
     /// per session it revokes). Returns its token (shown once) and the
     /// session.
-    pub async fn create(&self, new: NewSession) -> Result<(Token, Session), SessionError> {
+    pub(crate) async fn create(
+        &self,
+        new: NewSession,
+        ctx: &Context,
+    ) -> Result<(Token, Session), SessionError> {
         validate_user_id(&new.user_id)?;
         validate_label(new.label.as_deref())?;
         let meta = validate_meta(new.meta.unwrap_or_else(|| Value::Object(Map::new())))?;
@@ -169,14 +179,58 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
         index::fit_user_agent(&mut session);
         self.repo.insert(&session).await?;
         if let Some(cap) = self.policy.max_sessions_per_user {
-            if let Err(e) = self.enforce_session_cap(&session, cap).await {
+            if let Err(e) = self.enforce_session_cap(&session, cap, ctx).await {
                 // Its token is never handed out: it goes (best effort), or a
                 // retry would count it against the cap.
                 let _ = self.repo.remove(&session.user_id, &session.id).await;
                 return Err(e);
             }
         }
+        let reason = Event::created_reason(ctx);
+        self.record(
+            EventType::Created,
+            Some(reason),
+            &session.user_id,
+            &session.id,
+            ctx,
+        )?;
         Ok((token, session))
+    }
+
+    /// Hands the event of a change of `session` to the repository (when it
+    /// keeps events).
+    fn record(
+        &self,
+        kind: EventType,
+        reason: Option<Reason>,
+        user_id: &str,
+        id: &SessionId,
+        ctx: &Context,
+    ) -> Result<(), SessionError> {
+        if !self.repo.records_events() {
+            return Ok(());
+        }
+        let now = self.clock.now_ms();
+        let (user, id) = (Some(user_id), Some(id.as_str()));
+        let event = Event::new(kind, reason, user, id, ctx, now, &self.random)?;
+        self.repo.record(event)
+    }
+
+    /// The one way a session is removed: by the repository, then its
+    /// `session.revoked` event when it was still `live`.
+    async fn remove(
+        &self,
+        user_id: &str,
+        id: &SessionId,
+        live: bool,
+        reason: Reason,
+        ctx: &Context,
+    ) -> Result<(), SessionError> {
+        self.repo.remove(user_id, id).await?;
+        if live {
+            self.record(EventType::Revoked, Some(reason), user_id, id, ctx)?;
+        }
+        Ok(())
     }
 
     /// Verifies a presented token: no storage call unless its shape and tag
@@ -215,10 +269,15 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
 
     /// Applies an admin merge patch to the live session `id` (`NotFound`
     /// when there is none). See [`SessionService::update_session`].
-    pub async fn update(&self, id: &str, patch: &Value) -> Result<Session, SessionError> {
+    pub(crate) async fn update(
+        &self,
+        id: &str,
+        patch: &Value,
+        ctx: &Context,
+    ) -> Result<Session, SessionError> {
         let id = SessionId::parse(id).ok_or(SessionError::NotFound)?;
         let change = |current: &Session, _| patch::apply(current, patch, Writer::Admin).map(Some);
-        match self.rewrite(&id, None, change).await {
+        match self.rewrite(&id, None, change, ctx).await {
             Ok(Some(updated)) => Ok(updated),
             Ok(None) | Err(SessionError::Expired) => Err(SessionError::NotFound),
             Err(e) => Err(e),
@@ -232,16 +291,17 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
     /// `meta` is [`SessionError::Forbidden`], before any storage call.
     /// `label: null` clears the label, `meta: {"a": null}` deletes `a`,
     /// `meta: null` empties meta. `NotFound` when the session is gone.
-    pub async fn update_session(
+    pub(crate) async fn update_session(
         &self,
         session: &Session,
         patch: &Value,
         writer: Writer,
+        ctx: &Context,
     ) -> Result<Session, SessionError> {
         // A bad patch is refused without a storage call.
         patch::apply(session, patch, writer)?;
         let change = |current: &Session, _| patch::apply(current, patch, writer).map(Some);
-        self.rewrite(&session.id, Some(session), change)
+        self.rewrite(&session.id, Some(session), change, ctx)
             .await?
             .ok_or(SessionError::NotFound)
     }
@@ -249,12 +309,16 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
     /// Moves `expiresAt` to now + idle TTL (never past `absoluteExpiresAt`)
     /// and `lastSeenAt` to now, as the session stands when written.
     /// `Expired` or `NotFound` when it no longer lives.
-    pub async fn refresh(&self, session: &Session) -> Result<Session, SessionError> {
+    pub(crate) async fn refresh(
+        &self,
+        session: &Session,
+        ctx: &Context,
+    ) -> Result<Session, SessionError> {
         if !session.is_live(self.clock.now_ms()) {
             return Err(SessionError::Expired);
         }
         let change = |current: &Session, now| Ok(Some(sliding::slid(current, now)));
-        self.rewrite(&session.id, Some(session), change)
+        self.rewrite(&session.id, Some(session), change, ctx)
             .await?
             .ok_or(SessionError::NotFound)
     }
@@ -264,12 +328,13 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
     /// stored session must still be that very session (same secret):
     /// `NotFound` when it is gone or replaced, `Expired` when it has
     /// expired (before or by the change). `Ok(None)` when `change` wants
-    /// nothing written.
+    /// nothing written. A write made is a `session.updated` event.
     async fn rewrite(
         &self,
         id: &SessionId,
         expected: Option<&Session>,
         change: impl Fn(&Session, i64) -> Result<Option<Session>, SessionError>,
+        ctx: &Context,
     ) -> Result<Option<Session>, SessionError> {
         let checked = |current: &Session| {
             if expected.is_some_and(|expected| !current.is_same_as(expected)) {
@@ -289,19 +354,39 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
             index::fit_user_agent(&mut next);
             Ok(Some(next))
         };
-        self.repo.update(id, &checked).await
+        let written = self.repo.update(id, &checked).await?;
+        if let Some(session) = &written {
+            self.record(EventType::Updated, None, &session.user_id, id, ctx)?;
+        }
+        Ok(written)
     }
 
-    /// Removes a session already read (logout).
-    pub async fn destroy_session(&self, session: &Session) -> Result<(), SessionError> {
-        self.repo.remove(&session.user_id, &session.id).await
+    /// Removes a session already read: a logout, or, with
+    /// [`Context::replacing`], a session a sign-in replaces.
+    pub(crate) async fn destroy_session(
+        &self,
+        session: &Session,
+        ctx: &Context,
+    ) -> Result<(), SessionError> {
+        let reason = match ctx.replacing {
+            true => Reason::Replaced,
+            false => Reason::Logout,
+        };
+        let live = session.is_live(self.clock.now_ms());
+        self.remove(&session.user_id, &session.id, live, reason, ctx)
+            .await
     }
 
     /// Destroys session `id` (one load + a removal): only if it belongs to
     /// `user_id` when given (self-service), any user's otherwise (admin).
     /// True when it was live; false, and nothing removed, when it is
     /// another user's or not there.
-    pub async fn destroy(&self, id: &str, user_id: Option<&str>) -> Result<bool, SessionError> {
+    pub(crate) async fn destroy(
+        &self,
+        id: &str,
+        user_id: Option<&str>,
+        ctx: &Context,
+    ) -> Result<bool, SessionError> {
         let Some(sid) = SessionId::parse(id) else {
             return Ok(false);
         };
@@ -321,13 +406,18 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
             return Ok(false);
         }
         let live = session.is_live(self.clock.now_ms());
-        self.repo.remove(&session.user_id, &sid).await?;
+        let reason = match user_id {
+            Some(_) => Reason::Logout,
+            None => Reason::Admin,
+        };
+        self.remove(&session.user_id, &sid, live, reason, ctx)
+            .await?;
         Ok(live)
     }
 }
 
 impl<R: Repo, C: Clock, N: Random> Sessions for SessionService<R, C, N> {
-    async fn run(&self, op: Op) -> Result<Reply, SessionError> {
-        SessionService::run(self, op).await
+    async fn run(&self, op: Op, ctx: &Context) -> Result<Reply, SessionError> {
+        SessionService::run(self, op, ctx).await
     }
 }

@@ -4,7 +4,7 @@
 //! ```ignore
 //! if let Some(slid) = claims.claim(&session) {           // at most one request per window
 //!     // ... answer the request, then, after the response:
-//!     let result = sessions.run(Op::Slide { session: slid.clone() }).await;
+//!     let result = sessions.run(Op::Slide { session: slid.clone() }, &ctx).await;
 //!     claims.settle(&slid, &result);
 //! }
 //! ```
@@ -19,6 +19,7 @@ use std::rc::Rc;
 
 use super::{SessionError, SessionService};
 use crate::clock::Clock;
+use crate::events::Context;
 use crate::ledger::{Ledger, SLIDE_LEASE_MS};
 use crate::ops::Reply;
 use crate::random::Random;
@@ -120,12 +121,16 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
     /// the session is gone, replaced, expired or already extended as far,
     /// writes it as it stands with `expiresAt` and `lastSeenAt` moved. A
     /// change made meanwhile (a label, an admin's `meta` patch) is kept.
-    pub async fn slide(&self, claimed: &Session) -> Result<Slide, SessionError> {
+    pub(crate) async fn slide(
+        &self,
+        claimed: &Session,
+        ctx: &Context,
+    ) -> Result<Slide, SessionError> {
         let change = |current: &Session, now| {
             let next = slid(current, now);
             Ok((next.lifetime.expires_at > current.lifetime.expires_at).then_some(next))
         };
-        match self.rewrite(&claimed.id, Some(claimed), change).await {
+        match self.rewrite(&claimed.id, Some(claimed), change, ctx).await {
             Ok(written) => Ok(written.map_or(Slide::Skipped, |s| Slide::Written(Box::new(s)))),
             Err(SessionError::NotFound | SessionError::Expired) => Ok(Slide::Skipped),
             Err(e) => Err(e),

@@ -38,11 +38,12 @@ pub struct FaultCall {
 
 impl FaultCall {
     /// Whether the call changes what the store holds and may be
-    /// unanswered: a KV write or delete that lands while its answer is lost.
+    /// unanswered: a KV write or delete, or a send, that lands while its
+    /// answer is lost.
     /// A transaction is not: SQLite commits or throws and rolls back (a
     /// reply lost on its way back to the Worker is the transport's fault).
     pub fn writes(&self) -> bool {
-        matches!(self.op, StoreOp::Write | StoreOp::Delete)
+        matches!(self.op, StoreOp::Write | StoreOp::Delete | StoreOp::Send)
     }
 }
 

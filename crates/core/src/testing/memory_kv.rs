@@ -51,7 +51,8 @@ impl KvOpCounts {
 }
 
 /// A kind of storage call: KV's four (to make just that kind fail or
-/// wait), and a transaction of an owner's tables (numbered by [`Faults`]).
+/// wait), a transaction of an owner's tables and a send to the events
+/// queue (numbered by [`Faults`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StoreOp {
     Read = 0,
@@ -59,6 +60,8 @@ pub enum StoreOp {
     Delete = 2,
     List = 3,
     Transaction = 4,
+    /// A batch sent to the events queue.
+    Send = 5,
 }
 
 /// A live entry as [`MemoryKv::entries`] dumps it.
@@ -104,7 +107,7 @@ struct Inner {
     clock: Box<dyn Clock>,
     state: RefCell<State>,
     /// Polls each kind of call stays pending before running: read, write, delete, list.
-    latency: Cell<[usize; 5]>,
+    latency: Cell<[usize; 6]>,
 }
 
 /// Workers KV in memory, with KV's limits, an injected clock, call counts
@@ -132,7 +135,7 @@ impl MemoryKv {
             inner: Rc::new(Inner {
                 clock: Box::new(clock),
                 state: RefCell::new(State::default()),
-                latency: Cell::new([0; 5]),
+                latency: Cell::new([0; 6]),
             }),
         }
     }
@@ -180,7 +183,7 @@ impl MemoryKv {
     /// When on, every call first returns `Pending` once (waking itself), so
     /// that futures polled together interleave their KV calls.
     pub fn set_yield_each_op(&self, on: bool) {
-        self.inner.latency.set([usize::from(on); 5]);
+        self.inner.latency.set([usize::from(on); 6]);
     }
 
     /// Makes calls of kind `op` return `Pending` `polls` times (waking
@@ -247,7 +250,7 @@ impl MemoryKv {
             StoreOp::Write => state.counts.writes += 1,
             StoreOp::Delete => state.counts.deletes += 1,
             StoreOp::List => state.counts.lists += 1,
-            StoreOp::Transaction => {}
+            StoreOp::Transaction | StoreOp::Send => {}
         }
         if let Some(error) = &state.fail_all {
             return Err(error.clone());

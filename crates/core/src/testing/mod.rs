@@ -15,6 +15,7 @@ mod kv_rules;
 mod memory_kv;
 mod ops;
 mod owners;
+mod queue;
 mod random;
 mod sqlite;
 
@@ -23,5 +24,6 @@ pub use faults::{FaultCall, FaultKind, Faults};
 pub use memory_kv::{KvOpCounts, MemoryKv, StoreOp, StoredEntry};
 pub use ops::Ops;
 pub use owners::{MemoryOwner, MemoryOwners};
+pub use queue::MemoryQueue;
 pub use random::SeededRandom;
 pub use sqlite::SqliteDb;

@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use crate::events::Context;
 use crate::ops::{Op, Reply, Sessions};
 use crate::service::{SessionError, Slide, Writer};
 use crate::session::{NewSession, Session, Summary};
@@ -14,22 +15,28 @@ use crate::token::Token;
 /// See the module documentation.
 #[allow(async_fn_in_trait)]
 pub trait Ops: Sessions {
+    /// Runs `op` for a request of no one in particular (the default context).
+    async fn run_now(&self, op: Op) -> Result<Reply, SessionError> {
+        self.run(op, &Context::default()).await
+    }
     async fn create(&self, new: NewSession) -> Result<(Token, Session), SessionError> {
-        self.run(Op::Create { new }).await.and_then(Reply::created)
+        self.run_now(Op::Create { new })
+            .await
+            .and_then(Reply::created)
     }
     async fn verify(&self, token: &str) -> Result<Session, SessionError> {
         let token = token.to_owned();
-        self.run(Op::Verify { token })
+        self.run_now(Op::Verify { token })
             .await
             .and_then(Reply::session)
     }
     async fn get(&self, id: &str) -> Result<Session, SessionError> {
         let id = id.to_owned();
-        self.run(Op::Get { id }).await.and_then(Reply::session)
+        self.run_now(Op::Get { id }).await.and_then(Reply::session)
     }
     async fn update(&self, id: &str, patch: &Value) -> Result<Session, SessionError> {
         let (id, patch) = (id.to_owned(), patch.clone());
-        self.run(Op::Update { id, patch })
+        self.run_now(Op::Update { id, patch })
             .await
             .and_then(Reply::session)
     }
@@ -45,30 +52,32 @@ pub trait Ops: Sessions {
             patch,
             writer,
         };
-        self.run(op).await.and_then(Reply::session)
+        self.run_now(op).await.and_then(Reply::session)
     }
     async fn refresh(&self, session: &Session) -> Result<Session, SessionError> {
         let session = session.clone();
-        self.run(Op::Refresh { session })
+        self.run_now(Op::Refresh { session })
             .await
             .and_then(Reply::session)
     }
     async fn slide(&self, session: &Session) -> Result<Slide, SessionError> {
         let session = session.clone();
-        self.run(Op::Slide { session }).await.and_then(Reply::slide)
+        self.run_now(Op::Slide { session })
+            .await
+            .and_then(Reply::slide)
     }
     async fn destroy_session(&self, session: &Session) -> Result<(), SessionError> {
         let session = session.clone();
-        self.run(Op::DestroySession { session }).await.map(drop)
+        self.run_now(Op::DestroySession { session }).await.map(drop)
     }
     async fn destroy(&self, id: &str) -> Result<bool, SessionError> {
         let id = id.to_owned();
         let op = Op::Destroy { id, user_id: None };
-        self.run(op).await.and_then(Reply::done)
+        self.run_now(op).await.and_then(Reply::done)
     }
     async fn destroy_owned(&self, user_id: &str, id: &str) -> Result<bool, SessionError> {
         let (id, user_id) = (id.to_owned(), Some(user_id.to_owned()));
-        self.run(Op::Destroy { id, user_id })
+        self.run_now(Op::Destroy { id, user_id })
             .await
             .and_then(Reply::done)
     }
@@ -78,7 +87,7 @@ pub trait Ops: Sessions {
         current: Option<&str>,
     ) -> Result<Vec<Summary>, SessionError> {
         let (user_id, current) = (user_id.to_owned(), current.map(str::to_owned));
-        self.run(Op::ListUser { user_id, current })
+        self.run_now(Op::ListUser { user_id, current })
             .await
             .and_then(Reply::summaries)
     }
@@ -88,7 +97,7 @@ pub trait Ops: Sessions {
         except: Option<&str>,
     ) -> Result<usize, SessionError> {
         let (user_id, except) = (user_id.to_owned(), except.map(str::to_owned));
-        self.run(Op::DestroyUser { user_id, except })
+        self.run_now(Op::DestroyUser { user_id, except })
             .await
             .and_then(Reply::count)
     }
@@ -98,7 +107,7 @@ pub trait Ops: Sessions {
         cursor: Option<&str>,
     ) -> Result<(Vec<Summary>, Option<String>), SessionError> {
         let cursor = cursor.map(str::to_owned);
-        self.run(Op::ListAll { limit, cursor })
+        self.run_now(Op::ListAll { limit, cursor })
             .await
             .and_then(Reply::page)
     }

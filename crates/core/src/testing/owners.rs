@@ -15,18 +15,19 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::{Faults, MemoryKv, SqliteDb};
+use super::{Faults, MemoryKv, MemoryQueue, SqliteDb};
 use crate::clock::Clock;
 use crate::owner::{wire, Owner, OwnerSettings, OwnerTransport, TransportFuture};
 use crate::random::Random;
 use crate::store::StoreError;
 
 /// One owner of [`MemoryOwners`].
-pub type MemoryOwner<C, R> = Owner<SqliteDb, MemoryKv, C, Rc<R>>;
+pub type MemoryOwner<C, R> = Owner<SqliteDb, MemoryKv, MemoryQueue, C, Rc<R>>;
 
 /// See the module documentation.
 pub struct MemoryOwners<C, R> {
     kv: MemoryKv,
+    queue: Option<MemoryQueue>,
     clock: C,
     random: Rc<R>,
     settings: OwnerSettings,
@@ -41,6 +42,7 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
     pub fn new(kv: MemoryKv, clock: C, random: Rc<R>, settings: OwnerSettings) -> Self {
         Self {
             kv,
+            queue: None,
             clock,
             random,
             settings,
@@ -50,6 +52,12 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
             drain_budget: Cell::new(None),
             faults: RefCell::default(),
         }
+    }
+
+    /// Sends the owners' session events to `queue` (`None`: events off).
+    pub fn with_queue(mut self, queue: Option<MemoryQueue>) -> Self {
+        self.queue = queue;
+        self
     }
 
     /// Owner calls made so far.
@@ -101,6 +109,7 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
         let owner = Rc::new(Owner::new(
             db,
             self.kv.clone(),
+            self.queue.clone(),
             self.clock.clone(),
             Rc::clone(&self.random),
             self.settings.clone(),
@@ -145,8 +154,8 @@ impl<C: Clock + Clone, R: Random> MemoryOwners<C, R> {
         if self.unreachable.get() {
             return Err(StoreError::Unavailable("owner unreachable".into()));
         }
-        let reply = match (wire::decode_op(body), self.owner(name)) {
-            (Ok(op), Some(owner)) => owner.handle(op).await.reply,
+        let reply = match (wire::decode_call(body), self.owner(name)) {
+            (Ok((op, ctx)), Some(owner)) => owner.handle(op, &ctx).await.reply,
             (Err(e), _) => Err(e),
             (_, None) => Err(StoreError::Rejected("not an owner's name".into()).into()),
         };

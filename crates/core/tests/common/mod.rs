@@ -11,14 +11,14 @@ use session_core::store::{KvEntry, ListOptions, ListPage, PutOptions};
 pub use session_core::testing::Ops;
 use session_core::testing::{ManualClock, MemoryKv, MemoryOwners, SeededRandom};
 use session_core::{
-    KeyLayout, KeyRing, KvRepo, KvStore, Ledger, Op, Policy, Reply, Session, SessionError,
+    Context, KeyLayout, KeyRing, KvRepo, KvStore, Ledger, Op, Policy, Reply, Session, SessionError,
     SessionService, Sessions, Slide, SlideClaims, StoreError,
 };
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context as TaskContext, Poll};
 
 /// 2023-11-14T22:13:20Z.
 pub const T0: i64 = 1_700_000_000_000;
@@ -38,10 +38,10 @@ pub enum Api {
 }
 
 impl Sessions for Api {
-    async fn run(&self, op: Op) -> Result<Reply, SessionError> {
+    async fn run(&self, op: Op, ctx: &Context) -> Result<Reply, SessionError> {
         match self {
-            Api::Eventual(s) => s.run(op).await,
-            Api::Strong(s) => s.run(op).await,
+            Api::Eventual(s) => s.run(op, ctx).await,
+            Api::Strong(s) => s.run(op, ctx).await,
         }
     }
 }
@@ -73,7 +73,7 @@ impl<S: KvStore> Isolate for ServiceOver<S> {
     }
     async fn slide_claimed(&self, claimed: &Session) -> Result<Slide, SessionError> {
         let session = claimed.clone();
-        let result = self.run(Op::Slide { session }).await;
+        let result = self.run(Op::Slide { session }, &Context::default()).await;
         self.claims().settle(claimed, &result);
         result.and_then(Reply::slide)
     }
@@ -154,7 +154,7 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
 pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
     let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(move |cx: &mut Context<'_>| {
+    std::future::poll_fn(move |cx: &mut TaskContext<'_>| {
         let mut pending = false;
         for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
             if output.is_none() {
@@ -182,7 +182,7 @@ pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
 pub async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let (mut a, mut b) = (Box::pin(a), Box::pin(b));
     let (mut out_a, mut out_b) = (None, None);
-    std::future::poll_fn(move |cx: &mut Context<'_>| {
+    std::future::poll_fn(move |cx: &mut TaskContext<'_>| {
         if out_a.is_none() {
             if let Poll::Ready(v) = a.as_mut().poll(cx) {
                 out_a = Some(v);
@@ -208,7 +208,7 @@ pub async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
 /// Returns `Pending` `n` times (waking itself each time), then `Ready`.
 pub async fn yield_times(n: usize) {
     let mut left = n;
-    std::future::poll_fn(move |cx: &mut Context<'_>| {
+    std::future::poll_fn(move |cx: &mut TaskContext<'_>| {
         if left == 0 {
             Poll::Ready(())
         } else {

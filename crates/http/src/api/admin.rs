@@ -2,7 +2,7 @@
 
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
-use session_core::{NewSession, Op, SessionError, Sessions};
+use session_core::{Actor, NewSession, Op, SessionError, Sessions};
 
 use super::input::{decode_path_param, json_body, list_params, only_fields};
 use super::render::{empty, json, summaries};
@@ -21,13 +21,19 @@ pub(super) async fn answer<O: Sessions>(
     route: &Route<'_>,
     body: &[u8],
 ) -> Answer {
-    authorize_admin(app.config(), head)?;
+    let ctx = head.context(Actor::Admin);
+    if let Err(refused) = authorize_admin(app.config(), head) {
+        if refused.code == ErrorCode::Unauthorized {
+            app.record_admin_auth_failure(&ctx);
+        }
+        return Err(refused);
+    }
     app.sessions()?;
     let method = &head.method;
     match *route {
         Route::AdminSessions if method == Method::GET => {
             let (limit, cursor) = list_params(head)?;
-            let (page, next) = app.run(Op::ListAll { limit, cursor }).await?.page()?;
+            let (page, next) = app.run(Op::ListAll { limit, cursor }, &ctx).await?.page()?;
             let summaries: Vec<Value> = page.iter().map(|s| s.to_json()).collect();
             Ok(json(
                 StatusCode::OK,
@@ -39,7 +45,7 @@ pub(super) async fn answer<O: Sessions>(
             // user agent would mislead, so admin-made sessions record no client.
             let new = NewSession::from_json(json_body(head, body)?, Default::default())
                 .map_err(|e| Problem::invalid_field(&e.field, &e.reason))?;
-            let (token, session) = app.run(Op::Create { new }).await?.created()?;
+            let (token, session) = app.run(Op::Create { new }, &ctx).await?.created()?;
             let answer = json!({ "token": token.expose(), "session": session.to_json() });
             Ok(json(StatusCode::CREATED, &answer))
         }
@@ -49,22 +55,26 @@ pub(super) async fn answer<O: Sessions>(
                 Some(Value::String(token)) => token.clone(),
                 _ => return Err(Problem::invalid_field("token", "must be a string")),
             };
-            let session = app.run(Op::Verify { token }).await?.session()?;
+            let session = app.run(Op::Verify { token }, &ctx).await?.session()?;
             Ok(json(StatusCode::OK, &session.to_json()))
         }
         Route::AdminSessionById(id) => {
             let id = id.to_owned();
             match *method {
                 Method::GET => {
-                    let session = app.run(Op::Get { id }).await?.session()?;
+                    let session = app.run(Op::Get { id }, &ctx).await?.session()?;
                     Ok(json(StatusCode::OK, &session.to_json()))
                 }
                 Method::PATCH => {
                     let patch = json_body(head, body)?;
-                    let session = app.run(Op::Update { id, patch }).await?.session()?;
+                    let session = app.run(Op::Update { id, patch }, &ctx).await?.session()?;
                     Ok(json(StatusCode::OK, &session.to_json()))
                 }
-                _ => match app.run(Op::Destroy { id, user_id: None }).await?.done()? {
+                _ => match app
+                    .run(Op::Destroy { id, user_id: None }, &ctx)
+                    .await?
+                    .done()?
+                {
                     true => Ok(empty(StatusCode::NO_CONTENT)),
                     false => Err(SessionError::NotFound.into()),
                 },
@@ -78,7 +88,7 @@ pub(super) async fn answer<O: Sessions>(
                     user_id,
                     current: None,
                 };
-                let list = app.run(op).await?.summaries()?;
+                let list = app.run(op, &ctx).await?.summaries()?;
                 Ok(json(
                     StatusCode::OK,
                     &json!({ "sessions": summaries(&list) }),
@@ -88,7 +98,7 @@ pub(super) async fn answer<O: Sessions>(
                     user_id,
                     except: None,
                 };
-                let revoked = app.run(op).await?.count()?;
+                let revoked = app.run(op, &ctx).await?.count()?;
                 Ok(json(StatusCode::OK, &json!({ "revoked": revoked })))
             }
         }

@@ -3,7 +3,7 @@
 
 use http::{Method, StatusCode};
 use serde_json::json;
-use session_core::{Op, SessionError, Sessions, Writer};
+use session_core::{Actor, Op, SessionError, Sessions, Writer};
 
 use super::input::{json_body, others_param};
 use super::render::{empty, json, summaries, with_cookie};
@@ -23,25 +23,32 @@ pub(super) async fn answer<O: Sessions>(
     body: &[u8],
 ) -> Answer {
     let cookie_name = &app.config().cookie_name;
+    let ctx = head.context(Actor::User);
     let method = &head.method;
     match (route, method) {
         (Route::Session, &Method::GET) => Ok(json(StatusCode::OK, &me.session.to_json())),
         (Route::Session, &Method::PATCH) => {
             let patch = json_body(head, body)?;
             let session = app
-                .run(Op::UpdateSession {
-                    session: me.session.clone(),
-                    patch,
-                    writer: Writer::Holder,
-                })
+                .run(
+                    Op::UpdateSession {
+                        session: me.session.clone(),
+                        patch,
+                        writer: Writer::Holder,
+                    },
+                    &ctx,
+                )
                 .await?
                 .session()?;
             Ok(json(StatusCode::OK, &session.to_json()))
         }
         (Route::Session, _) => {
-            app.run(Op::DestroySession {
-                session: me.session.clone(),
-            })
+            app.run(
+                Op::DestroySession {
+                    session: me.session.clone(),
+                },
+                &ctx,
+            )
             .await?;
             Ok(with_cookie(
                 empty(StatusCode::NO_CONTENT),
@@ -50,9 +57,12 @@ pub(super) async fn answer<O: Sessions>(
         }
         (Route::Refresh, _) => {
             let session = app
-                .run(Op::Refresh {
-                    session: me.session.clone(),
-                })
+                .run(
+                    Op::Refresh {
+                        session: me.session.clone(),
+                    },
+                    &ctx,
+                )
                 .await?
                 .session()?;
             let response = json(StatusCode::OK, &session.to_json());
@@ -66,10 +76,13 @@ pub(super) async fn answer<O: Sessions>(
         }
         (Route::Sessions, &Method::GET) => {
             let list = app
-                .run(Op::ListUser {
-                    user_id: me.session.user_id.clone(),
-                    current: Some(me.session.id.to_string()),
-                })
+                .run(
+                    Op::ListUser {
+                        user_id: me.session.user_id.clone(),
+                        current: Some(me.session.id.to_string()),
+                    },
+                    &ctx,
+                )
                 .await?
                 .summaries()?;
             Ok(json(
@@ -81,10 +94,13 @@ pub(super) async fn answer<O: Sessions>(
             let keep_current = others_param(head)?;
             let except = keep_current.then(|| me.session.id.to_string());
             let revoked = app
-                .run(Op::DestroyUser {
-                    user_id: me.session.user_id.clone(),
-                    except,
-                })
+                .run(
+                    Op::DestroyUser {
+                        user_id: me.session.user_id.clone(),
+                        except,
+                    },
+                    &ctx,
+                )
                 .await?
                 .count()?;
             let response = json(StatusCode::OK, &json!({ "revoked": revoked }));
@@ -96,10 +112,13 @@ pub(super) async fn answer<O: Sessions>(
         }
         (Route::SessionById(id), _) => {
             let destroyed = app
-                .run(Op::Destroy {
-                    id: (*id).to_owned(),
-                    user_id: Some(me.session.user_id.clone()),
-                })
+                .run(
+                    Op::Destroy {
+                        id: (*id).to_owned(),
+                        user_id: Some(me.session.user_id.clone()),
+                    },
+                    &ctx,
+                )
                 .await?
                 .done()?;
             if !destroyed {

@@ -81,7 +81,9 @@ use std::fmt;
 
 use serde_json::Value;
 use session_core::session::NEW_SESSION_FIELDS;
-use session_core::{ClientInfo, NewSession, Op, Reply, Session, SessionError, Sessions};
+use session_core::{
+    Actor, ClientInfo, Context, NewSession, Op, Reply, Session, SessionError, Sessions,
+};
 
 use http::header::{HeaderValue, SET_COOKIE};
 use http::Response;
@@ -167,6 +169,8 @@ impl fmt::Debug for Finish {
 pub struct AfterResponse {
     /// The session as claimed, with its expiry slid forward.
     pub claimed: Session,
+    /// The request, for the write's event (made by the Worker itself).
+    pub ctx: Context,
 }
 
 impl fmt::Debug for AfterResponse {
@@ -183,7 +187,7 @@ impl AfterResponse {
         let result = match app.sessions() {
             Ok(sessions) => {
                 let session = self.claimed.clone();
-                sessions.run(Op::Slide { session }).await
+                sessions.run(Op::Slide { session }, &self.ctx).await
             }
             Err(problem) => return Err(problem),
         };
@@ -231,10 +235,10 @@ async fn act<O: Sessions>(
     response_headers: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<str>)>,
 ) -> Finish {
     let mut out = Finish {
-        after: forward
-            .slide
-            .clone()
-            .map(|claimed| AfterResponse { claimed }),
+        after: forward.slide.clone().map(|claimed| AfterResponse {
+            claimed,
+            ctx: head.context(Actor::System),
+        }),
         ..Finish::default()
     };
     let (mut issue_values, mut revoke_values) = (Vec::new(), Vec::new());
@@ -306,6 +310,7 @@ async fn act<O: Sessions>(
         }
     };
     let mut current = Current::new(forward);
+    let ctx = head.context(Actor::Origin);
     // The current session is gone (revoked): issuing must not destroy it again.
     let mut current_gone = false;
 
@@ -316,14 +321,18 @@ async fn act<O: Sessions>(
         out.set_cookies = vec![clear_cookie(cookie_name)];
         let result = match current.get(app, sessions, head).await {
             Ok(Some(session)) => match revoke {
-                Revoke::Current => sessions.run(Op::DestroySession { session }).await.map(drop),
-                Revoke::All => sessions
-                    .run(Op::DestroyUser {
-                        user_id: session.user_id,
-                        except: None,
-                    })
+                Revoke::Current => sessions
+                    .run(Op::DestroySession { session }, &ctx)
                     .await
                     .map(drop),
+                Revoke::All => {
+                    let user_id = session.user_id;
+                    let op = Op::DestroyUser {
+                        user_id,
+                        except: None,
+                    };
+                    sessions.run(op, &ctx).await.map(drop)
+                }
             },
             // An authentic token whose session expired names a user whose
             // other sessions still work: "everywhere" is not done by
@@ -365,7 +374,7 @@ async fn act<O: Sessions>(
 
     if let Some(new) = issue {
         match sessions
-            .run(Op::Create { new })
+            .run(Op::Create { new }, &ctx)
             .await
             .and_then(Reply::created)
         {
@@ -388,7 +397,7 @@ async fn act<O: Sessions>(
                 if !current_gone {
                     let destroyed = match current.get(app, sessions, head).await {
                         Ok(Some(old)) => sessions
-                            .run(Op::DestroySession { session: old })
+                            .run(Op::DestroySession { session: old }, &ctx.replacing())
                             .await
                             .map(drop),
                         Ok(None) => Ok(()),
@@ -467,9 +476,12 @@ impl Current {
         let session = match presented_token(app, head) {
             None => None,
             Some(p) => match sessions
-                .run(Op::Verify {
-                    token: p.token.to_owned(),
-                })
+                .run(
+                    Op::Verify {
+                        token: p.token.to_owned(),
+                    },
+                    &Context::default(),
+                )
                 .await
                 .and_then(Reply::session)
             {

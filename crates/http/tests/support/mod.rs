@@ -10,7 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 pub use session_core::testing::Ops;
 use session_core::testing::{ManualClock, MemoryKv, SeededRandom};
-use session_core::{Ledger, Sessions, Slide};
+use session_core::{EventLog, Ledger, Sessions, Slide};
 use session_http::app::{App, ConfiguredSessions};
 use session_http::config::{Config, ConfigError};
 use session_http::guard::AfterResponse;
@@ -77,6 +77,8 @@ pub struct World {
     pub clock: ManualClock,
     pub random: Rc<SeededRandom>,
     pub ledger: Rc<Ledger>,
+    /// The events the requests of this isolate made, not yet sent.
+    pub events: Rc<EventLog>,
 }
 
 impl World {
@@ -89,6 +91,7 @@ impl World {
             clock,
             random: Rc::new(SeededRandom::new(seed)),
             ledger: Rc::default(),
+            events: Rc::default(),
         }
     }
 
@@ -100,6 +103,7 @@ impl World {
             self.clock.clone(),
             self.random.clone(),
             self.ledger.clone(),
+            Some(self.events.clone()),
         )
     }
 }

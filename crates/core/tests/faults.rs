@@ -25,7 +25,9 @@
 //!    (else a later cleanup drops it and a "revoke all" misses it), and
 //!    every listed session is one that works;
 //! 5. the operation retried without a fault answers, and leaves the very
-//!    state of the clean run (same sessions working, same listings).
+//!    state of the clean run (same sessions working, same listings);
+//! 6. every session whose state changed has exactly one event (once its
+//!    id is deduplicated), and the others none.
 //!
 //! The number of (operation, k) cases is printed (`--nocapture`).
 //!
@@ -61,13 +63,21 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 use std::time::Instant;
 
-use common::{block_on, key_entry, service_over, strong_over, Api, Ops, Owners, T0};
+use common::{
+    block_on, key_entry, service_logging, service_over, strong_over, strong_sending, Api, Ops,
+    Owners, T0,
+};
 use serde_json::json;
+use session_core::events::{EventType, Reason};
 use session_core::kv::{CleanupReport, CLEANUP_GRACE_MS};
 use session_core::service::slide_due;
 use session_core::store::KvStore;
-use session_core::testing::{FaultCall, FaultKind, Faults, ManualClock, MemoryKv, StoreOp};
-use session_core::{Clock, KeyLayout, NewSession, Policy, Session, SessionError, Slide, Writer};
+use session_core::testing::{
+    FaultCall, FaultKind, Faults, ManualClock, MemoryKv, MemoryQueue, StoreOp,
+};
+use session_core::{
+    Clock, EventLog, KeyLayout, NewSession, Policy, Session, SessionError, Slide, Writer,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -111,6 +121,11 @@ struct World {
     api: Api,
     faults: Faults,
     known: RefCell<Vec<Known>>,
+    /// `eventual` mode's events; `strong` mode's go to `queue`.
+    log: Rc<EventLog>,
+    queue: MemoryQueue,
+    /// Event ids of `queue` already looked at.
+    seen: RefCell<std::collections::HashSet<String>>,
 }
 
 impl World {
@@ -119,12 +134,21 @@ impl World {
         let kv = MemoryKv::new(clock.clone());
         let faults = Faults::new();
         kv.set_faults(Some((&faults, "kv")));
-        let global = service_over(&kv, &clock, &keys(), "", 12).with_policy(policy());
+        let log = Rc::new(EventLog::default());
+        let queue = MemoryQueue::new();
         let (api, owners) = match mode {
-            Mode::Eventual => (Api::Eventual(global), None),
+            Mode::Eventual => {
+                let logging = Some(Rc::clone(&log));
+                let service = service_logging(&kv, &clock, &keys(), "", 12, logging);
+                (Api::Eventual(service.with_policy(policy())), None)
+            }
             Mode::Strong => {
-                let (api, owners) = strong_over(&kv, &clock, global, &keys(), 13, policy());
+                let here = service_over(&kv, &clock, &keys(), "", 12).with_policy(policy());
+                let sending = Some(queue.clone());
+                let (api, owners) =
+                    strong_sending(&kv, &clock, here, &keys(), 13, policy(), sending);
                 owners.set_faults(Some(&faults));
+                queue.set_faults(Some((&faults, "queue")));
                 (api, Some(owners))
             }
         };
@@ -136,7 +160,48 @@ impl World {
             api,
             faults,
             known: RefCell::default(),
+            log,
+            queue,
+            seen: RefCell::default(),
         }
+    }
+
+    /// Forgets the events made so far (the setup's), those still in an
+    /// owner's outbox included.
+    fn forget_events(&self) {
+        self.events();
+        if let Some(owners) = &self.owners {
+            let mut seen = self.seen.borrow_mut();
+            for name in owners.names() {
+                let owner = owners.owner(&name).expect("an owner");
+                for row in owner.tables().sql().rows("SELECT body FROM events") {
+                    let event: session_core::Event =
+                        serde_json::from_str(row[0].as_str().expect("a body")).expect("an event");
+                    seen.insert(event.id);
+                }
+            }
+        }
+    }
+
+    /// The events made since the last call, once per id, by session name.
+    fn events(&self) -> Vec<(String, EventType, Option<Reason>)> {
+        let mut made = self.log.take();
+        let mut seen = self.seen.borrow_mut();
+        made.extend(
+            self.queue
+                .delivered()
+                .into_iter()
+                .filter(|e| seen.insert(e.id.clone())),
+        );
+        made.iter()
+            .map(|e| {
+                let name = e
+                    .session_id
+                    .as_deref()
+                    .map_or_else(String::new, |id| self.name_of(id));
+                (name, e.kind, e.reason)
+            })
+            .collect()
     }
 
     fn owners(&self) -> &Owners {
@@ -225,6 +290,7 @@ impl World {
     /// Stops numbering calls while the checks run; numbering goes on when dropped.
     fn pause_faults(&self) -> Paused<'_> {
         self.kv.set_faults(None);
+        self.queue.set_faults(None);
         if let Some(owners) = &self.owners {
             owners.set_faults(None);
         }
@@ -240,6 +306,7 @@ impl Drop for Paused<'_> {
         w.kv.set_faults(Some((&w.faults, "kv")));
         if let Some(owners) = &w.owners {
             owners.set_faults(Some(&w.faults));
+            w.queue.set_faults(Some((&w.faults, "queue")));
         }
     }
 }
@@ -645,6 +712,7 @@ fn diff(a: &Snapshot, b: &Snapshot) -> String {
 fn faulted(mode: Mode, op: &str, fault: Fault, r: &Reference) -> Vec<String> {
     let w = setup(mode);
     prepare(&w, op);
+    w.forget_events();
     w.faults.fail_call(fault.k, fault.kind);
     let answer = run(&w, op);
     let fired = w.faults.fired();
@@ -654,6 +722,31 @@ fn faulted(mode: Mode, op: &str, fault: Fault, r: &Reference) -> Vec<String> {
     }
     w.settle();
     let after_fault = Snapshot::take(&w);
+
+    // 6. One event per session whose state changed, none for the others.
+    // (In `eventual` mode a KV call whose answer is lost after it landed
+    // can change a session unseen: checked for lost calls there.)
+    if mode == Mode::Strong || fault.kind == FaultKind::Lost {
+        let events = w.events();
+        for (name, now) in &after_fault.tokens {
+            let changed = r.before.tokens.get(name) != Some(now);
+            let about: Vec<_> = events.iter().filter(|(n, ..)| n == name).collect();
+            if about.len() != usize::from(changed) {
+                problems.push(format!(
+                    "6: {name} {} and has {} event(s): {about:?}",
+                    if changed { "changed" } else { "did not change" },
+                    about.len()
+                ));
+            }
+        }
+        for (name, kind, reason) in &events {
+            if !after_fault.tokens.contains_key(name) {
+                problems.push(format!(
+                    "6: an event {kind:?} {reason:?} of an unknown session {name}"
+                ));
+            }
+        }
+    }
 
     // 1. An error, or the very success of the clean run.
     if let Ok(text) = &answer {

@@ -9,7 +9,7 @@ use base64::Engine;
 use session_core::owner::{OwnerClient, OwnerSettings, OwnerTransport};
 use session_core::store::{KvEntry, ListOptions, ListPage, PutOptions};
 pub use session_core::testing::Ops;
-use session_core::testing::{ManualClock, MemoryKv, MemoryOwners, SeededRandom};
+use session_core::testing::{ManualClock, MemoryKv, MemoryOwners, MemoryQueue, SeededRandom};
 use session_core::{
     Context, KeyLayout, KeyRing, KvRepo, KvStore, Ledger, Op, Policy, Reply, Session, SessionError,
     SessionService, Sessions, Slide, SlideClaims, StoreError,
@@ -115,13 +115,29 @@ pub fn strong_over(
     owner_seed: u64,
     policy: Policy,
 ) -> (Api, Rc<Owners>) {
+    strong_sending(kv, clock, here, token_keys, owner_seed, policy, None)
+}
+
+/// [`strong_over`] whose owners send their events to `queue`.
+pub fn strong_sending(
+    kv: &MemoryKv,
+    clock: &ManualClock,
+    here: Service,
+    token_keys: &str,
+    owner_seed: u64,
+    policy: Policy,
+    queue: Option<MemoryQueue>,
+) -> (Api, Rc<Owners>) {
     let settings = owner_settings(token_keys, policy);
-    let owners = Rc::new(MemoryOwners::new(
-        kv.clone(),
-        clock.clone(),
-        Rc::new(SeededRandom::new(owner_seed)),
-        settings.clone(),
-    ));
+    let owners = Rc::new(
+        MemoryOwners::new(
+            kv.clone(),
+            clock.clone(),
+            Rc::new(SeededRandom::new(owner_seed)),
+            settings.clone(),
+        )
+        .with_queue(queue),
+    );
     let transport: Rc<dyn OwnerTransport> = owners.clone();
     let client = OwnerClient::new(settings, here.with_policy(policy), clock.clone(), transport);
     (Api::Strong(client), owners)
@@ -135,9 +151,21 @@ pub fn service_over(
     prefix: &str,
     seed: u64,
 ) -> Service {
+    service_logging(kv, clock, token_keys, prefix, seed, None)
+}
+
+/// [`service_over`] keeping its events in `log`.
+pub fn service_logging(
+    kv: &MemoryKv,
+    clock: &ManualClock,
+    token_keys: &str,
+    prefix: &str,
+    seed: u64,
+    log: Option<Rc<session_core::EventLog>>,
+) -> Service {
     let layout = Rc::new(KeyLayout::new(prefix).expect("test prefix"));
     SessionService::new(
-        KvRepo::new(kv.clone(), clock.clone(), layout, Rc::default()),
+        KvRepo::new(kv.clone(), clock.clone(), layout, Rc::default()).with_events(log),
         clock.clone(),
         SeededRandom::new(seed),
         KeyRing::parse(token_keys).expect("test keys"),

@@ -13,6 +13,8 @@
 #   PORT=8787 DEMO_PORT=8788 npm run dev      # the defaults
 #   PERSIST_TO=.wrangler/state npm run dev    # where local KV lives (the default)
 #   DEMO=0 npm run dev                        # no demo: wrangler.toml's vars only
+#   EVENTS=0 npm run dev                      # no session events (on by default here:
+#                                             # the example consumer prints each one)
 #   npm run dev -- --local-protocol https     # more `wrangler dev` flags (https: any
 #                                             # host name works for the cookie; list it in
 #                                             # DEMO_ORIGINS="https://host:8787 …" to sign in)
@@ -91,6 +93,12 @@ awk -v main="$root/build/index.js" '
   /^main *=/ { print "main = \"" main "\""; next }
   { print }
 ' wrangler.toml >"$dev/wrangler.toml"
+# Session events on: EVENTS sends to a local queue, which the example
+# consumer (examples/events-consumer, run beside the Worker) writes to local
+# R2 and prints, one line per event.
+if [ "${EVENTS:-1}" = 1 ] && ! grep -q '^\[\[queues.producers\]\]' "$dev/wrangler.toml"; then
+  printf '\n[[queues.producers]]\nbinding = "EVENTS"\nqueue = "edge-session-events"\n' >>"$dev/wrangler.toml"
+fi
 
 # Request.cf: a local stand-in instead of the download from Cloudflare (which
 # fails offline with ENOTFOUND traces and falls back to a placeholder country,
@@ -100,6 +108,7 @@ printf '{"colo":"LOCAL","httpProtocol":"HTTP/1.1","clientTcpRtt":0,"asn":0}\n' >
 export CLOUDFLARE_CF_FETCH_PATH="$root/$dev/cf.json" WRANGLER_SEND_METRICS=false
 
 args=(dev --config "$dev/wrangler.toml" --persist-to "$PERSIST_TO" --ip 127.0.0.1 --port "$PORT")
+grep -q '^binding = "EVENTS"' "$dev/wrangler.toml" && args+=(--config "$root/examples/events-consumer/wrangler.toml")
 [ -f .dev.vars ] && args+=(--env-file "$root/.dev.vars")
 pids=()
 stop() {

@@ -12,7 +12,9 @@
 // every session created and not revoked verifies (guard and admin verify);
 // every revoked one is refused; every user's listing (self-service, admin,
 // and the global KV index) equals the model, labels included; zero 5xx; zero
-// lost; zero resurrected.
+// lost; zero resurrected; and the session events (EVENTS bound to a queue,
+// consumed by examples/events-consumer), replayed over an empty model, give
+// the same live sessions as the store.
 //
 // Concurrency, and why the model stays exact: each user has a read/write lock.
 // Creates, verifies, refreshes and label changes of one user run concurrently
@@ -138,7 +140,7 @@ async function soak(mode) {
     return undefined; // echo what the origin received
   });
   const w = await startWorker({
-    strong: mode === 'strong',
+    strong: mode === 'strong', events: true,
     bindings: { ORIGIN_URL: origin.url, GUARD_RULES: JSON.stringify(RULES) },
   });
   const admin = { authorization: `Bearer ${w.env.ADMIN_KEY}` };
@@ -491,6 +493,31 @@ async function soak(mode) {
   }
   expect(globalOk, `global listing (KV index) differs from the model after 20 s: ${globalDiff}`);
 
+  // The event log replayed over an empty model: created minus revoked (once
+  // per event id, in any order) is the store's live sessions, with their users.
+  const eventsStart = Date.now();
+  let replayOk = false;
+  let replayDiff = '';
+  let eventCount = 0;
+  while (!replayOk && Date.now() - eventsStart < 30_000) {
+    const byId = new Map((await w.deliveredEvents()).map(({ event }) => [event.id, event]));
+    eventCount = byId.size;
+    const replayed = new Map();
+    const gone = new Set();
+    for (const e of byId.values()) {
+      if (e.type === 'session.created') replayed.set(e.sessionId, e.userId);
+      if (e.type === 'session.revoked') gone.add(e.sessionId);
+    }
+    for (const id of gone) replayed.delete(id);
+    const want = all.filter((x) => x.live);
+    const missing = want.filter((x) => replayed.get(x.id) !== x.userId);
+    const extra = [...replayed.keys()].filter((id) => !sessions.get(id)?.live);
+    replayOk = missing.length === 0 && extra.length === 0;
+    replayDiff = `missing or wrong user ${missing.length}, extra ${extra.length}`;
+    if (!replayOk) await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(replayOk, `the event log replayed differs from the store after 30 s: ${replayDiff}`);
+
   await w.dispose();
   await origin.close();
   return {
@@ -498,7 +525,9 @@ async function soak(mode) {
     operations: dispatched,
     runMs,
     totalMs: Date.now() - started,
-    globalSettledMs: Date.now() - globalStart,
+    globalSettledMs: eventsStart - globalStart,
+    eventsSettledMs: Date.now() - eventsStart,
+    events: eventCount,
     requests: counts.requests,
     byStatus: counts.byStatus,
     ops: counts.ops,
@@ -525,6 +554,7 @@ describe('soak: many users, concurrent operations, every invariant against a mod
       line('statuses', JSON.stringify(r.byStatus));
       line('sessions', `${r.created} created, ${r.live} live, ${r.revoked} revoked at the end`);
       line('final checks', `${r.finalChecks.guard} guard + ${r.finalChecks.verify} admin verify, ${r.finalChecks.listings} users' listings (admin + self), global index settled in ${r.globalSettledMs} ms`);
+      line('events', `${r.events} delivered; their replay matched the store after ${r.eventsSettledMs} ms`);
       line('checks', `${r.liveAccepted} times a live session was accepted, ${r.revokedRefused} times a revoked one refused (guard, refresh, label, admin verify, listings)`);
       line('invariants', `5xx ${r.server5xx}, lost ${r.lost.length}, resurrected ${r.resurrected.length}, other mismatches ${r.mismatches.length}`);
       for (const m of [...r.lost, ...r.resurrected, ...r.mismatches].slice(0, 20)) console.log(`# soak ${mode}: ! ${m}`);

@@ -250,6 +250,28 @@ export interface components {
         HolderPatch: {
             label?: string | null;
         };
+        /** @description A message of the EVENTS queue: one per change of a session's state, at least once (deduplicate by id). Never a token, a secret, a meta value or a full IP. */
+        SessionEvent: {
+            id: string;
+            /** @enum {string} */
+            type: "session.created" | "session.updated" | "session.revoked" | "admin.auth_failed";
+            /** Format: date-time */
+            time: string;
+            userId: string | null;
+            sessionId: string | null;
+            /**
+             * @description session.created: handoff | admin; session.revoked: logout | others | all | admin | cap | replaced
+             * @enum {string}
+             */
+            reason?: "handoff" | "admin" | "logout" | "others" | "all" | "cap" | "replaced";
+            /** @enum {string} */
+            actor: "user" | "admin" | "origin" | "system";
+            /** @description CF-Connecting-IP cut to its network: IPv4 /24, IPv6 /48 */
+            ip?: string;
+            country?: string;
+            /** @description the request's CF-Ray */
+            requestId?: string;
+        };
     };
     responses: {
         /** @description invalid_request: malformed JSON, wrong type, value out of bounds; `field` names it */

@@ -4,13 +4,17 @@
 //!
 //! The Worker's part, in order:
 //! 1. [`decide`]; on [`GuardDecision::Respond`], send it.
-//! 2. Fetch [`Forward::url`] with [`Forward::headers`], the request's method
+//! 2. When [`Forward::assertion`] waits for its signature, sign its
+//!    [`Pending::signing_input`] with its key (ES256) and
+//!    [`Forward::add_assertion`]; a signer that fails answers
+//!    [`signing_failed`] (and [`abandon`]).
+//! 3. Fetch [`Forward::url`] with [`Forward::headers`], the request's method
 //!    and its body (streamed). Unreachable origin: [`abandon`], then 502
 //!    `origin_unavailable`.
-//! 3. [`finish`] with the origin response's headers ([`handoff`]); remove
+//! 4. [`finish`] with the origin response's headers ([`handoff`]); remove
 //!    [`Finish::remove_headers`] from the response, append every
 //!    [`Finish::set_cookies`] value, print [`Finish::logs`], send it.
-//! 4. Run [`Finish::after`], when there is one, after the response
+//! 5. Run [`Finish::after`], when there is one, after the response
 //!    (`waitUntil`): the sliding write.
 //!
 //! # Decisions, in order
@@ -29,6 +33,12 @@
 //!
 //! `decide` never writes to KV: a due sliding write is claimed
 //! ([`Forward::touched`]) and made after the response.
+//!
+//! # Identity headers
+//! A request forwarded with a session carries `X-Session-Id`, `-User`,
+//! `-Meta` and `-Auth-Time` unless `IDENTITY_HEADERS=assertion`, and
+//! `X-Session-Assertion` whenever `ASSERTION_KEYS` is set
+//! ([`crate::assertion`]): a session's recent one again, or one to sign.
 
 pub mod handoff;
 
@@ -41,11 +51,15 @@ use http::{HeaderMap, Method, Response, StatusCode};
 use session_core::{Clock, KvStore, Random, Session};
 
 use crate::app::App;
+use crate::assertion::{BadSignature, Pending, Signing};
 use crate::auth::{authenticate, AuthError, TokenSource};
 use crate::bearer::strip_our_authorization;
 use crate::config::Config;
 use crate::cookie::{clear_cookie, set_cookie, strip_cookie};
-use crate::identity::{add_identity_headers, strip_override_headers, strip_session_headers};
+use crate::identity::{
+    add_identity_headers, strip_override_headers, strip_session_headers, IdentityHeaders,
+    SESSION_ASSERTION_HEADER,
+};
 use crate::problem::{ErrorCode, Problem};
 use crate::request::RequestHead;
 use crate::rules::Access;
@@ -77,7 +91,8 @@ pub struct Forward {
     /// `X-Session-*` and override header and (unless `FORWARD_TOKEN=true`)
     /// the session cookie and an `Authorization` header carrying a session
     /// token, plus `X-Session-Id`, `X-Session-User` and `X-Session-Meta` when
-    /// a session is attached.
+    /// a session is attached (unless `IDENTITY_HEADERS=assertion`), and
+    /// `X-Session-Assertion` once signed (see [`Forward::assertion`]).
     pub headers: HeaderMap,
     /// The access the path required.
     pub access: Access,
@@ -93,6 +108,34 @@ pub struct Forward {
     /// (sliding on a cookie-authenticated request); [`finish`] passes it on
     /// while the sliding write still applies.
     pub set_cookie: Option<String>,
+    /// The identity assertion still to be signed (`ASSERTION_KEYS` set and
+    /// no recent one of this session to reuse): the request must not be
+    /// forwarded before [`Forward::add_assertion`].
+    pub assertion: Option<Pending>,
+}
+
+impl Forward {
+    /// Puts the signed assertion in the headers: `pending` (taken from
+    /// [`Forward::assertion`]) with the ES256 `signature` of its signing
+    /// input (`r‖s`, 64 bytes).
+    pub fn add_assertion(&mut self, pending: Pending, signature: &[u8]) -> Result<(), Problem> {
+        let value = pending
+            .complete(signature)
+            .map_err(|BadSignature| signing_failed())?;
+        self.headers.insert(SESSION_ASSERTION_HEADER, value);
+        Ok(())
+    }
+}
+
+/// 503 `misconfigured`: the platform could not sign with the first key of
+/// `ASSERTION_KEYS` (it refused the key, e.g. a public key that is not the
+/// private key's). The request is not forwarded without its assertion.
+pub fn signing_failed() -> Problem {
+    Problem::new(
+        ErrorCode::Misconfigured,
+        "ASSERTION_KEYS: the signing key could not be used to sign the identity assertion \
+(is its public key the private key's?)",
+    )
 }
 
 impl fmt::Debug for Forward {
@@ -112,6 +155,7 @@ impl fmt::Debug for Forward {
                 "set_cookie",
                 &self.set_cookie.as_ref().map(|_| "<redacted>"),
             )
+            .field("assertion", &self.assertion)
             .finish()
     }
 }
@@ -163,6 +207,7 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
             token_source: None,
             touched: None,
             set_cookie: None,
+            assertion: None,
         });
     }
 
@@ -181,23 +226,38 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
         }
     }
 
-    // At most one request per session and isolate makes the sliding write.
-    let (touched, set_cookie) = match app.sessions() {
-        Ok(sessions) => {
-            let touched = sessions.claim_slide(&caller.session);
-            let cookie = match &touched {
-                Some(next) if caller.source == TokenSource::Cookie => Some(set_cookie(
-                    &config.cookie_name,
-                    caller.token,
-                    next.seconds_to_expiry(sessions.now_ms()),
-                )),
-                _ => None,
-            };
-            (touched, cookie)
-        }
-        Err(_) => (None, None),
+    // Authenticated: the session operations are there.
+    let sessions = match app.sessions() {
+        Ok(sessions) => sessions,
+        Err(problem) => return respond(problem),
     };
-    add_identity_headers(&mut headers, &caller.session);
+    let now_ms = sessions.now_ms();
+    // At most one request per session and isolate makes the sliding write.
+    let touched = sessions.claim_slide(&caller.session);
+    let set_cookie = match &touched {
+        Some(next) if caller.source == TokenSource::Cookie => Some(set_cookie(
+            &config.cookie_name,
+            caller.token,
+            next.seconds_to_expiry(now_ms),
+        )),
+        _ => None,
+    };
+    if config.identity_headers == IdentityHeaders::Plain {
+        add_identity_headers(&mut headers, &caller.session);
+    }
+    let assertion = match config.assertion.prepare(
+        &head.url,
+        config.origin_url.as_ref(),
+        &caller.session,
+        now_ms,
+    ) {
+        Some(Signing::Ready(value)) => {
+            headers.insert(SESSION_ASSERTION_HEADER, value);
+            None
+        }
+        Some(Signing::Pending(pending)) => Some(pending),
+        None => None,
+    };
     GuardDecision::Forward(Forward {
         url,
         headers,
@@ -206,6 +266,7 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
         token_source: Some(caller.source),
         touched,
         set_cookie,
+        assertion,
     })
 }
 

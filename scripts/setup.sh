@@ -32,6 +32,14 @@ else
   say "client npm packages up to date"
 fi
 
+# The origin verifier's packages (jose; typescript to build it), the same way.
+if [ ! -f origin/node_modules/.package-lock.json ] || [ origin/package-lock.json -nt origin/node_modules/.package-lock.json ]; then
+  say "npm --prefix origin ci"
+  npm --prefix origin ci --no-audit --no-fund --loglevel=error
+else
+  say "origin npm packages up to date"
+fi
+
 # Headless Chromium for the browser tests: Debian's package (playwright-core
 # drives /usr/bin/chromium; no browser is downloaded from anywhere else).
 if [ "$browser" = 1 ]; then

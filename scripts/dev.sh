@@ -74,11 +74,16 @@ else
   touch "$dev/build-started"
 fi
 
-# The demo's page script imports the TypeScript client from client/dist.
+# The demo's page script imports the TypeScript client from client/dist, and
+# the demo verifies the Worker's identity assertion with origin/dist.
 if [ "$DEMO" = 1 ]; then
   if [ ! -f client/dist/index.js ] || [ -n "$(find client/src client/package.json -newer client/dist/index.js -print -quit)" ]; then
     say "building the client (npm --prefix client run build)"
     npm --prefix client run build --silent
+  fi
+  if [ ! -f origin/dist/index.js ] || [ -n "$(find origin/src origin/package.json -newer origin/dist/index.js -print -quit)" ]; then
+    say "building the origin verifier (npm --prefix origin run build)"
+    npm --prefix origin run build --silent
   fi
 fi
 
@@ -110,15 +115,6 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ "$DEMO" = 1 ]; then
-  while IFS= read -r var; do args+=(--var "$var"); done < <(node examples/demo/config.mjs "http://127.0.0.1:$DEMO_PORT")
-  DEMO_PORT=$DEMO_PORT node examples/demo/server.mjs &
-  pids+=($!)
-fi
-
-setsid bash scripts/dev.sh --watch-sources &
-pids+=(-$!)
-
 # `--local-protocol https` among wrangler's flags: the URL is https (wrangler's
 # self-signed certificate), and every host name keeps the cookie.
 scheme=http
@@ -127,6 +123,20 @@ for a in "$@"; do
   case "$a" in --local-protocol=https) scheme=https ;; https) [ "$prev" = --local-protocol ] && scheme=https ;; esac
   prev=$a
 done
+
+if [ "$DEMO" = 1 ]; then
+  while IFS= read -r var; do args+=(--var "$var"); done < <(node examples/demo/config.mjs "http://127.0.0.1:$DEMO_PORT")
+  # The demo fetches the Worker's JWKS (its assertions' keys) at WORKER_URL;
+  # over https that is wrangler's self-signed certificate, which only this
+  # local demo process is told to accept.
+  demo_env=(DEMO_PORT="$DEMO_PORT" WORKER_URL="$scheme://127.0.0.1:$PORT")
+  [ "$scheme" = https ] && demo_env+=(NODE_TLS_REJECT_UNAUTHORIZED=0)
+  env "${demo_env[@]}" node examples/demo/server.mjs &
+  pids+=($!)
+fi
+
+setsid bash scripts/dev.sh --watch-sources &
+pids+=(-$!)
 
 # Waits until $1 answers 200 (self-signed certificates accepted), at most $2 ms.
 wait_for_200() {

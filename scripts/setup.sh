@@ -104,6 +104,18 @@ if [ ! -f .dev.vars ]; then
   '
 fi
 
+# The demo's identity assertions (IDENTITY_HEADERS=assertion) need a signing
+# key: a fresh P-256 key, added once to a .dev.vars that has none.
+if ! grep -q '^ASSERTION_KEYS=' .dev.vars; then
+  say "adding a fresh ASSERTION_KEYS (P-256) to .dev.vars"
+  node -e '
+    const c = require("crypto");
+    const { privateKey } = c.generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const der = privateKey.export({ format: "der", type: "pkcs8" }).toString("base64");
+    require("fs").appendFileSync(".dev.vars", `ASSERTION_KEYS="dev1:${der}"\n`);
+  '
+fi
+
 # schemathesis (the API fuzzing layer of `npm test`), from PyPI, pinned with
 # every dependency by tests/schemathesis/requirements.txt, in its own venv.
 # Reinstalled only when that file changed since the last install.

@@ -29,7 +29,9 @@
 //! origin always receives one with at least three quarters of its TTL left,
 //! and never one whose `exp` is more than the TTL after its `iat`. Any other
 //! claim (new roles, another audience) signs anew. At most [`MAX_REUSED`]
-//! sessions are remembered per isolate.
+//! sessions are remembered per isolate: when full, those past their reuse
+//! window go, and all go when that frees less than a quarter (a burst of
+//! sessions), so that remembering costs O(1) per signature, amortized.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -443,6 +445,7 @@ impl AssertionSettings {
             keys: Rc::clone(keys),
             claims,
             signed_at_ms: now_ms,
+            ttl_ms,
             input,
         }))
     }
@@ -454,6 +457,7 @@ pub struct Pending {
     keys: Rc<AssertionKeys>,
     claims: Claims,
     signed_at_ms: i64,
+    ttl_ms: i64,
     input: String,
 }
 
@@ -497,11 +501,14 @@ impl Pending {
         URL_SAFE_NO_PAD.encode_string(signature, &mut jws);
         // base64url and dots: always a valid header value.
         let value = HeaderValue::try_from(jws).map_err(|_| BadSignature)?;
-        self.keys.reused.borrow_mut().put(Entry {
-            claims: self.claims,
-            signed_at_ms: self.signed_at_ms,
-            value: value.clone(),
-        });
+        self.keys.reused.borrow_mut().put(
+            Entry {
+                claims: self.claims,
+                signed_at_ms: self.signed_at_ms,
+                value: value.clone(),
+            },
+            self.ttl_ms,
+        );
         Ok(value)
     }
 }
@@ -532,19 +539,17 @@ impl Reused {
             .then(|| entry.value.clone())
     }
 
-    fn put(&mut self, entry: Entry) {
+    fn put(&mut self, entry: Entry, ttl_ms: i64) {
         let sid = entry.claims.sid.clone();
         if self.by_session.len() >= MAX_REUSED && !self.by_session.contains_key(&sid) {
-            // Full: make room for one by dropping the oldest. (Entries past
-            // their reuse window are never served; dropping the oldest drops
-            // those first.)
-            if let Some(oldest) = self
-                .by_session
-                .iter()
-                .min_by_key(|(_, e)| e.signed_at_ms)
-                .map(|(sid, _)| sid.clone())
-            {
-                self.by_session.remove(&oldest);
+            // Full: drop what can no longer be reused; if that frees less
+            // than a quarter, drop everything. Each O(n) pass frees at least
+            // n / 4 places: O(1) per insert, amortized.
+            let now_ms = entry.signed_at_ms;
+            self.by_session
+                .retain(|_, e| reusable(e.signed_at_ms, now_ms, ttl_ms));
+            if self.by_session.len() > MAX_REUSED / 4 * 3 {
+                self.by_session.clear();
             }
         }
         self.by_session.insert(sid, entry);

@@ -474,25 +474,43 @@ fn a_change_of_roles_is_never_served_a_stale_assertion() {
 #[test]
 fn the_reuse_memory_is_bounded() {
     let w = world(&[]);
-    let n = MAX_REUSED + 50;
-    let mut tokens = Vec::new();
-    for i in 0..n {
-        tokens.push(login(&w, &format!("u{i}"), json!([])).0);
-    }
-    for (i, token) in tokens.iter().enumerate() {
+    let keys = || w.config.assertion.keys.as_ref().unwrap();
+    let n = 2 * MAX_REUSED + 50;
+    let tokens: Vec<String> = (0..n)
+        .map(|i| login(&w, &format!("u{i}"), json!([])).0)
+        .collect();
+    // A burst: more sessions than remembered within one reuse window.
+    let mut most = 0;
+    for token in &tokens {
         advance(&w, 1);
         signed(&w, &get("/x", token, &[]));
-        let keys = w.config.assertion.keys.as_ref().unwrap();
-        assert!(keys.reused_len() <= MAX_REUSED);
-        assert_eq!(keys.reused_len(), (i + 1).min(MAX_REUSED));
+        most = most.max(keys().reused_len());
+        assert!(keys().reused_len() <= MAX_REUSED);
+        // The one just signed is always reused by its next request.
+        assert!(forwarded(&w, &get("/x", token, &[])).assertion.is_none());
     }
-    // The newest are the ones kept: the last session's is reused, the first's not.
-    assert!(forwarded(&w, &get("/x", &tokens[n - 1], &[]))
-        .assertion
-        .is_none());
-    assert!(forwarded(&w, &get("/x", &tokens[0], &[]))
-        .assertion
-        .is_some());
+    assert_eq!(most, MAX_REUSED, "it fills up before it forgets");
+    // Past the reuse window, a full memory drops what can no longer be reused
+    // and keeps the fresh ones.
+    advance(&w, 60_000);
+    for token in &tokens[..700] {
+        signed(&w, &get("/x", token, &[]));
+    }
+    let remembered = keys().reused_len();
+    assert_eq!(remembered, 700 + (n % MAX_REUSED));
+    advance(&w, 15_000);
+    let fresh = &tokens[700..1000];
+    for token in fresh {
+        signed(&w, &get("/x", token, &[]));
+    }
+    assert_eq!(
+        keys().reused_len(),
+        fresh.len(),
+        "the stale ones went, the fresh stayed"
+    );
+    for token in fresh {
+        assert!(forwarded(&w, &get("/x", token, &[])).assertion.is_none());
+    }
 }
 
 #[test]

@@ -75,7 +75,11 @@ fn sign(pending: &Pending) -> Vec<u8> {
 
 /// What the Worker does between `decide` and the fetch.
 fn signed(w: &World, head: &RequestHead) -> Forward {
-    let mut f = forwarded(w, head);
+    completed(forwarded(w, head))
+}
+
+/// `f` with its pending assertion, if any, signed and added.
+fn completed(mut f: Forward) -> Forward {
     if let Some(pending) = f.assertion.take() {
         let signature = sign(&pending);
         f.add_assertion(pending, &signature).unwrap();
@@ -83,13 +87,18 @@ fn signed(w: &World, head: &RequestHead) -> Forward {
     f
 }
 
-fn jwks(w: &World) -> Value {
+/// `GET /auth/.well-known/jwks.json` of `w`.
+fn jwks_response(w: &World) -> http::Response<Vec<u8>> {
     let h = head(
         "GET",
         "https://edge.example/auth/.well-known/jwks.json",
         &[],
     );
-    let res = block_on(api::handle(&w.app(), &h, b""));
+    block_on(api::handle(&w.app(), &h, b""))
+}
+
+fn jwks(w: &World) -> Value {
+    let res = jwks_response(w);
     assert_eq!(res.status(), 200);
     serde_json::from_slice(res.body()).unwrap()
 }
@@ -400,14 +409,7 @@ fn an_origin_never_receives_an_expired_or_overlong_assertion() {
             let token = &sessions[(seed >> 40) as usize % sessions.len()];
             let f = forwarded(&w, &get("/x", token, &[]));
             reused += usize::from(f.assertion.is_none());
-            let f = {
-                let mut f = f;
-                if let Some(p) = f.assertion.take() {
-                    let s = sign(&p);
-                    f.add_assertion(p, &s).unwrap();
-                }
-                f
-            };
+            let f = completed(f);
             let c = claims_of(&w, &f);
             let (iat, exp) = (c["iat"].as_i64().unwrap(), c["exp"].as_i64().unwrap());
             let now_s = w.clock.now_ms() as f64 / 1000.0;
@@ -516,12 +518,7 @@ fn the_reuse_memory_is_bounded() {
 #[test]
 fn jwks_route() {
     let w = world(&[("ASSERTION_KEYS", &format!("{ASSERTION_K1},{ASSERTION_K2}"))]);
-    let h = head(
-        "GET",
-        "https://edge.example/auth/.well-known/jwks.json",
-        &[],
-    );
-    let res = block_on(api::handle(&w.app(), &h, b""));
+    let res = jwks_response(&w);
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "public, max-age=300");
     assert_eq!(res.headers()["content-type"], "application/json");
@@ -566,11 +563,10 @@ fn jwks_route() {
     }
     // No credentials needed, none looked at, and no TOKEN_KEYS either.
     let w = world(&[("TOKEN_KEYS", "")]);
-    let res = block_on(api::handle(&w.app(), &h, b""));
-    assert_eq!(res.status(), 200);
+    assert_eq!(jwks_response(&w).status(), 200);
     // Unset: an empty set.
     let w = world(&[("ASSERTION_KEYS", "")]);
-    let res = block_on(api::handle(&w.app(), &h, b""));
+    let res = jwks_response(&w);
     assert_eq!(
         serde_json::from_slice::<Value>(res.body()).unwrap(),
         json!({"keys": []})

@@ -14,7 +14,8 @@
 #   PERSIST_TO=.wrangler/state npm run dev    # where local KV lives (the default)
 #   DEMO=0 npm run dev                        # no demo: wrangler.toml's vars only
 #   npm run dev -- --local-protocol https     # more `wrangler dev` flags (https: any
-#                                             # host name works for the cookie)
+#                                             # host name works for the cookie; list it in
+#                                             # DEMO_ORIGINS="https://host:8787 …" to sign in)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -128,8 +129,13 @@ if [ "$DEMO" = 1 ]; then
   while IFS= read -r var; do args+=(--var "$var"); done < <(node examples/demo/config.mjs "http://127.0.0.1:$DEMO_PORT")
   # The demo fetches the Worker's JWKS (its assertions' keys) at WORKER_URL;
   # over https that is wrangler's self-signed certificate, which only this
-  # local demo process is told to accept.
-  demo_env=(DEMO_PORT="$DEMO_PORT" WORKER_URL="$scheme://127.0.0.1:$PORT")
+  # local demo process is told to accept. DEMO_ORIGINS: the Worker's origins,
+  # the only Origin the demo's sign-in and sign-out forms may be posted from
+  # (another host name over https: set DEMO_ORIGINS).
+  demo_env=(
+    DEMO_PORT="$DEMO_PORT" WORKER_URL="$scheme://127.0.0.1:$PORT"
+    DEMO_ORIGINS="${DEMO_ORIGINS:-"$scheme://127.0.0.1:$PORT $scheme://localhost:$PORT"}"
+  )
   [ "$scheme" = https ] && demo_env+=(NODE_TLS_REJECT_UNAUTHORIZED=0)
   env "${demo_env[@]}" node examples/demo/server.mjs &
   pids+=($!)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks formatting and lints (`cargo fmt --check`, `cargo clippy -D warnings`,
-# native and wasm32), then runs every test layer: native `cargo test` (the core against the in-memory KV),
+# native and wasm32) and the wasm's size budget (bench/budget.json, after the
+# build), then runs every test layer: native `cargo test` (the core against the in-memory KV),
 # wasm-bindgen-test on wasm32 under Node (code that touches JS types),
 # `node --test` driving the built Worker in Miniflare, the TypeScript client's
 # tests (client/: type drift against openapi.json, then every call against the
@@ -47,8 +48,9 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p edge-session --target wasm32-unknown-unknown 2>&1 | tee "$logs/wasm.log" || status=$?
 read -r p f < <(cargo_counts "$logs/wasm.log"); layer wasm "$logs/wasm.log" "$p" "$f" "$status"
 
-echo "[test] layer 3: build the Worker, then node --test in Miniflare"
+echo "[test] layer 3: build the Worker, check its size budget (bench/budget.json), then node --test in Miniflare"
 bash scripts/build.sh
+node scripts/size-budget.mjs || { echo "[test] the wasm is over its size budget"; exit 1; }
 status=0; node --test --test-concurrency=4 tests/*.test.mjs 2>&1 | tee "$logs/node.log" || status=$?
 p=$(awk '/^# pass /{print $3}' "$logs/node.log" | tail -1); f=$(awk '/^# fail /{print $3}' "$logs/node.log" | tail -1)
 layer node "$logs/node.log" "${p:-0}" "${f:-0}" "$status"

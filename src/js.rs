@@ -54,11 +54,16 @@ export function makeResponse(status, lines, body) {
   return new Response(body, init);
 }
 
-export function finishResponse(response, remove, cookies) {
-  if (remove.length === 0 && cookies.length === 0) return response;
+export function responseHeader(response, name) {
+  return response.headers.get(name) ?? undefined;
+}
+
+export function finishResponse(response, remove, cookies, cacheControl) {
+  if (remove.length === 0 && cookies.length === 0 && cacheControl === undefined) return response;
   const headers = new Headers(response.headers);
   for (const name of remove) headers.delete(name);
   for (const cookie of cookies) headers.append('set-cookie', cookie);
+  if (cacheControl !== undefined) headers.set('cache-control', cacheControl);
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 "#)]
@@ -96,13 +101,19 @@ extern "C" {
         body: Option<js_sys::Uint8Array>,
     ) -> Result<web_sys::Response, JsValue>;
 
-    /// The response with `remove` headers deleted and `cookies` appended as
-    /// `Set-Cookie`: itself, untouched, when both are empty.
+    /// One header of a response (lines joined with `, `), `None` when absent.
+    #[wasm_bindgen(js_name = responseHeader)]
+    pub fn response_header(response: &JsValue, name: &str) -> Option<String>;
+
+    /// The response with `remove` headers deleted, `cookies` appended as
+    /// `Set-Cookie` and `Cache-Control` set to `cache_control` when given:
+    /// itself, untouched, when there is nothing to change.
     #[wasm_bindgen(js_name = finishResponse, catch)]
     pub fn finish_response(
         response: &JsValue,
         remove: &Array,
         cookies: &Array,
+        cache_control: Option<String>,
     ) -> Result<web_sys::Response, JsValue>;
 }
 

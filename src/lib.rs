@@ -17,11 +17,12 @@ pub mod warm;
 
 use std::rc::Rc;
 
+use session_core::events::{EventQueue, MAX_BATCH};
 use session_core::owner::OwnerTransport;
 use session_core::random::OsRandom;
-use session_core::Ledger;
+use session_core::{Event, EventLog, KvRepo, Ledger};
 use session_http::api;
-use session_http::app::App;
+use session_http::app::{App, ConfiguredSessions};
 use session_http::config::{
     missing_owner_binding, Config, ConfigError, Consistency, OWNER_BINDING,
 };
@@ -33,7 +34,7 @@ use worker::{console_error, console_log, event, Context, Env, ScheduleContext, S
 use crate::http::{read_body, request_head, to_js_response, BodyError};
 use crate::owners::DurableOwners;
 use crate::platform::JsClock;
-use crate::store::{EdgeStore, WorkersKv};
+use crate::store::{WorkersKv, WorkersQueue};
 
 /// The allocator of the wasm: talc instead of Rust's default dlmalloc, for
 /// speed (allocation is a tenth of the guard's wasm time) and size.
@@ -41,7 +42,7 @@ use crate::store::{EdgeStore, WorkersKv};
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-type WorkerApp<'s> = App<'s, EdgeStore, JsClock, OsRandom>;
+type WorkerApp<'s> = App<'s, ConfiguredSessions<WorkersKv, JsClock, OsRandom>>;
 
 /// Index entries the cron run may look at per invocation (each costs at most one read).
 const CLEANUP_BUDGET: usize = 200;
@@ -67,17 +68,43 @@ pub(crate) fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
     })
 }
 
+/// One request's app; its events are kept for [`send_events`] when the
+/// `EVENTS` queue is bound.
 fn new_app<'s>(settings: &'s Config, env: &Env, ledger: Rc<Ledger>) -> WorkerApp<'s> {
-    let kv = EdgeStore::Kv(WorkersKv::from_env(env));
+    let kv = WorkersKv::from_env(env);
+    let events = WorkersQueue::from_env(env).map(|_| Rc::new(EventLog::default()));
     match settings.consistency {
-        Consistency::Eventual => App::with_ledger(settings, kv, JsClock, OsRandom, ledger),
+        Consistency::Eventual => App::eventual(settings, kv, JsClock, OsRandom, ledger, events),
         Consistency::Strong => {
             let owners = env
                 .durable_object(OWNER_BINDING)
                 .map(|ns| Rc::new(DurableOwners::new(ns)) as Rc<dyn OwnerTransport>)
                 .map_err(|_| missing_owner_binding());
-            App::strong(settings, kv, JsClock, OsRandom, ledger, owners)
+            App::strong(settings, kv, JsClock, OsRandom, ledger, owners, events)
         }
+    }
+}
+
+/// Sends `events` to the `EVENTS` queue (`eventual` mode: what a crash or
+/// a failed send then loses is lost; see the README). `strong` mode's
+/// session events are the owners' to send.
+async fn send_events(events: Vec<Event>, env: &Env) {
+    let Some(queue) = WorkersQueue::from_env(env) else {
+        return;
+    };
+    for batch in events.chunks(MAX_BATCH) {
+        if let Err(e) = queue.send_batch(batch).await {
+            console_error!("{} session events not sent: {e}", batch.len());
+        }
+    }
+}
+
+/// The events `app` kept, sent after the response.
+fn send_events_after(app: &WorkerApp<'_>, env: &Env, ctx: &Context) {
+    let events = app.events().map(|log| log.take()).unwrap_or_default();
+    if !events.is_empty() {
+        let env = env.clone();
+        ctx.wait_until(async move { send_events(events, &env).await });
     }
 }
 
@@ -138,9 +165,13 @@ pub(crate) async fn serve(
                 return problem(ErrorCode::InvalidRequest, "the body could not be read")
             }
         };
-        return to_js_response(api::handle(&app, &head, &body).await);
+        let response = api::handle(&app, &head, &body).await;
+        send_events_after(&app, env, ctx);
+        return to_js_response(response);
     }
-    guarded(req, &head, &app, env, ctx, served).await
+    let response = guarded(req, &head, &app, env, ctx, served).await;
+    send_events_after(&app, env, ctx);
+    response
 }
 
 /// A request outside the API: the guard decides, the origin answers, the
@@ -194,11 +225,12 @@ async fn guarded(
         let env = env.clone();
         ctx.wait_until(async move {
             if let Ok(settings) = settings.as_ref() {
-                if let Ok(sessions) = new_app(settings, &env, ledger).sessions() {
-                    if let Err(e) = after.run(sessions).await {
-                        console_error!("sliding expiration write failed: {e}");
-                    }
+                let app = new_app(settings, &env, ledger);
+                if let Err(p) = after.run(&app).await {
+                    console_error!("sliding expiration write failed: {}", p.detail);
                 }
+                let events = app.events().map(|log| log.take()).unwrap_or_default();
+                send_events(events, &env).await;
             }
         });
     }
@@ -212,21 +244,25 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         console_error!("cleanup skipped: configuration is invalid");
         return;
     };
-    match new_app(settings, &env, LEDGER.with(Rc::clone)).sessions() {
-        Ok(sessions) => match sessions.cleanup(CLEANUP_BUDGET).await {
-            None => {
-                console_log!("index cleanup: not needed in strong mode (owners keep the index)")
-            }
-            Some(Ok(report)) => console_log!(
-                "index cleanup: scanned {}, removed {}, reads {}, done {}",
-                report.scanned,
-                report.removed,
-                report.reads,
-                report.done
-            ),
-            Some(Err(e)) => console_error!("index cleanup failed: {e}"),
-        },
-        Err(p) => console_error!("cleanup skipped: {}", p.detail),
+    if settings.consistency == Consistency::Strong {
+        console_log!("index cleanup: not needed in strong mode (owners keep the index)");
+        return;
+    }
+    let repo = KvRepo::new(
+        WorkersKv::from_env(&env),
+        JsClock,
+        Rc::clone(&settings.layout),
+        LEDGER.with(Rc::clone),
+    );
+    match repo.cleanup(CLEANUP_BUDGET).await {
+        Ok(report) => console_log!(
+            "index cleanup: scanned {}, removed {}, reads {}, done {}",
+            report.scanned,
+            report.removed,
+            report.reads,
+            report.done
+        ),
+        Err(e) => console_error!("index cleanup failed: {e}"),
     }
 }
 

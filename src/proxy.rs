@@ -32,8 +32,9 @@ pub fn handoff_headers(response: &JsValue) -> String {
     js::handoff_lines(response)
 }
 
-/// The origin's answer with what `finish` said applied: passed through as it
-/// came when no header must change.
+/// The origin's answer with what `finish` said applied (a response given a
+/// session cookie made private: [`Finish::cache_control`]): passed through
+/// as it came when no header must change.
 pub fn finished(response: JsValue, finish: &Finish) -> Result<web_sys::Response, JsValue> {
     let remove: Array = finish
         .remove_headers
@@ -45,5 +46,6 @@ pub fn finished(response: JsValue, finish: &Finish) -> Result<web_sys::Response,
         .iter()
         .map(|c| JsValue::from_str(c))
         .collect();
-    js::finish_response(&response, &remove, &cookies)
+    let cache_control = finish.cache_control(|| js::response_header(&response, "cache-control"));
+    js::finish_response(&response, &remove, &cookies, cache_control)
 }

@@ -172,7 +172,7 @@ async function runGroup(t, name, routes, { bindings = {}, small = false, allowed
     let n = 0;
     const context = async (label) => {
       if (!canCreate) {
-        const fake = `es1.k1.${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+        const fake = `es1.k1.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
         return { token: fake, secret: tokenParts(fake).secret, id: tokenParts(fake).id, userId: 'nobody', admin: w.env.ADMIN_KEY || 'no-admin-key-set-0000', base: w.base };
       }
       const userId = `${label}-${n++}:é/😀`;

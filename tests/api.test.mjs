@@ -76,12 +76,12 @@ async function adminListAll(w, limit = 1000) {
   return { sessions: all, pages };
 }
 
-const SUMMARY_KEYS = ['absoluteExpiresAt', 'client', 'createdAt', 'expiresAt', 'id', 'label', 'lastSeenAt', 'userId'];
+const SUMMARY_KEYS = ['absoluteExpiresAt', 'authenticatedAt', 'client', 'createdAt', 'expiresAt', 'id', 'label', 'lastSeenAt', 'userId'];
 const SESSION_KEYS = [...SUMMARY_KEYS, 'meta'].sort();
 
 function assertSession(s, expected = {}) {
   assert.deepEqual(Object.keys(s).sort(), SESSION_KEYS);
-  for (const k of ['createdAt', 'lastSeenAt', 'expiresAt', 'absoluteExpiresAt']) {
+  for (const k of ['createdAt', 'authenticatedAt', 'lastSeenAt', 'expiresAt', 'absoluteExpiresAt']) {
     assert.ok(!Number.isNaN(Date.parse(s[k])), `${k} is RFC 3339: ${s[k]}`);
     assert.match(s[k], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
   }
@@ -427,7 +427,7 @@ describe('session API end to end', { concurrency: 4 }, () => {
       assert.equal(viaCookie.body.sessions.filter((s) => s.current).map((s) => s.id).join(), a2.session.id);
 
       // Another user's session, an unknown id, a junk id: 404, nothing deleted.
-      for (const id of [b1.session.id, randomBytes(16).toString('base64url'), 'x', 'A'.repeat(300)]) {
+      for (const id of [b1.session.id, randomBytes(32).toString('base64url'), 'x', 'A'.repeat(300)]) {
         await expectProblem(await call(w, `/auth/sessions/${id}`, { method: 'DELETE', bearer: a1.token }),
           { status: 404, code: 'not_found' }, `DELETE sessions/${id.slice(0, 30)}`);
       }
@@ -486,6 +486,7 @@ describe('session API end to end', { concurrency: 4 }, () => {
       assertSession(session, { userId: 'carol', label: null, meta: {} });
       assert.notEqual(session.id, token);
       assert.equal(session.createdAt, session.lastSeenAt);
+      assert.equal(session.authenticatedAt, session.createdAt, 'a new session is authenticated when it is created');
       assert.equal(Date.parse(session.expiresAt) - Date.parse(session.createdAt), 604_800_000);
       assert.equal(Date.parse(session.absoluteExpiresAt) - Date.parse(session.createdAt), 2_592_000_000);
 
@@ -670,7 +671,7 @@ describe('session API end to end', { concurrency: 4 }, () => {
         await expectProblem(await call(w, `/auth/admin/sessions/${session.id}`, { method, admin: true, json }),
           { status: 404, code: 'not_found' }, `${method} after delete`);
       }
-      for (const id of [randomBytes(16).toString('base64url'), 'nope', 'A'.repeat(23), '%00', encodeURIComponent('é')]) {
+      for (const id of [randomBytes(32).toString('base64url'), 'nope', 'A'.repeat(23), '%00', encodeURIComponent('é')]) {
         await expectProblem(await call(w, `/auth/admin/sessions/${id}`, { admin: true }), { status: 404, code: 'not_found' }, `GET ${id}`);
         await expectProblem(await call(w, `/auth/admin/sessions/${id}`, { method: 'DELETE', admin: true }), { status: 404, code: 'not_found' }, `DELETE ${id}`);
       }
@@ -738,7 +739,7 @@ describe('session API end to end', { concurrency: 4 }, () => {
   test('405 with Allow on every route, 404 on unknown routes (before authentication)', async () => {
     await withWorker({}, async (w) => {
       const all = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'];
-      const concrete = (p) => p.replace('{id}', randomBytes(16).toString('base64url')).replace('{userId}', 'someone');
+      const concrete = (p) => p.replace('{id}', randomBytes(32).toString('base64url')).replace('{userId}', 'someone');
       for (const [template, methods] of ROUTES) {
         for (const m of all.filter((x) => !methods.includes(x))) {
           const res = await call(w, concrete(template), { method: m });
@@ -784,7 +785,7 @@ describe('session API end to end', { concurrency: 4 }, () => {
 
     const selfRoutes = [['GET', '/auth/session'], ['PATCH', '/auth/session', { label: 'x' }], ['DELETE', '/auth/session'],
       ['POST', '/auth/session/refresh'], ['GET', '/auth/sessions'], ['DELETE', '/auth/sessions'], ['DELETE', '/auth/sessions/abc']];
-    const fakeToken = `es1.k1.${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+    const fakeToken = `es1.k1.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
     const shortKey = randomBytes(16).toString('base64');
     for (const [what, TOKEN_KEYS, secretText] of [
       ['unset', undefined], ['empty', ''], ['short key', `k1:${shortKey}`, shortKey], ['no colon', 'justtext'],

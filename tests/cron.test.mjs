@@ -24,7 +24,7 @@ test('the cron run removes index entries of sessions that are gone and keeps liv
 
     // An index entry whose session record never existed, made an hour ago
     // (older than the cleanup's grace for eventually consistent KV).
-    const orphanId = randomBytes(16).toString('base64url');
+    const orphanId = randomBytes(32).toString('base64url');
     const hourAgo = Date.now() - 3600_000;
     const metadata = { ...keys[0].metadata, ca: hourAgo, ls: hourAgo };
     await kv.put(`${userPrefix}${orphanId}`, '', { metadata, expirationTtl: 3600 });

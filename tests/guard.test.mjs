@@ -31,7 +31,11 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
   }
 
   test('sliding expiry (real time, ~31 s): a guarded request past half the idle TTL extends expiresAt and re-issues the cookie', async () => {
-    await withGuard({}, async ({ w }) => {
+    // The origin marks every answer publicly cacheable: the one re-issuing
+    // the cookie must become private (issue 18), the others stay as they are.
+    const PUBLIC = 'public, max-age=86400';
+    const respond = () => ({ headers: { 'cache-control': PUBLIC, 'cdn-cache-control': 'max-age=600' } });
+    await withGuard({ respond }, async ({ w }) => {
       const cookieUser = await createSession(w, { userId: 'slider', idleTtl: 60 });
       const bearerUser = await createSession(w, { userId: 'slider-b', idleTtl: 60 });
       const created = Date.parse(cookieUser.session.expiresAt);
@@ -42,6 +46,8 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
       assert.equal(early.status, 200);
       await early.arrayBuffer();
       assert.equal(sessionCookie(early), undefined, 'no re-issue before half the idle TTL');
+      assert.equal(early.headers.get('cache-control'), PUBLIC, 'no cookie: the origin\'s caching');
+      assert.equal(early.headers.get('cdn-cache-control'), 'max-age=600');
       await sleep(500);
       assert.equal((await currentSession(w, cookieUser.token)).session.expiresAt, cookieUser.session.expiresAt);
 
@@ -56,6 +62,8 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
       assert.equal(c.value, cookieUser.token, 'the same token is re-issued');
       const maxAge = Number(c.attrs['max-age']);
       assert.ok(maxAge >= 55 && maxAge <= 60, `Max-Age ${maxAge} near 60`);
+      assert.equal(res.headers.get('cache-control'), 'private, max-age=86400', 'a re-issued cookie is never shared');
+      assert.equal(res.headers.get('cdn-cache-control'), null, 'nor stored by a CDN');
 
       const slid = await pollExpiry(w, cookieUser.token, cookieUser.session.expiresAt);
       const next = Date.parse(slid.expiresAt);
@@ -74,6 +82,7 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
       assert.equal(b.status, 200);
       await b.arrayBuffer();
       assert.deepEqual(setCookies(b), [], 'no cookie for a bearer request');
+      assert.equal(b.headers.get('cache-control'), PUBLIC);
       const bSlid = await pollExpiry(w, bearerUser.token, bearerUser.session.expiresAt);
       assert.ok(Date.parse(bSlid.expiresAt) > Date.parse(bearerUser.session.expiresAt), 'bearer session slid');
     });
@@ -593,7 +602,8 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
       assert.equal(g.json.headers['x-session-user'], 'bob');
 
       // Logging in again while holding the cookie replaces the session.
-      const again = await send(w, '/login', { method: 'POST', body: 'x', cookie: c.value });
+      // A browser sends its Origin: a cookie without one is refused (issue 18).
+      const again = await send(w, '/login', { method: 'POST', body: 'x', cookie: c.value, origin: true });
       await again.arrayBuffer();
       const c2 = sessionCookie(again);
       assertCookieAttrs(c2);
@@ -622,7 +632,7 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
       const other = await createSession(w, { userId: 'dave' });
 
       // current, on a public path, cookie-authenticated.
-      const res = await send(w, '/logout', { method: 'POST', cookie: a.token, body: '' });
+      const res = await send(w, '/logout', { method: 'POST', cookie: a.token, origin: true, body: '' });
       assert.equal(res.status, 200);
       await res.arrayBuffer();
       assert.equal(res.headers.get('x-session-revoke'), null, 'header stripped');
@@ -671,7 +681,7 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
     await withGuard({ respond: handoffOrigin() }, async ({ w }) => {
       const old = await Promise.all([1, 2, 3].map(() => createSession(w, { userId: 'frank' })));
       const res = await send(w, '/login', {
-        method: 'POST', body: '', cookie: old[0].token,
+        method: 'POST', body: '', cookie: old[0].token, origin: true,
         headers: { 'x-test-revoke': 'all', 'x-test-issue': '{"userId":"frank","label":"fresh"}' },
       });
       await res.arrayBuffer();

@@ -218,7 +218,8 @@ async function soak(mode) {
   async function createHandoff(userId, label, replacing) {
     const n = `h${nonceSeq++}`;
     issues.set(n, { 'x-session-issue': asciiJson({ userId, label }) });
-    const headers = replacing ? { cookie: `${COOKIE}=${replacing.token}` } : {};
+    // With the cookie, as a browser posts it: with its Origin (issue 18).
+    const headers = replacing ? { cookie: `${COOKIE}=${replacing.token}`, origin: self } : {};
     const { res, text } = await req(`/login?n=${n}`, { method: 'POST', headers, body: 'login' });
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE}=`));
     const token = cookie && cookie.slice(COOKIE.length + 1).split(';')[0];
@@ -302,7 +303,7 @@ async function soak(mode) {
     } else {
       const n = `r${nonceSeq++}`;
       issues.set(n, { 'x-session-revoke': 'current' });
-      ({ res, text } = await req(`/logout?n=${n}`, { method: 'POST', headers: { cookie: `${COOKIE}=${s.token}` }, body: 'bye' }));
+      ({ res, text } = await req(`/logout?n=${n}`, { method: 'POST', headers: { cookie: `${COOKIE}=${s.token}`, origin: self }, body: 'bye' }));
       const cleared = res.headers.getSetCookie().some((c) => c.startsWith(`${COOKIE}=;`) || /Max-Age=0/i.test(c));
       expect(res.status === 200 && cleared, `handoff revoke current of ${s.id}: ${res.status} ${text.slice(0, 200)}`);
     }
@@ -333,7 +334,7 @@ async function soak(mode) {
     } else {
       const n = `a${nonceSeq++}`;
       issues.set(n, { 'x-session-revoke': 'all' });
-      ({ res, text } = await req(`/logout?n=${n}`, { method: 'POST', headers: { cookie: `${COOKIE}=${pickWith(x, mine).token}` }, body: 'bye' }));
+      ({ res, text } = await req(`/logout?n=${n}`, { method: 'POST', headers: { cookie: `${COOKIE}=${pickWith(x, mine).token}`, origin: self }, body: 'bye' }));
     }
     if (!expect(res.status === 200, `revoke all (${how}) of ${userId}: ${res.status} ${text.slice(0, 200)}`)) return;
     if (how !== 'handoff-all') expect(json.revoked === mine.length, `revoke all (${how}) of ${userId}: revoked ${json.revoked}, model ${mine.length}`);

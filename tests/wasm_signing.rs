@@ -9,9 +9,8 @@ use std::rc::Rc;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use edge_session::signing::sign;
-use session_core::{
-    KeyLayout, KeyRing, ManualClock, MemoryKv, NewSession, SeededRandom, Session, SessionService,
-};
+use session_core::layout::record;
+use session_core::{Session, SessionId};
 use session_http::assertion::{
     jwks, AssertionKeys, AssertionSettings, Pending, Signing, EXAMPLE_KEYS,
 };
@@ -40,17 +39,14 @@ async fn verifies(jwk: &serde_json::Value, input: &[u8], signature: &[u8]) -> bo
         .unwrap()
 }
 
-async fn session() -> Session {
-    let clock = ManualClock::new(1_700_000_000_000);
-    let ring = KeyRing::parse(&format!("k1:{}", STANDARD.encode([9u8; 32]))).unwrap();
-    let service = SessionService::new(
-        MemoryKv::new(clock.clone()),
-        clock,
-        Rc::new(SeededRandom::new(3)),
-        Rc::new(ring),
-        Rc::new(KeyLayout::default()),
+/// A session as a record decodes it (the test doubles of the core's service
+/// are native only).
+fn session() -> Session {
+    const ID: &str = "WVGsEFYC4ttne-iR4ztTonYQj4Q5bcLXLOJ1_bDg7zc";
+    let json = format!(
+        r#"{{"v":1,"id":"{ID}","userId":"u","label":null,"meta":{{"roles":["r"]}},"client":{{"userAgent":null,"country":null}},"createdAt":1700000000000,"authenticatedAt":1700000000000,"lastSeenAt":1700000000000,"expiresAt":4102444800000,"absoluteExpiresAt":4102444800000,"idleTtl":604800,"absoluteTtl":2592000,"secretHash":"S2YizkW9EOE2SIuUIosoDJ-s0ACgEnAnO1n03MqeYw8"}}"#
     );
-    service.create(NewSession::for_user("u")).await.unwrap().1
+    record::decode(&json, &SessionId::parse(ID).unwrap()).expect("a valid record")
 }
 
 fn pending(keys: &str, session: &Session) -> Pending {
@@ -67,7 +63,7 @@ fn pending(keys: &str, session: &Session) -> Pending {
 
 #[wasm_bindgen_test]
 async fn webcrypto_signs_what_the_published_key_verifies() {
-    let session = session().await;
+    let session = session();
     let p = pending(EXAMPLE_KEYS, &session);
     let jwk = jwks(Some(&AssertionKeys::parse(EXAMPLE_KEYS).unwrap()))["keys"][0].clone();
     let first = sign(&p).await.expect("signed");
@@ -85,7 +81,7 @@ async fn webcrypto_signs_what_the_published_key_verifies() {
 
 #[wasm_bindgen_test]
 async fn a_key_whose_public_half_is_not_its_own_is_refused() {
-    let session = session().await;
+    let session = session();
     // EXAMPLE_KEYS's private key with another key's public point.
     let mut der = STANDARD
         .decode(EXAMPLE_KEYS.strip_prefix("k1:").unwrap())

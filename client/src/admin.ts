@@ -1,4 +1,4 @@
-import { Transport, type CallOptions, type TransportOptions } from './http.js';
+import { pathSegment, Transport, type CallOptions, type TransportOptions } from './http.js';
 import type {
   CreatedSession, ListQuery, NewSession, Session, SessionPage, SessionPatch, SessionSummary,
 } from './types.js';
@@ -71,30 +71,33 @@ export class AdminClient {
     for await (const page of this.listPages(opts)) yield* page.sessions;
   }
 
+  // Every call with an id in its path rejects with `invalid_argument` for an
+  // id no path can carry (see pathSegment): `..` would name another route.
+
   /** `GET /admin/sessions/{id}` (404 `not_found`). */
-  getSessionById(id: string, o?: CallOptions): Promise<Session> {
-    return this.call('GET', `/admin/sessions/${encodeURIComponent(id)}`, o);
+  async getSessionById(id: string, o?: CallOptions): Promise<Session> {
+    return this.call('GET', `/admin/sessions/${pathSegment('id', id)}`, o);
   }
 
   /** `PATCH /admin/sessions/{id}`: JSON merge patch of label and meta (`meta: {roles: null}` removes roles). */
-  patchSessionById(id: string, patch: SessionPatch, o?: CallOptions): Promise<Session> {
-    return this.call('PATCH', `/admin/sessions/${encodeURIComponent(id)}`, o, { body: patch, patch: true });
+  async patchSessionById(id: string, patch: SessionPatch, o?: CallOptions): Promise<Session> {
+    return this.call('PATCH', `/admin/sessions/${pathSegment('id', id)}`, o, { body: patch, patch: true });
   }
 
   /** `DELETE /admin/sessions/{id}` (404 `not_found`). */
   async deleteSessionById(id: string, o?: CallOptions): Promise<void> {
-    await this.call('DELETE', `/admin/sessions/${encodeURIComponent(id)}`, o);
+    await this.call('DELETE', `/admin/sessions/${pathSegment('id', id)}`, o);
   }
 
   /** `GET /admin/users/{userId}/sessions`: the user's live sessions. */
   async listUserSessions(userId: string, o?: CallOptions): Promise<SessionSummary[]> {
-    const r = await this.call<{ sessions: SessionSummary[] }>('GET', `/admin/users/${encodeURIComponent(userId)}/sessions`, o);
+    const r = await this.call<{ sessions: SessionSummary[] }>('GET', `/admin/users/${pathSegment('userId', userId)}/sessions`, o);
     return r.sessions;
   }
 
   /** `DELETE /admin/users/{userId}/sessions`: revoke every session of the user; answers how many. */
   async revokeUserSessions(userId: string, o?: CallOptions): Promise<number> {
-    const r = await this.call<{ revoked: number }>('DELETE', `/admin/users/${encodeURIComponent(userId)}/sessions`, o);
+    const r = await this.call<{ revoked: number }>('DELETE', `/admin/users/${pathSegment('userId', userId)}/sessions`, o);
     return r.revoked;
   }
 }

@@ -1,4 +1,4 @@
-import { Transport, type CallOptions, type TransportOptions } from './http.js';
+import { pathSegment, Transport, type CallOptions, type TransportOptions } from './http.js';
 import type { HolderPatch, Session, SessionSummary } from './types.js';
 
 export interface SessionClientOptions extends TransportOptions {
@@ -64,9 +64,12 @@ export class SessionClient {
     return (await this.call<{ sessions: SessionSummary[] }>('GET', '/sessions', o)).sessions;
   }
 
-  /** `DELETE /sessions/{id}`: revoke one of the user's sessions (404 `not_found` when not theirs). */
+  /**
+   * `DELETE /sessions/{id}`: revoke one of the user's sessions (404 `not_found` when not theirs;
+   * `invalid_argument`, nothing sent, for an id no path can carry: empty, `.`, `..`).
+   */
   async revokeSession(id: string, o?: CallOptions): Promise<void> {
-    await this.call('DELETE', `/sessions/${encodeURIComponent(id)}`, o);
+    await this.call('DELETE', `/sessions/${pathSegment('id', id)}`, o);
   }
 
   /** `DELETE /sessions?others=true`: revoke every other session of the user; answers how many. */

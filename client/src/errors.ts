@@ -13,8 +13,10 @@ export type ProblemCode = Problem['code'];
  * - `unexpected_response`: an answer the API never gives: an error status
  *   without an `application/problem+json` body (a proxy's HTML page, say),
  *   a problem with an unknown code, or a success body that is not JSON.
+ * - `invalid_argument`: an argument no request can carry (an id that is
+ *   empty, `.` or `..`, say); nothing was sent; `status` 0, `field` names it.
  */
-export type ClientErrorCode = 'network_error' | 'aborted' | 'unexpected_response';
+export type ClientErrorCode = 'network_error' | 'aborted' | 'unexpected_response' | 'invalid_argument';
 
 export type SessionApiErrorCode = ProblemCode | ClientErrorCode;
 
@@ -39,7 +41,7 @@ export class SessionApiError extends Error {
   readonly detail: string;
   /** The problem `type` URI (`https://edge-session.dev/problems/{code}` from the API). */
   readonly type: string;
-  /** The request field at fault: 400 `invalid_request`, 403 `forbidden` on `meta`. */
+  /** The field at fault: 400 `invalid_request`, 403 `forbidden` on `meta`, the argument of `invalid_argument`. */
   readonly field?: string;
   /** The problem body as answered, when there was one. */
   readonly problem?: Problem;
@@ -88,14 +90,15 @@ export class SessionApiError extends Error {
       `HTTP ${res.status} without a problem body of this API${ct ? ` (${ct})` : ''}`, res.status);
   }
 
-  /** A client-side error (`network_error`, `aborted`, `unexpected_response`). */
-  static client(code: ClientErrorCode, detail: string, status = 0, cause?: unknown): SessionApiError {
+  /** A client-side error (`network_error`, `aborted`, `unexpected_response`, `invalid_argument` with `field`). */
+  static client(code: ClientErrorCode, detail: string, status = 0, cause?: unknown, field?: string): SessionApiError {
     const titles: Record<ClientErrorCode, string> = {
       network_error: 'Network error', aborted: 'Request aborted', unexpected_response: 'Unexpected response',
+      invalid_argument: 'Invalid argument',
     };
     return new SessionApiError({
       status, code, title: titles[code], detail, type: CLIENT_TYPE_BASE + code,
-      ...(cause === undefined ? {} : { cause }),
+      ...(cause === undefined ? {} : { cause }), ...(field === undefined ? {} : { field }),
     });
   }
 }

@@ -21,6 +21,28 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * `value` as one segment of an API path, percent-encoded: `userId` in
+ * `/admin/users/{userId}/sessions`, say. Throws `invalid_argument` naming
+ * `field` (nothing is sent) when no segment can carry it: not a string,
+ * empty (`/admin/users//sessions`), `.` or `..` (dot segments, which a URL
+ * resolves away: `/admin/users/../sessions` is the listing of every
+ * session; encoding does not help, `%2e` is a dot there too), or holding a
+ * lone surrogate (no UTF-8 for it).
+ */
+export function pathSegment(field: string, value: unknown): string {
+  const refuse = (why: string, cause?: unknown): never => {
+    throw SessionApiError.client('invalid_argument', `${field} ${why}: no request path can carry it`, 0, cause, field);
+  };
+  if (typeof value !== 'string') return refuse('is not a string');
+  if (value === '' || value === '.' || value === '..') return refuse(value === '' ? 'is empty' : `is "${value}"`);
+  try {
+    return encodeURIComponent(value);
+  } catch (e) {
+    return refuse('holds a lone surrogate', e);
+  }
+}
+
 const MERGE_PATCH = 'application/merge-patch+json';
 const JSON_CT = 'application/json';
 

@@ -199,6 +199,11 @@ export interface components {
             };
             /** Format: date-time */
             createdAt: string;
+            /**
+             * Format: date-time
+             * @description when the user last proved who they are (the creation); sliding, refresh and patches never move it
+             */
+            authenticatedAt: string;
             /** Format: date-time */
             lastSeenAt: string;
             /** Format: date-time */
@@ -218,6 +223,11 @@ export interface components {
             };
             /** Format: date-time */
             createdAt: string;
+            /**
+             * Format: date-time
+             * @description when the user last proved who they are (the creation); sliding, refresh and patches never move it
+             */
+            authenticatedAt: string;
             /** Format: date-time */
             lastSeenAt: string;
             /** Format: date-time */

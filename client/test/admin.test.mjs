@@ -73,6 +73,38 @@ describe('AdminClient', () => {
     await rejectsWith(admin.listUserSessions('x'.repeat(257)), { code: 'invalid_request', status: 400, field: 'userId' });
   });
 
+  test('an id no path can carry (., .., empty, a lone surrogate, not a string) is refused before any request', async () => {
+    // `encodeURIComponent('..')` is `..`: the URL resolved it, and
+    // listUserSessions('..') became GET /admin/sessions, every user's sessions.
+    const seen = [];
+    const a = adminOf(w, { fetch: (url, init) => (seen.push(url), w.fetch(url, init)) });
+    await a.createSession({ userId: 'dot-victim' });
+    const calls = {
+      listUserSessions: ['userId', (v) => a.listUserSessions(v)],
+      revokeUserSessions: ['userId', (v) => a.revokeUserSessions(v)],
+      getSessionById: ['id', (v) => a.getSessionById(v)],
+      patchSessionById: ['id', (v) => a.patchSessionById(v, { label: 'x' })],
+      deleteSessionById: ['id', (v) => a.deleteSessionById(v)],
+    };
+    for (const [name, [field, call]] of Object.entries(calls)) {
+      for (const bad of ['..', '.', '', '\ud800', undefined, 7]) {
+        const e = await rejectsWith(call(bad), { code: 'invalid_argument', status: 0, field }, `${name}(${JSON.stringify(bad)})`);
+        assert.equal(e.type, 'about:blank#edge-session-client/invalid_argument');
+        assert.equal(e.title, 'Invalid argument');
+        assert.match(e.detail, new RegExp(`^${field} `));
+      }
+    }
+    assert.deepEqual(seen.slice(1), [], 'nothing was sent');
+    // Dots that are not a whole segment are ids like any other.
+    for (const userId of ['...', '.hidden', 'a..b', '%2e%2e']) {
+      const made = await a.createSession({ userId });
+      assert.deepEqual((await a.listUserSessions(userId)).map((s) => s.id), [made.session.id], userId);
+      assert.equal((await a.getSessionById(made.session.id)).userId, userId);
+      assert.equal(await a.revokeUserSessions(userId), 1, userId);
+    }
+    assert.equal((await a.listUserSessions('dot-victim')).length, 1, 'untouched');
+  });
+
   test('listAll follows the cursor over several pages of `limit`', async () => {
     const w2 = await startWorker();
     try {

@@ -82,6 +82,17 @@ describe('SessionClient in a browser-like page (cookie, credentials include)', (
     await rejectsWith(bearerClient(w, e.token).getSession(), { code: 'invalid_token' }, 'e revoked');
   });
 
+  test('revokeSession of an id no path can carry: invalid_argument, nothing sent', async () => {
+    const { token } = await adminOf(w).createSession({ userId: 'dots' });
+    const seen = [];
+    const client = bearerClient(w, token, { fetch: (url, init) => (seen.push(url), w.fetch(url, init)) });
+    for (const bad of ['..', '.', '']) {
+      await rejectsWith(client.revokeSession(bad), { code: 'invalid_argument', status: 0, field: 'id' }, JSON.stringify(bad));
+    }
+    assert.deepEqual(seen, []);
+    assert.equal((await client.listSessions()).length, 1, 'still signed in');
+  });
+
   test('revokeSession of another user\'s session: not_found', async () => {
     const mine = await admin.createSession({ userId: 'owner-1' });
     const theirs = await admin.createSession({ userId: 'owner-2' });

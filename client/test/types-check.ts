@@ -47,7 +47,8 @@ export async function checks() {
       const field: string | undefined = e.field;
       void code; void status; void field;
     }
-    if (e instanceof SessionApiError && e.code !== 'network_error' && e.code !== 'aborted' && e.code !== 'unexpected_response') {
+    if (e instanceof SessionApiError && e.code !== 'network_error' && e.code !== 'aborted' && e.code !== 'unexpected_response'
+      && e.code !== 'invalid_argument') {
       const p: ProblemCode = e.code;
       void p;
     }

@@ -8,6 +8,8 @@
 // the Worker's job (examples/demo/config.mjs).
 //
 //   WORKER_URL=http://127.0.0.1:8787 node examples/demo/server.mjs   # listens on 127.0.0.1:8788 (DEMO_PORT)
+//   DEMO_ORIGINS="http://127.0.0.1:8787 http://localhost:8787" node examples/demo/server.mjs
+//                                            # the Worker's origins, where its forms are posted from
 //
 // Reachable directly too: plain identity headers (`X-Session-User: admin`)
 // sent to it prove nothing, and its pages that need a user say so.
@@ -42,9 +44,18 @@ export function deviceLabel(ua = '') {
   return os ? `${browser} on ${os}` : browser;
 }
 
-/** A local path to go to after signing in: `next` if it stays on this site, else /app. */
+/**
+ * A local path to go to after signing in: `next` if it stays on this site,
+ * else /app. Percent-encoded as a URL writes it (`/café` → `/caf%C3%A9`): a
+ * Location header carries bytes, and Node refuses a character above U+00FF.
+ */
 export function safeNext(next) {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) && !/[\u0000-\u001f]/.test(next) ? next : '/app';
+  if (typeof next !== 'string' || !/^\/(?![/\\])/.test(next) || /[\u0000-\u001f]/.test(next)) return '/app';
+  const base = 'http://demo.invalid';
+  const url = URL.canParse(next, base) ? new URL(next, base) : null;
+  const local = url?.origin === base ? url.pathname + url.search + url.hash : '/app';
+  // Dot segments can leave `//host` (`/..//evil.example`): never a host.
+  return /^\/(?![/\\])/.test(local) ? local : '/app';
 }
 
 /** JSON in ASCII only (`\u00eb` for `ë`), as an HTTP header value needs. */
@@ -249,13 +260,21 @@ async function readForm(req) {
 }
 
 /**
- * A form post from another site (a login or logout forced on the visitor) is
- * refused: the Worker leaves CSRF on public paths to the origin. Browsers say
- * where a request comes from in `Sec-Fetch-Site`; curl sends none.
+ * Why a form post comes from another site (a login or logout forced on the
+ * visitor), or null. The Worker refuses a cross-site handoff itself; the demo
+ * checks too, as any origin should. Browsers say where a request comes from
+ * in `Sec-Fetch-Site`, and send `Origin` on every POST (also those too old
+ * for `Sec-Fetch-Site`): it must be one the demo is served under, which
+ * behind the Worker is the Worker's (`origins`; by default the `Host` the
+ * request came to, for a demo reached directly). curl sends neither.
  */
-function crossSite(req) {
+function crossSite(req, origins) {
   const site = req.headers['sec-fetch-site'];
-  return site !== undefined && site !== 'same-origin' && site !== 'none';
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${site}`;
+  const origin = req.headers.origin;
+  if (origin === undefined) return null;
+  const own = origins.length > 0 ? origins : [`http://${req.headers.host}`, `https://${req.headers.host}`];
+  return own.includes(origin) ? null : 'its Origin is not one this demo is served under (DEMO_ORIGINS)';
 }
 
 async function serveFile(res, file, type) {
@@ -273,7 +292,7 @@ async function serveFile(res, file, type) {
 /** The paths whose pages show who you are: the Worker guards them, the demo verifies who. */
 const needsUser = (p) => p === '/app' || p === '/app/devices' || p === '/admin' || p.startsWith('/admin/');
 
-async function handle(req, res, trust) {
+async function handle(req, res, trust, origins) {
   const url = new URL(req.url, 'http://demo.invalid');
   const p = url.pathname;
 
@@ -296,7 +315,8 @@ async function handle(req, res, trust) {
   }
 
   if (req.method === 'POST' && (p === '/login' || p === '/logout')) {
-    if (crossSite(req)) return send(res, 403, 'cross-site form post refused', { 'content-type': 'text/plain; charset=utf-8' });
+    const refused = crossSite(req, origins);
+    if (refused) return send(res, 403, `cross-site form post refused: ${refused}`, { 'content-type': 'text/plain; charset=utf-8' });
     const form = await readForm(req);
     if (p === '/logout') {
       // The Worker revokes the request's session and clears its cookie.
@@ -321,14 +341,18 @@ async function handle(req, res, trust) {
 }
 
 /**
- * Starts the demo origin; `port: 0` picks a free one. `workerUrl`: the
- * Worker in front of it, whose JWKS verifies the assertions (or later,
- * `setWorkerUrl`). Answers `{ url, close, setWorkerUrl }`.
+ * Starts the demo origin; `port: 0` picks a free one. `origins`: where its
+ * pages are served (the Worker's origins, `scheme://host:port`), the only
+ * `Origin` a form post may carry; read on every request, so it may be filled
+ * once the Worker is up. `workerUrl`: the Worker in front of it, whose JWKS
+ * verifies the assertions (or later, `setWorkerUrl`). Answers
+ * `{ url, close, setWorkerUrl }`.
  */
-export async function startDemo({ host = '127.0.0.1', port = 8788, workerUrl } = {}) {
+export async function startDemo({ host = '127.0.0.1', port = 8788, origins = [], workerUrl } = {}) {
   const trust = { issuer: assertion.issuer, audience: assertion.audience, jwksUrl: workerUrl && jwksUrl(workerUrl) };
   const server = createServer((req, res) => {
-    handle(req, res, trust).catch((e) => {
+    handle(req, res, trust, origins).catch((e) => {
+      // Never a stack trace to the client; the terminal gets it.
       if (!res.headersSent) res.writeHead(e.status || 500, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(e.status ? e.message : 'internal error');
       if (!e.status) console.error(e);
@@ -350,7 +374,8 @@ export async function startDemo({ host = '127.0.0.1', port = 8788, workerUrl } =
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const demo = await startDemo({ port: Number(process.env.DEMO_PORT || 8788), workerUrl: process.env.WORKER_URL || 'http://127.0.0.1:8787' });
+  const origins = (process.env.DEMO_ORIGINS ?? '').split(/[\s,]+/).filter(Boolean);
+  const demo = await startDemo({ port: Number(process.env.DEMO_PORT || 8788), origins, workerUrl: process.env.WORKER_URL || 'http://127.0.0.1:8787' });
   console.log(`[demo] origin listening on ${demo.url} (reach it through the Worker)`);
   const stop = () => demo.close().then(() => process.exit(0));
   process.on('SIGINT', stop);

@@ -1,10 +1,10 @@
-//! Storage adapters of the Worker: Workers KV, a Durable Object's own
-//! storage (`strong` mode), and the one store type over both.
+//! Storage adapters of the Worker: Workers KV, a Durable Object's SQL
+//! storage (`strong` mode), and the events Queue.
 
-mod edge;
 mod kv;
-mod object;
+mod queue;
+mod sql;
 
-pub use edge::{EdgeStore, OwnerStorage};
 pub use kv::WorkersKv;
-pub use object::DurableStorage;
+pub use queue::WorkersQueue;
+pub use sql::DurableSql;

@@ -3,6 +3,7 @@
 // meets it. Screenshots of the main pages go to tests/browser/screenshots/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { startStack, screenshot } from './support.mjs';
 
 let stack;
@@ -281,5 +282,34 @@ describe('the demo in Chromium', () => {
     assert.equal(res.status, 401);
     await page.goto(url('/app'));
     assert.equal(pathOf(page), '/login?next=%2Fapp');
+  });
+
+  test('a form on another site can neither sign the visitor out nor into another account', async () => {
+    // The attacker's page: another origin of the same site (127.0.0.1, another
+    // port), so the Lax session cookie rides along on its form posts.
+    const attacker = createServer((req, res) => {
+      const path = req.url.slice(1);
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<form method="post" action="${stack.base}/${path}"><input name="user" value="mallory"></form>
+        <script>document.forms[0].submit()</script>`);
+    });
+    await new Promise((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    try {
+      const evil = `http://127.0.0.1:${attacker.address().port}`;
+      const context = await newContext();
+      const page = await newPage(context);
+      await signIn(page, 'ivy');
+      const [before] = await sessionCookies(context);
+      for (const path of ['logout', 'login']) {
+        const answered = page.waitForResponse((r) => r.url() === `${stack.base}/${path}`);
+        await page.goto(`${evil}/${path}`);
+        assert.equal((await answered).status(), 403, `${path} from ${evil}`);
+      }
+      assert.deepEqual((await sessionCookies(context)).map((c) => c.value), [before.value], 'the same cookie');
+      const res = await fetch(url('/auth/session'), { headers: { authorization: `Bearer ${before.value}` } });
+      assert.equal((await res.json()).userId, 'ivy', 'still signed in as ivy');
+    } finally {
+      await new Promise((resolve) => attacker.close(resolve));
+    }
   });
 });

@@ -32,13 +32,17 @@ export async function startStack() {
     for (const stop of started.reverse()) await stop().catch(() => {});
   };
   try {
-    const demo = await startDemo({ port: 0 });
+    // The Worker's origins, the only ones the demo's forms may come from:
+    // known once the Worker is up (app.test: see below).
+    const origins = [];
+    const demo = await startDemo({ port: 0, origins });
     started.push(() => demo.close());
     // The demo's vars (IDENTITY_HEADERS=assertion) with a signing key of this run's.
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const ASSERTION_KEYS = `demo:${privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64')}`;
     const worker = await startWorker({ bindings: { ...workerVars(demo.url), ASSERTION_KEYS } });
     started.push(() => worker.dispose());
+    origins.push(new URL(worker.base).origin, new URL(worker.base.replace('127.0.0.1', 'app.test')).origin);
     demo.setWorkerUrl(worker.base);
     // app.test: a host name other than localhost / 127.0.0.1 that reaches the same Worker.
     const browser = await chromium.launch({

@@ -23,16 +23,17 @@ export const RULES = [
 
 /**
  * Starts an origin answering with `respond(seen)` and a Worker forwarding to
- * it (`ORIGIN_URL`, `GUARD_RULES` = `rules`, plus `bindings`), runs
- * `fn({w, origin})`, and disposes of both whatever happens.
+ * it (`ORIGIN_URL`, `GUARD_RULES` = `rules`, plus `bindings`; `spyKv` and
+ * `strong` as startWorker takes them), runs `fn({w, origin})`, and disposes
+ * of both whatever happens.
  */
-export async function withGuard({ respond, rules = RULES, bindings = {}, kvNamespaces, originUrl } = {}, fn) {
+export async function withGuard({ respond, rules = RULES, bindings = {}, kvNamespaces, originUrl, spyKv, strong } = {}, fn) {
   const origin = await startOrigin(respond);
   let w;
   try {
     w = await startWorker({
       bindings: { ORIGIN_URL: originUrl ?? origin.url, GUARD_RULES: JSON.stringify(rules), ...bindings },
-      kvNamespaces,
+      kvNamespaces, spyKv, strong,
     });
     return await fn({ w, origin });
   } finally {

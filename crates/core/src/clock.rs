@@ -1,35 +1,10 @@
 //! Time as an input, so expiry can be tested without waiting.
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 /// A source of the current time, in milliseconds since the Unix epoch.
 pub trait Clock {
     fn now_ms(&self) -> i64;
-}
-
-/// A clock that only moves when told to. Clones share the same time.
-#[derive(Clone, Debug)]
-pub struct ManualClock(Rc<Cell<i64>>);
-
-impl ManualClock {
-    pub fn new(now_ms: i64) -> Self {
-        Self(Rc::new(Cell::new(now_ms)))
-    }
-
-    pub fn set_ms(&self, now_ms: i64) {
-        self.0.set(now_ms);
-    }
-
-    pub fn advance_secs(&self, secs: i64) {
-        self.0.set(self.0.get() + secs * 1000);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.get()
-    }
 }
 
 impl<C: Clock + ?Sized> Clock for &C {
@@ -41,21 +16,5 @@ impl<C: Clock + ?Sized> Clock for &C {
 impl<C: Clock + ?Sized> Clock for Rc<C> {
     fn now_ms(&self) -> i64 {
         (**self).now_ms()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn manual_clock_moves_only_when_told_and_clones_share_time() {
-        let clock = ManualClock::new(1_000);
-        let other = clock.clone();
-        assert_eq!(clock.now_ms(), 1_000);
-        clock.advance_secs(61);
-        assert_eq!(other.now_ms(), 62_000);
-        other.set_ms(5);
-        assert_eq!(clock.now_ms(), 5);
     }
 }

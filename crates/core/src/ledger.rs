@@ -219,10 +219,14 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::random::SeededRandom;
+    use crate::testing::SeededRandom;
 
     fn id(seed: u64) -> SessionId {
-        SessionId::generate_legacy(&SeededRandom::new(seed)).unwrap()
+        SessionId::generate(
+            crate::token::OwnerTag::for_user("", "u"),
+            &SeededRandom::new(seed),
+        )
+        .unwrap()
     }
 
     #[test]

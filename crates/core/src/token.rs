@@ -5,8 +5,7 @@
 //! - `kid`: id of the HMAC key that tagged it, `[A-Za-z0-9_-]{1,32}`;
 //! - `id`: the public session id, base64url without padding: 32 bytes (43
 //!   chars), the [`OwnerTag`] of its user then 16 random bytes, so that the
-//!   token leads to its owner in `strong` mode without any read; ids issued
-//!   before owner tags existed are 16 random bytes (22 chars) and stay valid;
+//!   token leads to its owner in `strong` mode without any read;
 //! - `secret`: 32 CSPRNG bytes (256 bits), base64url without padding (43 chars);
 //! - `tag`: HMAC-SHA-256 with key `kid` over `"edge-session token v1\0" || kid || "\0" || id || secret`
 //!   (raw bytes), base64url without padding (43 chars).
@@ -34,12 +33,12 @@ type HmacSha256 = Hmac<Sha256>;
 pub const TOKEN_VERSION: &str = "es1";
 /// Longest input [`KeyRing::verify_token`] even looks at. Real tokens are at most 168 chars.
 pub const MAX_TOKEN_LEN: usize = 256;
-/// Random bytes of a session id (all of a legacy id, the tail of an owned one).
+/// Random bytes of a session id (its tail, after the owner tag).
 pub const SESSION_ID_RANDOM_BYTES: usize = 16;
-/// Bytes of an [`OwnerTag`], the head of an owned session id.
+/// Bytes of an [`OwnerTag`], the head of a session id.
 pub const OWNER_TAG_BYTES: usize = 16;
-/// Bytes of an owned session id.
-const OWNED_ID_BYTES: usize = OWNER_TAG_BYTES + SESSION_ID_RANDOM_BYTES;
+/// Bytes of a session id.
+const ID_BYTES: usize = OWNER_TAG_BYTES + SESSION_ID_RANDOM_BYTES;
 /// Bytes of a token secret.
 pub const SECRET_BYTES: usize = 32;
 /// Bytes of a tag (HMAC-SHA-256).
@@ -117,56 +116,40 @@ impl std::fmt::Debug for OwnerTag {
     }
 }
 
-/// A session id as a fixed-size key (length byte first), for maps.
-pub type IdKey = [u8; 1 + OWNED_ID_BYTES];
+/// A session id as a fixed-size key, for maps.
+pub type IdKey = [u8; ID_BYTES];
 
 /// The public id of a session: its [`OwnerTag`] and 16 random bytes (43
-/// base64url chars), or, for sessions issued before owner tags, 16 random
-/// bytes (22 chars).
+/// base64url chars).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId {
-    bytes: [u8; OWNED_ID_BYTES],
-    len: usize,
+    bytes: [u8; ID_BYTES],
     text: String,
 }
 
 impl SessionId {
     /// A fresh id owned by `owner`.
     pub fn generate(owner: OwnerTag, random: &impl Random) -> Result<Self, RandomError> {
-        let mut bytes = [0u8; OWNED_ID_BYTES];
+        let mut bytes = [0u8; ID_BYTES];
         bytes[..OWNER_TAG_BYTES].copy_from_slice(&owner.0);
         random.fill(&mut bytes[OWNER_TAG_BYTES..])?;
-        Ok(Self::from_slice(&bytes))
+        Ok(Self::from_bytes(bytes))
     }
 
-    /// A fresh id without an owner tag, as issued before owner tags existed
-    /// (tests of the migration).
-    pub fn generate_legacy(random: &impl Random) -> Result<Self, RandomError> {
-        let mut bytes = [0u8; SESSION_ID_RANDOM_BYTES];
-        random.fill(&mut bytes)?;
-        Ok(Self::from_slice(&bytes))
-    }
-
-    fn from_slice(slice: &[u8]) -> Self {
-        let mut bytes = [0u8; OWNED_ID_BYTES];
-        bytes[..slice.len()].copy_from_slice(slice);
+    fn from_bytes(bytes: [u8; ID_BYTES]) -> Self {
         Self {
             bytes,
-            len: slice.len(),
-            text: b64url(slice),
+            text: b64url(&bytes),
         }
     }
 
-    /// Parses the text form; `None` unless it is exactly 43 (owned) or 22
-    /// (legacy) canonical base64url chars.
+    /// Parses the text form; `None` unless it is exactly 43 canonical
+    /// base64url chars.
     pub fn parse(text: &str) -> Option<Self> {
-        match text.len() {
-            B64_32_CHARS => b64url_exact::<OWNED_ID_BYTES>(text).map(|b| Self::from_slice(&b)),
-            B64_16_CHARS => {
-                b64url_exact::<SESSION_ID_RANDOM_BYTES>(text).map(|b| Self::from_slice(&b))
-            }
-            _ => None,
+        if text.len() != B64_32_CHARS {
+            return None;
         }
+        b64url_exact::<ID_BYTES>(text).map(Self::from_bytes)
     }
 
     pub fn as_str(&self) -> &str {
@@ -174,25 +157,19 @@ impl SessionId {
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        &self.bytes
     }
 
-    /// The owner named by the id; `None` for a legacy id.
-    pub fn owner(&self) -> Option<OwnerTag> {
-        (self.len == OWNED_ID_BYTES).then(|| {
-            let mut tag = [0u8; OWNER_TAG_BYTES];
-            tag.copy_from_slice(&self.bytes[..OWNER_TAG_BYTES]);
-            OwnerTag(tag)
-        })
+    /// The owner named by the id.
+    pub fn owner(&self) -> OwnerTag {
+        let mut tag = [0u8; OWNER_TAG_BYTES];
+        tag.copy_from_slice(&self.bytes[..OWNER_TAG_BYTES]);
+        OwnerTag(tag)
     }
 
     /// The id as a fixed-size key.
     pub fn key(&self) -> IdKey {
-        let mut key = [0u8; 1 + OWNED_ID_BYTES];
-        // `len` is 16 or 32.
-        key[0] = self.len as u8;
-        key[1..].copy_from_slice(&self.bytes);
-        key
+        self.bytes
     }
 }
 
@@ -577,7 +554,7 @@ impl KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::random::SeededRandom;
+    use crate::testing::SeededRandom;
     use base64::engine::general_purpose::STANDARD;
 
     fn key_text(byte: u8, len: usize) -> String {
@@ -610,7 +587,7 @@ mod tests {
         assert_eq!(parts[1], "k1");
         assert_eq!(parts[2], id.as_str());
         assert_eq!(parts[2].len(), 43);
-        assert_eq!(id.owner(), Some(owner()));
+        assert_eq!(id.owner(), owner());
         assert_eq!(parts[3].len(), 43);
         assert_eq!(parts[4].len(), 43);
         assert!(text
@@ -816,20 +793,7 @@ mod tests {
         let x = SessionId::generate(a, &r).unwrap();
         let y = SessionId::generate(a, &r).unwrap();
         assert_ne!(x, y);
-        assert_eq!((x.owner(), y.owner()), (Some(a), Some(a)));
-    }
-
-    #[test]
-    fn legacy_ids_still_verify_in_tokens() {
-        let ring = ring();
-        let random = SeededRandom::new(5);
-        let id = SessionId::generate_legacy(&random).unwrap();
-        let secret = Secret::generate(&random).unwrap();
-        let token = ring.issue(&id, &secret);
-        assert_eq!(token.expose().split('.').nth(2).unwrap().len(), 22);
-        let verified = ring.verify_token(token.expose()).unwrap();
-        assert_eq!(verified.id, id);
-        assert_eq!(verified.id.owner(), None);
+        assert_eq!((x.owner(), y.owner()), (a, a));
     }
 
     #[test]
@@ -853,30 +817,17 @@ mod tests {
 
     #[test]
     fn session_id_parse_is_strict() {
-        let legacy = SessionId::generate_legacy(&SeededRandom::new(12)).unwrap();
-        assert_eq!(legacy.as_str().len(), 22);
-        assert_eq!(legacy.owner(), None);
-        assert_eq!(SessionId::parse(legacy.as_str()), Some(legacy.clone()));
-        assert_eq!(SessionId::parse(&legacy.as_str()[..21]), None);
-        assert_eq!(SessionId::parse(&format!("{legacy}A")), None);
-        assert_ne!(
-            legacy.key(),
-            SessionId::parse(&format!("{legacy}{}", "A".repeat(21)))
-                .unwrap()
-                .key()
-        );
+        // The 22-char ids of before owner tags were never deployed: refused.
+        assert_eq!(SessionId::parse("AAAAAAAAAAAAAAAAAAAAAA"), None);
         let id = SessionId::generate(owner(), &SeededRandom::new(11)).unwrap();
         assert_eq!(SessionId::parse(id.as_str()), Some(id.clone()));
-        assert_eq!(
-            SessionId::parse(id.as_str()).unwrap().owner(),
-            Some(owner())
-        );
+        assert_eq!(SessionId::parse(id.as_str()).unwrap().owner(), owner());
         assert_eq!(SessionId::parse(""), None);
         assert_eq!(SessionId::parse(&format!("{id}A")), None);
         assert_eq!(SessionId::parse(&id.as_str()[..42]), None);
-        assert_eq!(SessionId::parse("!!!!!!!!!!!!!!!!!!!!!!"), None);
+        assert_eq!(SessionId::parse(&"!".repeat(43)), None);
         assert_eq!(
-            SessionId::parse("AAAAAAAAAAAAAAAAAAAAAB"),
+            SessionId::parse(&format!("{}B", "A".repeat(42))),
             None,
             "non-canonical"
         );

@@ -3,8 +3,9 @@
 
 mod common;
 
+use common::Ops;
 use common::{block_on, env, Env};
-use session_core::service::CLEANUP_GRACE_MS;
+use session_core::kv::CLEANUP_GRACE_MS;
 use session_core::store::{KvStore, PutOptions};
 use session_core::{NewSession, Session};
 
@@ -48,7 +49,7 @@ fn removes_dangling_entries_over_bounded_runs_and_keeps_live_ones() {
     let (mut scanned, mut removed) = (0, 0);
     loop {
         env.kv.reset_counts();
-        let report = block_on(env.service.cleanup(budget)).unwrap();
+        let report = block_on(env.service.repo().cleanup(budget)).unwrap();
         runs += 1;
         let counts = env.kv.counts();
         assert_eq!(counts.lists, 1, "one list page per run");
@@ -94,7 +95,7 @@ fn removes_dangling_entries_over_bounded_runs_and_keeps_live_ones() {
         );
     }
     // The next run starts over and finds nothing more to remove.
-    let report = block_on(env.service.cleanup(100)).unwrap();
+    let report = block_on(env.service.repo().cleanup(100)).unwrap();
     assert_eq!((report.scanned, report.removed, report.done), (20, 0, true));
 }
 
@@ -111,7 +112,7 @@ fn expired_entries_are_removed_without_a_read() {
     let (live, _) = block_on(env.service.create(NewSession::for_user("u"))).unwrap();
     env.clock.set_ms(env.clock_now() + CLEANUP_GRACE_MS + 1);
     env.kv.reset_counts();
-    let report = block_on(env.service.cleanup(10)).unwrap();
+    let report = block_on(env.service.repo().cleanup(10)).unwrap();
     assert_eq!(
         (report.scanned, report.removed, report.reads, report.done),
         (3, 2, 1, true)
@@ -128,10 +129,10 @@ fn recent_entries_are_kept_even_without_their_session_key() {
     let env = env();
     let (_, s) = block_on(env.service.create(NewSession::for_user("u"))).unwrap();
     block_on(env.kv.delete(&format!("s:{}", s.id))).unwrap();
-    let report = block_on(env.service.cleanup(10)).unwrap();
+    let report = block_on(env.service.repo().cleanup(10)).unwrap();
     assert_eq!((report.scanned, report.removed, report.reads), (1, 0, 0));
     env.clock.set_ms(env.clock_now() + CLEANUP_GRACE_MS + 1);
-    let report = block_on(env.service.cleanup(10)).unwrap();
+    let report = block_on(env.service.repo().cleanup(10)).unwrap();
     assert_eq!((report.scanned, report.removed, report.reads), (1, 1, 1));
     assert!(index_keys(&env).is_empty());
 }
@@ -147,7 +148,7 @@ fn a_stale_cursor_restarts_the_scan_and_foreign_keys_are_left_alone() {
     .unwrap();
     block_on(env.kv.put("u:garbage", "", PutOptions::default())).unwrap();
     env.clock.set_ms(env.clock_now() + CLEANUP_GRACE_MS + 1);
-    let report = block_on(env.service.cleanup(10)).unwrap();
+    let report = block_on(env.service.repo().cleanup(10)).unwrap();
     assert_eq!((report.scanned, report.removed, report.done), (4, 0, true));
     assert!(env.kv.keys().contains(&"u:garbage".to_string()));
     assert!(!env.kv.keys().contains(&"m:cleanup".to_string()));
@@ -157,9 +158,9 @@ fn a_stale_cursor_restarts_the_scan_and_foreign_keys_are_left_alone() {
 fn budget_is_clamped_to_kv_limits() {
     let env = env();
     create_many(&env, 1, 3);
-    let report = block_on(env.service.cleanup(0)).unwrap();
+    let report = block_on(env.service.repo().cleanup(0)).unwrap();
     assert_eq!((report.scanned, report.done), (1, false));
-    let report = block_on(env.service.cleanup(usize::MAX)).unwrap();
+    let report = block_on(env.service.repo().cleanup(usize::MAX)).unwrap();
     assert_eq!((report.scanned, report.done), (2, true));
 }
 

@@ -3,8 +3,10 @@
 
 mod common;
 
+use common::Ops;
 use common::{block_on, env, join_all, Env, Service, T0};
-use session_core::store::{KvOp, KvOpCounts, KvStore};
+use session_core::store::KvStore;
+use session_core::testing::{KvOpCounts, StoreOp};
 use session_core::{ClientInfo, NewSession, SessionError, Token};
 
 fn create(service: &Service, user: &str) -> (Token, session_core::Session) {
@@ -376,7 +378,7 @@ fn no_interleaving_of_a_login_and_a_revocation_leaves_a_working_unlisted_session
             let Env { kv, service, .. } = env();
             let (old_token, _) = create(&service, "alice");
             kv.set_yield_each_op(true);
-            kv.set_op_latency(KvOp::Write, write_latency);
+            kv.set_op_latency(StoreOp::Write, write_latency);
             let (created, revoked) = block_on(common::join2(
                 async {
                     common::yield_times(login_delay).await;

@@ -3,11 +3,15 @@
 
 mod common;
 
-use common::{block_on, env, Env, T0};
+use common::Ops;
+use common::{block_on, env, Env, Isolate, T0};
 use serde_json::{json, Value};
 use session_core::layout::EXPIRED_RECORD_GRACE_SECS as GRACE;
-use session_core::store::{KvOp, KvOpCounts, KvStore, PutOptions};
-use session_core::{ClientInfo, NewSession, Policy, SessionError, Slide, StoreError, Writer};
+use session_core::store::{KvStore, PutOptions};
+use session_core::testing::{KvOpCounts, StoreOp};
+use session_core::{
+    ClientInfo, KeyLayout, NewSession, Policy, SessionError, Slide, StoreError, Writer,
+};
 
 fn writes(n: usize) -> KvOpCounts {
     KvOpCounts {
@@ -351,7 +355,7 @@ fn idle_expiry_and_absolute_cap() {
     );
 }
 
-fn clock_now(clock: &session_core::ManualClock) -> i64 {
+fn clock_now(clock: &session_core::testing::ManualClock) -> i64 {
     use session_core::Clock;
     clock.now_ms()
 }
@@ -403,14 +407,14 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
     let (token, s) = block_on(service.create(new)).unwrap();
 
     clock.advance_secs(300); // exactly half left: not due
-    assert!(service.touch_due(&s).is_none());
+    assert!(service.slide_due(&s).is_none());
     clock.set_ms(T0 + 300_001); // less than half left: due
-    let touched = service.touch_due(&s).expect("due");
+    let touched = service.slide_due(&s).expect("due");
     assert_eq!(touched.lifetime.expires_at, T0 + 900_001);
     assert_eq!(touched.lifetime.last_seen_at, T0 + 300_001);
     assert_eq!(s.lifetime.expires_at, T0 + 600_000, "touch_due is pure");
     kv.reset_counts();
-    assert!(service.touch_due(&s).is_some());
+    assert!(service.slide_due(&s).is_some());
     assert_eq!(kv.counts().total(), 0, "touch_due touches no store");
     assert!(matches!(
         block_on(service.slide(&touched)).unwrap(),
@@ -430,11 +434,11 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
     assert_eq!(s.lifetime.expires_at, T0 + 900_001);
     clock.advance_secs(200);
     assert!(
-        service.touch_due(&s).is_none(),
+        service.slide_due(&s).is_none(),
         "not again within half the idle TTL"
     );
     clock.advance_secs(101); // t = 601.001 s, 299 s left
-    let touched = service.touch_due(&s).expect("due again");
+    let touched = service.slide_due(&s).expect("due again");
     assert_eq!(touched.lifetime.expires_at, T0 + 1_201_001);
     assert!(matches!(
         block_on(service.slide(&touched)).unwrap(),
@@ -444,7 +448,7 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
     // Near the absolute cap: slides only up to it, then never again.
     clock.set_ms(T0 + 1_000_000);
     let s = block_on(service.verify(token.expose())).unwrap();
-    let touched = service.touch_due(&s).expect("due");
+    let touched = service.slide_due(&s).expect("due");
     assert_eq!(
         touched.lifetime.expires_at,
         T0 + 1_500_000,
@@ -456,13 +460,13 @@ fn sliding_expiration_is_due_below_half_the_idle_ttl_once_per_half() {
     ));
     clock.set_ms(T0 + 1_400_000);
     let s = block_on(service.verify(token.expose())).unwrap();
-    assert!(service.touch_due(&s).is_none(), "capped: nothing to extend");
+    assert!(service.slide_due(&s).is_none(), "capped: nothing to extend");
     clock.set_ms(T0 + 1_500_000);
     assert_eq!(
         block_on(service.verify(token.expose())).unwrap_err(),
         SessionError::Expired
     );
-    assert!(service.touch_due(&s).is_none());
+    assert!(service.slide_due(&s).is_none());
     assert_eq!(
         block_on(service.refresh(&s)).unwrap_err(),
         SessionError::Expired
@@ -708,18 +712,18 @@ fn store_failures_surface_as_store_errors() {
         store_err
     );
     assert_eq!(block_on(service.list_all(10, None)).unwrap_err(), store_err);
-    assert_eq!(block_on(service.cleanup(10)).unwrap_err(), store_err);
+    assert_eq!(block_on(service.repo().cleanup(10)).unwrap_err(), store_err);
     kv.fail_with(None);
 
     // A failed write fails the create: no token is handed out.
-    kv.fail_op(KvOp::Write, Some(down.clone()));
+    kv.fail_op(StoreOp::Write, Some(down.clone()));
     let before = kv.keys();
     assert_eq!(
         block_on(service.create(NewSession::for_user("u"))).unwrap_err(),
         store_err
     );
     assert_eq!(kv.keys(), before);
-    kv.fail_op(KvOp::Write, None);
+    kv.fail_op(StoreOp::Write, None);
 
     // Session key written, index write failed: the create fails, so its token
     // is never handed out, and the listing never shows a half-made session;
@@ -734,21 +738,25 @@ fn store_failures_surface_as_store_errors() {
     kv.fail_prefix(None);
     assert_eq!(block_on(service.list_user("u", None)).unwrap().len(), 1);
 
-    // Index delete failed after the session key was deleted: reported, and the
-    // session no longer works.
+    // Index delete failed after the session key was deleted: the session no
+    // longer works, so the revocation is done and answered so (its event
+    // goes out); the index entry left behind is the cron cleanup's.
     let (t2, s2) = block_on(service.create(NewSession::for_user("u"))).unwrap();
     kv.fail_prefix(Some(("u:", down.clone())));
-    assert_eq!(block_on(service.destroy(&s2.id)).unwrap_err(), store_err);
+    assert!(block_on(service.destroy(&s2.id)).unwrap());
     kv.fail_prefix(None);
     assert_eq!(
         block_on(service.verify(t2.expose())).unwrap_err(),
         SessionError::InvalidToken
     );
+    assert!(kv
+        .keys()
+        .contains(&KeyLayout::default().index_key("u", &s2.id)));
 
     // A failed delete on destroy: reported, never a silent success.
-    kv.fail_op(KvOp::Delete, Some(down));
+    kv.fail_op(StoreOp::Delete, Some(down));
     assert_eq!(block_on(service.destroy(&s.id)).unwrap_err(), store_err);
-    kv.fail_op(KvOp::Delete, None);
+    kv.fail_op(StoreOp::Delete, None);
     assert!(block_on(service.verify(token.expose())).is_ok());
     assert!(store_err.to_string().contains("kv down"));
 }
@@ -816,16 +824,82 @@ fn a_failing_random_source_fails_create_without_writing() {
             Err(session_core::RandomError)
         }
     }
-    let clock = session_core::ManualClock::new(T0);
-    let kv = session_core::MemoryKv::new(clock.clone());
-    let service = session_core::SessionService::new(
+    let clock = session_core::testing::ManualClock::new(T0);
+    let kv = session_core::testing::MemoryKv::new(clock.clone());
+    let repo = session_core::KvRepo::new(
         kv.clone(),
+        clock.clone(),
+        std::rc::Rc::new(session_core::KeyLayout::default()),
+        std::rc::Rc::default(),
+    );
+    let service = session_core::SessionService::new(
+        repo,
         clock,
         Broken,
-        session_core::KeyRing::parse(&common::key_entry("k", 1)).unwrap(),
-        session_core::KeyLayout::default(),
+        session_core::KeyRing::parse(&common::key_entry("k1", 1)).unwrap(),
+        "",
     );
     let err = block_on(service.create(NewSession::for_user("u"))).unwrap_err();
     assert_eq!(err, SessionError::Random);
     assert_eq!(kv.counts().total(), 0);
+}
+
+// Every JSON spelling of a TTL
+// is read as the f64 (or integer) JSON gives, then range-checked by the
+// policy: negative zero, underflow to zero, values past u64 and values a
+// hair off the bounds all end up refused or equal to an allowed whole number.
+
+#[test]
+fn ttl_spellings_at_the_edges_are_refused_or_read_as_the_whole_number_json_gives() {
+    use serde_json::Value;
+    use session_core::ClientInfo;
+    let policy = Policy::default();
+    let read = |text: &str| -> Result<(u64, u64), String> {
+        let json: Value = serde_json::from_str(&format!(r#"{{"userId":"u","idleTtl":{text}}}"#))
+            .map_err(|e| format!("JSON: {e}"))?;
+        let new = NewSession::from_json(json, ClientInfo::default()).map_err(|e| e.to_string())?;
+        policy
+            .ttls_for(new.idle_ttl, new.absolute_ttl)
+            .map_err(|e| e.to_string())
+    };
+    for refused in [
+        "-0",
+        "-0.0",
+        "0.0",
+        "0e5",
+        "1e-400",
+        "-1e-400",
+        "59",
+        "59.0",
+        "5.9e1",
+        "59.5",
+        "31536001",
+        "31536001.0",
+        "3.1536001e7",
+        "1e19",
+        "18446744073709551616",
+        "1e300",
+        "-60",
+        "-60.0",
+        "60.5",
+        "1e400",
+    ] {
+        assert!(
+            read(refused).is_err(),
+            "{refused} was accepted: {:?}",
+            read(refused)
+        );
+    }
+    // JSON numbers are binary64 to every parser: these are 60 and 31536000.
+    for (text, secs) in [
+        ("60", 60),
+        ("6e1", 60),
+        ("60.0", 60),
+        ("59.999999999999999", 60),
+        ("60.0000000000000001", 60),
+        ("31536000", 31_536_000),
+        ("3.1536e7", 31_536_000),
+    ] {
+        assert_eq!(read(text).map(|t| t.0), Ok(secs), "{text}");
+    }
 }

@@ -4,9 +4,10 @@ mod common;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::{block_on, env, key_entry, service_over, Env};
+use common::Ops;
+use common::{block_on, env, key_entry, service_over, Env, Isolate};
 use serde_json::json;
-use session_core::store::KvOpCounts;
+use session_core::testing::KvOpCounts;
 use session_core::{ClientInfo, NewSession, SessionError};
 
 fn hex(bytes: &[u8]) -> String {
@@ -30,12 +31,12 @@ fn no_stored_key_value_or_metadata_contains_token_material() {
         block_on(service.update(&s.id, &json!({"label": "renamed"}))).unwrap();
         clock.advance_secs(400);
         let v = block_on(service.verify(token.expose())).unwrap();
-        let due = service.touch_due(&v).expect("due");
+        let due = service.slide_due(&v).expect("due");
         block_on(service.slide(&due)).unwrap();
         block_on(service.refresh(&due)).unwrap();
         tokens.push(token);
     }
-    block_on(service.cleanup(5)).unwrap();
+    block_on(service.repo().cleanup(5)).unwrap();
 
     let dump: Vec<String> = kv
         .entries()
@@ -142,14 +143,20 @@ fn tokens_are_bound_to_their_session_and_the_namespace_prefix() {
 
 #[test]
 fn os_random_service_issues_distinct_tokens() {
-    let clock = session_core::ManualClock::new(common::T0);
-    let kv = session_core::MemoryKv::new(clock.clone());
-    let service = session_core::SessionService::new(
+    let clock = session_core::testing::ManualClock::new(common::T0);
+    let kv = session_core::testing::MemoryKv::new(clock.clone());
+    let repo = session_core::KvRepo::new(
         kv,
+        clock.clone(),
+        std::rc::Rc::new(session_core::KeyLayout::default()),
+        std::rc::Rc::default(),
+    );
+    let service = session_core::SessionService::new(
+        repo,
         clock,
         session_core::OsRandom,
         session_core::KeyRing::parse(&key_entry("k", 4)).unwrap(),
-        session_core::KeyLayout::default(),
+        "",
     );
     let (a, sa) = block_on(service.create(NewSession::for_user("u"))).unwrap();
     let (b, sb) = block_on(service.create(NewSession::for_user("u"))).unwrap();

@@ -8,7 +8,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use pollster::block_on;
-use session_core::{ManualClock, MemoryKv, NewSession, SeededRandom};
+use session_core::testing::{ManualClock, MemoryKv, SeededRandom};
+use session_core::NewSession;
 use session_http::app::App;
 use session_http::config::Config;
 use session_http::request::RequestHead;
@@ -17,6 +18,7 @@ use session_http::request::RequestHead;
 mod support;
 use session_http::guard::{decide, GuardDecision};
 use session_http::rules::Rules;
+use support::Ops;
 
 fn bench(name: &str, mut f: impl FnMut()) {
     for _ in 0..100 {
@@ -125,12 +127,12 @@ fn main() {
         },
     );
     bench("KeyRing::verify_token (HMAC + parse, no KV)", || {
-        black_box(sessions.key_ring().verify_token(black_box(&token)).ok());
+        black_box(app.key_ring().unwrap().verify_token(black_box(&token)).ok());
     });
-    bench("SessionService::verify (1 MemoryKv read)", || {
+    bench("Op::Verify (1 MemoryKv read)", || {
         black_box(block_on(sessions.verify(black_box(&token))).ok());
     });
-    bench("SessionService::create (2 MemoryKv writes)", || {
+    bench("Op::Create (2 MemoryKv writes)", || {
         black_box(block_on(sessions.create(NewSession::for_user("bob"))).ok());
     });
     let valid = head("/app/orders/42?x=1", Some(&token));

@@ -3,10 +3,11 @@
 //! session cookie ([`request_token`]), the CSRF check of a
 //! cookie-authenticated unsafe request, decided before any store call, then
 //! one store read to verify ([`authenticate`]), and the contract's answer to
-//! each failure ([`AuthError`]). The admin API's key is checked here too
-//! ([`authorize_admin`]).
+//! each failure ([`AuthError`]); whether the origin's handoff may sign the
+//! request in or out ([`handoff_allowed`]). The admin API's key is checked
+//! here too ([`authorize_admin`]).
 
-use session_core::{Clock, KvStore, Random, Session, SessionError};
+use session_core::{Context, Op, Reply, Session, SessionError, Sessions};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -14,7 +15,7 @@ use crate::app::App;
 use crate::bearer::{authorization_bearer, bearer_token};
 use crate::config::Config;
 use crate::cookie::cookie_values;
-use crate::csrf::csrf_ok;
+use crate::csrf::{csrf_ok, handoff_ok, HandoffRequest};
 use crate::problem::{ErrorCode, Problem};
 use crate::request::RequestHead;
 
@@ -130,12 +131,12 @@ impl AuthError {
 
 /// The token `head` presents, as [`request_token`] picks it with this
 /// service's key ring (no store call).
-pub fn presented_token<'h, S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+pub fn presented_token<'h, O: Sessions>(
+    app: &App<'_, O>,
     head: &'h RequestHead,
 ) -> Option<RequestToken<'h>> {
-    let sessions = app.sessions().ok()?;
-    let tag_ok = |t: &str| sessions.key_ring().verify_token(t).is_ok();
+    let ring = app.key_ring()?;
+    let tag_ok = |t: &str| ring.verify_token(t).is_ok();
     request_token(
         head.header("authorization"),
         head.cookie_header(),
@@ -148,8 +149,8 @@ pub fn presented_token<'h, S: KvStore, C: Clock, R: Random>(
 /// `csrf` for a cookie-authenticated unsafe request from a foreign origin
 /// (decided before any store call), then one store read to verify
 /// (malformed or forged tokens cost none).
-pub async fn authenticate<'h, S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+pub async fn authenticate<'h, O: Sessions>(
+    app: &App<'_, O>,
     head: &'h RequestHead,
 ) -> Result<Caller<'h>, AuthError> {
     let sessions = app.sessions().map_err(AuthError::Unavailable)?;
@@ -166,7 +167,16 @@ pub async fn authenticate<'h, S: KvStore, C: Clock, R: Random>(
     {
         return Err(AuthError::Csrf);
     }
-    match sessions.verify(presented.token).await {
+    let verified = sessions
+        .run(
+            Op::Verify {
+                token: presented.token.to_owned(),
+            },
+            &Context::default(),
+        )
+        .await
+        .and_then(Reply::session);
+    match verified {
         Ok(session) => Ok(Caller {
             session,
             token: presented.token,
@@ -184,6 +194,29 @@ pub async fn authenticate<'h, S: KvStore, C: Clock, R: Random>(
             by_cookie,
         }),
     }
+}
+
+/// Whether the origin's `X-Session-Issue` / `X-Session-Revoke` answering
+/// `head` may be acted on: [`handoff_ok`] with what `head` carries (the
+/// session cookie, as [`request_token`] reads it, `Origin`,
+/// `Sec-Fetch-Site`). No store call.
+pub fn handoff_allowed(config: &Config, head: &RequestHead) -> bool {
+    let carries_cookie = head
+        .cookie_header()
+        .is_some_and(|c| cookie_values(c, &config.cookie_name).any(|v| !v.is_empty()));
+    // Present but unreadable is an origin that cannot be ours.
+    let origin = head
+        .headers
+        .get(http::header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or(""));
+    let request = HandoffRequest {
+        method: head.method.as_str(),
+        carries_cookie,
+        origin,
+        sec_fetch_site: head.header("sec-fetch-site"),
+        request_url_origin: head.url.origin(),
+    };
+    handoff_ok(request, &config.allowed_origins)
 }
 
 /// Authorizes an admin request: 503 `admin_disabled` without `ADMIN_KEY`, 401

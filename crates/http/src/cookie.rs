@@ -15,13 +15,15 @@
 //! token as `Authorization: Bearer` instead.
 //!
 //! - [`get_cookie`] reads one cookie from a `Cookie` request header.
-//! - [`set_cookie`] / [`clear_cookie`] build the `Set-Cookie` values.
+//! - [`set_cookie`] / [`clear_cookie`] build the `Set-Cookie` values;
+//!   [`private_cache_control`] keeps a response carrying one out of shared
+//!   caches.
 //! - [`bearer_token`] reads `Authorization: Bearer …`.
 //! - [`request_token`] picks the token of a request: the bearer token when
 //!   there is one, else the cookie, and says which, because CSRF checks apply
 //!   to cookie authentication only.
 
-use crate::syntax::{is_tchar, trim_ows};
+use crate::syntax::{is_tchar, trim_ows, trim_ows_str};
 
 /// Longest `Cookie` header read, in bytes; longer headers yield no cookie.
 pub const MAX_COOKIE_HEADER_BYTES: usize = 32 * 1024;
@@ -194,6 +196,95 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: u64) -> String {
 /// attributes so the browser replaces the right cookie).
 pub fn clear_cookie(name: &str) -> String {
     set_cookie(name, "", 0)
+}
+
+/// Response fields that tell shared caches (CDNs, surrogates) how to store a
+/// response instead of `Cache-Control` (RFC 9213 and its forerunners): a
+/// response carrying the session cookie loses them, so that its
+/// `Cache-Control` ([`private_cache_control`]) decides.
+pub const SHARED_CACHE_FIELDS: [&str; 3] = [
+    "cdn-cache-control",
+    "cloudflare-cdn-cache-control",
+    "surrogate-control",
+];
+
+/// Longest origin `Cache-Control` rewritten by [`private_cache_control`], in
+/// bytes; a longer one becomes `private`.
+pub const MAX_CACHE_CONTROL_BYTES: usize = 4096;
+
+/// The `Cache-Control` of a response the Worker adds a session cookie to
+/// (`Set-Cookie` of a sign-in, a sign-out or a sliding re-issue), given the
+/// origin's (`None`: absent): never storable by a shared cache, which would
+/// hand one user's cookie to others, and the origin's intent for the
+/// browser kept. A value with `no-store` stays as it is; otherwise the
+/// directives for shared caches (`public`, `s-maxage`, `proxy-revalidate`)
+/// go and `private` leads (`private="…"`, which leaves the rest storable,
+/// becomes plain `private`). Absent, empty, unreadable (not visible ASCII,
+/// an open quote) or over [`MAX_CACHE_CONTROL_BYTES`]: `private`.
+///
+/// ```
+/// use session_http::cookie::private_cache_control as private;
+/// assert_eq!(private(Some("public, max-age=86400")), "private, max-age=86400");
+/// assert_eq!(private(Some("s-maxage=600, max-age=60")), "private, max-age=60");
+/// assert_eq!(private(Some("no-store")), "no-store");
+/// assert_eq!(private(None), "private");
+/// ```
+pub fn private_cache_control(origin: Option<&str>) -> String {
+    const PRIVATE: &str = "private";
+    let Some(value) = origin.filter(|v| {
+        v.len() <= MAX_CACHE_CONTROL_BYTES
+            && v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+    }) else {
+        return PRIVATE.to_owned();
+    };
+    let Some(directives) = cache_directives(value) else {
+        return PRIVATE.to_owned();
+    };
+    let name = |d: &str| {
+        let name = d.split('=').next().unwrap_or_default();
+        trim_ows_str(name).to_ascii_lowercase()
+    };
+    if directives.iter().any(|d| name(d) == "no-store") {
+        return trim_ows_str(value).to_owned();
+    }
+    let kept = directives.into_iter().filter(|d| {
+        !matches!(
+            name(d).as_str(),
+            "public" | "private" | "s-maxage" | "proxy-revalidate"
+        )
+    });
+    std::iter::once(PRIVATE)
+        .chain(kept)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The directives of a `Cache-Control` value, split at the commas outside
+/// quoted strings, trimmed, empty ones left out; `None` for an open quote.
+fn cache_directives(value: &str) -> Option<Vec<&str>> {
+    let (mut parts, mut start) = (Vec::new(), 0);
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, b) in value.bytes().enumerate() {
+        if quoted {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => quoted = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            quoted = true;
+        } else if b == b',' {
+            parts.push(trim_ows_str(&value[start..i]));
+            start = i + 1;
+        }
+    }
+    if quoted {
+        return None;
+    }
+    parts.push(trim_ows_str(&value[start..]));
+    parts.retain(|p| !p.is_empty());
+    Some(parts)
 }
 
 #[cfg(test)]
@@ -375,5 +466,50 @@ mod tests {
         );
         strip_cookie(&mut only, NAME);
         assert!(only.get(COOKIE).is_none());
+    }
+
+    #[test]
+    fn a_response_with_the_cookie_is_private() {
+        for (origin, expected) in [
+            (None, "private"),
+            (Some(""), "private"),
+            (Some(" , "), "private"),
+            (Some("public, max-age=86400"), "private, max-age=86400"),
+            (Some("PUBLIC,MAX-AGE=86400"), "private, MAX-AGE=86400"),
+            (Some("max-age=60, s-maxage=600"), "private, max-age=60"),
+            (Some("public, s-maxage = 600, proxy-revalidate"), "private"),
+            (Some("private"), "private"),
+            (
+                Some("max-age=5, private=\"set-cookie, x\""),
+                "private, max-age=5",
+            ),
+            (
+                Some("no-cache, must-revalidate"),
+                "private, no-cache, must-revalidate",
+            ),
+            (
+                Some("max-age=0, stale-while-revalidate=30"),
+                "private, max-age=0, stale-while-revalidate=30",
+            ),
+            (
+                Some("no-cache=\"a, public\", max-age=9"),
+                "private, no-cache=\"a, public\", max-age=9",
+            ),
+            (
+                Some("ext=\"q\\\"uote, public\""),
+                "private, ext=\"q\\\"uote, public\"",
+            ),
+            // no-store is already out of every cache: kept as it is.
+            (Some("no-store"), "no-store"),
+            (Some(" public, No-Store "), "public, No-Store"),
+            // Unreadable: private.
+            (Some("public, max-age=\"86400"), "private"),
+            (Some("public, max-age=86400\u{0}"), "private"),
+            (Some("public, é"), "private"),
+        ] {
+            assert_eq!(private_cache_control(origin), expected, "{origin:?}");
+        }
+        let long = format!("public, max-age=1{}", ", x".repeat(MAX_CACHE_CONTROL_BYTES));
+        assert_eq!(private_cache_control(Some(&long)), "private");
     }
 }

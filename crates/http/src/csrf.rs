@@ -1,4 +1,5 @@
-//! CSRF check for cookie-authenticated requests (contract section 6).
+//! CSRF checks (contract section 6): [`csrf_ok`] for cookie-authenticated
+//! requests, [`handoff_ok`] for the origin's sign-in and sign-out headers.
 //!
 //! A request with an unsafe method (anything but exactly `GET`, `HEAD`,
 //! `OPTIONS`) needs an `Origin` header equal to the request's own origin or
@@ -12,8 +13,8 @@
 //! says such a request "needs an `Origin`". Clients that cannot send one
 //! (server-to-server calls) use bearer tokens, which are exempt.
 //!
-//! Only call this for cookie-authenticated requests; the caller decides that
-//! (see [`crate::cookie::TokenSource`]).
+//! [`csrf_ok`] is for cookie-authenticated requests; the caller decides that
+//! (see [`crate::auth::TokenSource`]).
 
 use crate::http_url::HttpUrl;
 
@@ -91,13 +92,73 @@ pub fn csrf_ok(
     if is_safe_method(method) {
         return true;
     }
-    let Some(origin) = origin_header.and_then(normalize_origin) else {
+    origin_header.is_some_and(|origin| origin_allowed(origin, request_url_origin, allowed))
+}
+
+/// Whether `origin` (an `Origin` header's value) names the request's own
+/// origin or one of `allowed`.
+fn origin_allowed(origin: &str, request_url_origin: &str, allowed: &[String]) -> bool {
+    let Some(origin) = normalize_origin(origin) else {
         return false;
     };
-    if origin_of_url(request_url_origin).is_some_and(|own| own == origin) {
+    origin_of_url(request_url_origin).is_some_and(|own| own == origin) || allowed.contains(&origin)
+}
+
+/// What [`handoff_ok`] reads of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct HandoffRequest<'a> {
+    /// The request method.
+    pub method: &'a str,
+    /// The request carries the session cookie (a non-empty value).
+    pub carries_cookie: bool,
+    /// The `Origin` header, if any; one that is not visible ASCII as `""`
+    /// (present, and no origin).
+    pub origin: Option<&'a str>,
+    /// The `Sec-Fetch-Site` header, if any.
+    pub sec_fetch_site: Option<&'a str>,
+    /// The request's own origin, or its full URL.
+    pub request_url_origin: &'a str,
+}
+
+/// Whether the origin's `X-Session-Issue` / `X-Session-Revoke` answering
+/// this request may be acted on (contract §6, "Handoff and CSRF"): a safe
+/// method always; an unsafe one only when the request is not cross-site.
+/// One carrying the session cookie must pass [`csrf_ok`] (the guard's
+/// check); any other must carry neither an `Origin` outside its own and
+/// `allowed` (`null` and unreadable ones included) nor
+/// `Sec-Fetch-Site: cross-site`. A request with neither header (a native
+/// client) passes.
+///
+/// ```
+/// use session_http::csrf::{handoff_ok, HandoffRequest};
+/// let own = "https://app.example/login";
+/// let login = |origin, sec_fetch_site| HandoffRequest {
+///     method: "POST", carries_cookie: false, origin, sec_fetch_site, request_url_origin: own,
+/// };
+/// assert!(handoff_ok(login(Some("https://app.example"), Some("same-origin")), &[]));
+/// assert!(handoff_ok(login(None, None), &[]), "a native client");
+/// assert!(!handoff_ok(login(Some("https://evil.example"), None), &[]));
+/// assert!(!handoff_ok(login(None, Some("cross-site")), &[]));
+/// let logout = HandoffRequest { carries_cookie: true, ..login(None, None) };
+/// assert!(!handoff_ok(logout, &[]), "the cookie needs an allowed Origin");
+/// ```
+pub fn handoff_ok(request: HandoffRequest<'_>, allowed: &[String]) -> bool {
+    let HandoffRequest {
+        method,
+        carries_cookie,
+        origin,
+        sec_fetch_site,
+        request_url_origin,
+    } = request;
+    if is_safe_method(method) {
         return true;
     }
-    allowed.contains(&origin)
+    if carries_cookie {
+        return csrf_ok(method, origin, request_url_origin, allowed);
+    }
+    let cross_site = sec_fetch_site.is_some_and(|s| s.trim().eq_ignore_ascii_case("cross-site"));
+    let foreign = origin.is_some_and(|o| !origin_allowed(o, request_url_origin, allowed));
+    !cross_site && !foreign
 }
 
 #[cfg(test)]
@@ -244,6 +305,79 @@ mod tests {
             "not a url",
             &allowed()
         ));
+    }
+
+    #[test]
+    fn handoff_needs_a_request_that_is_not_cross_site() {
+        let req = |method, carries_cookie, origin, sec_fetch_site| HandoffRequest {
+            method,
+            carries_cookie,
+            origin,
+            sec_fetch_site,
+            request_url_origin: OWN,
+        };
+        let own = Some("https://app.example.com");
+        let listed = Some("https://admin.example.com");
+        let evil = Some("https://evil.example");
+        // Safe methods: always (an OAuth callback is a cross-site GET).
+        for m in ["GET", "HEAD", "OPTIONS"] {
+            for cookie in [false, true] {
+                assert!(handoff_ok(req(m, cookie, evil, Some("cross-site")), &[]));
+            }
+        }
+        for m in ["POST", "PUT", "DELETE", "get"] {
+            // With the session cookie: exactly the guard's check.
+            for (origin, site) in [
+                (own, None),
+                (listed, Some("cross-site")),
+                (evil, None),
+                (None, None),
+                (Some("null"), None),
+            ] {
+                assert_eq!(
+                    handoff_ok(req(m, true, origin, site), &allowed()),
+                    csrf_ok(m, origin, OWN, &allowed()),
+                    "{m} {origin:?} {site:?}"
+                );
+            }
+            // Without: a native client (neither header) passes.
+            assert!(handoff_ok(req(m, false, None, None), &allowed()), "{m}");
+            assert!(handoff_ok(
+                req(m, false, own, Some("same-origin")),
+                &allowed()
+            ));
+            assert!(handoff_ok(req(m, false, None, Some("none")), &allowed()));
+            assert!(handoff_ok(
+                req(m, false, listed, Some("same-site")),
+                &allowed()
+            ));
+            assert!(handoff_ok(
+                req(m, false, None, Some(" Same-Site ")),
+                &allowed()
+            ));
+            // A foreign, null or unreadable Origin, or Sec-Fetch-Site: cross-site.
+            for origin in [
+                evil,
+                Some("null"),
+                Some(""),
+                Some("https://app.example.com/x"),
+            ] {
+                assert!(
+                    !handoff_ok(req(m, false, origin, None), &allowed()),
+                    "{m} {origin:?}"
+                );
+            }
+            for site in ["cross-site", "Cross-Site", " cross-site "] {
+                assert!(
+                    !handoff_ok(req(m, false, None, Some(site)), &allowed()),
+                    "{site:?}"
+                );
+                assert!(
+                    !handoff_ok(req(m, false, own, Some(site)), &allowed()),
+                    "{site:?}"
+                );
+            }
+        }
     }
 
     #[test]

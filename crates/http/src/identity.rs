@@ -108,9 +108,7 @@ pub enum IdentityHeaders {
 /// whole seconds since the epoch: `X-Session-Auth-Time` and the assertion's
 /// `auth_time`.
 pub fn auth_time(session: &Session) -> i64 {
-    // Until the core's `Lifetime` has `authenticated_at`: a session is
-    // created when its user signs in, and nothing moves `created_at`.
-    session.lifetime.created_at.div_euclid(1000)
+    session.lifetime.authenticated_at.div_euclid(1000)
 }
 
 /// Sets `X-Session-Id`, `X-Session-User`, `X-Session-Meta` and

@@ -4,7 +4,7 @@ use std::cell::OnceCell;
 
 use crate::http_url::HttpUrl;
 use http::{HeaderMap, Method};
-use session_core::ClientInfo;
+use session_core::{Actor, ClientInfo, Context};
 
 /// The head of an incoming request, as the Worker received it. `Debug`
 /// shows header names only: `Cookie` and `Authorization` carry tokens.
@@ -71,6 +71,17 @@ impl RequestHead {
                 (!values.is_empty()).then(|| values.join("; "))
             })
             .as_deref()
+    }
+
+    /// What this request tells the events of the changes it makes, made by
+    /// `actor`: its client's address (`CF-Connecting-IP`, cut to its
+    /// network), country and ray id (`CF-Ray`).
+    pub fn context(&self, actor: Actor) -> Context {
+        Context::new(actor).from_request(
+            self.header("cf-connecting-ip"),
+            self.country.as_deref(),
+            self.header("cf-ray"),
+        )
     }
 
     /// The client facts recorded on sessions created for this request.

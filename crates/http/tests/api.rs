@@ -3,9 +3,9 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
 use serde_json::{json, Value};
-use session_core::{ManualClock, MemoryKv, SeededRandom};
+use session_core::testing::{ManualClock, MemoryKv, SeededRandom};
 use session_http::api::{self, OPENAPI_JSON, ROUTES};
-use session_http::app::App;
+use session_http::app::{App, ConfiguredSessions};
 use session_http::config::Config;
 use session_http::request::RequestHead;
 
@@ -47,7 +47,7 @@ impl World {
         }
     }
 
-    fn app(&self) -> App<'_, MemoryKv, ManualClock, SeededRandom> {
+    fn app(&self) -> App<'_, ConfiguredSessions<MemoryKv, ManualClock, SeededRandom>> {
         // Each request gets its own seed, as each Worker request has fresh randomness.
         self.seed.set(self.seed.get() + 1);
         App::new(
@@ -953,4 +953,38 @@ fn joined_cookie_lines_are_not_read_and_the_first_verifying_occurrence_wins() {
     assert_eq!(w.kv.counts().reads, 1);
     let only_stale = Req::get("/auth/session").header("cookie", &format!("__Host-session={stale}"));
     w.call(only_stale).problem(401, "invalid_token");
+}
+
+#[test]
+fn every_answer_carrying_the_session_cookie_is_kept_out_of_shared_caches() {
+    // Issue 18: a response with the session cookie must not be storable by
+    // a shared cache. The API's own answers are all `no-store`.
+    let w = World::new();
+    let origin = "https://edge.example";
+    let (a, _) = w.login(json!({"userId": "alice"}));
+    let (b, _) = w.login(json!({"userId": "alice"}));
+    let answers = [
+        w.call(
+            Req::post("/auth/session/refresh")
+                .cookie(&a)
+                .header("origin", origin),
+        ),
+        w.call(
+            Req::delete("/auth/session")
+                .cookie(&a)
+                .header("origin", origin),
+        ),
+        w.call(
+            Req::delete("/auth/sessions")
+                .cookie(&b)
+                .header("origin", origin),
+        ),
+        // A dead cookie answered with 401.
+        w.call(Req::get("/auth/session").cookie(&b)),
+    ];
+    let with_cookie: Vec<&Answer> = answers.iter().filter(|r| !r.cookies().is_empty()).collect();
+    assert!(with_cookie.len() >= 3, "{answers:?}");
+    for r in with_cookie {
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{r:?}");
+    }
 }

@@ -20,7 +20,7 @@ use session_http::guard::{decide, signing_failed, Forward, GuardDecision};
 use session_http::request::RequestHead;
 
 mod support;
-use support::{head, World, ASSERTION_K1, ASSERTION_K2, TOKEN_KEYS};
+use support::{head, Ops, World, ASSERTION_K1, ASSERTION_K2, TOKEN_KEYS};
 
 const T0: i64 = 1_700_000_000_123;
 const RULES: &str = r#"[{"path": "/public/**", "access": "public"}]"#;

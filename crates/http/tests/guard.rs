@@ -9,7 +9,7 @@ use http::header::{HeaderName, HeaderValue, SET_COOKIE};
 use http::{HeaderMap, Method, Response, StatusCode};
 use pollster::block_on;
 use serde_json::{json, Value};
-use session_core::store::{KvOp, KvOpCounts};
+use session_core::testing::{KvOpCounts, StoreOp};
 use session_core::{NewSession, Session, Slide, StoreError};
 use session_http::app::App;
 use session_http::config::Config;
@@ -36,7 +36,7 @@ fn key_ring() -> String {
 }
 
 /// One isolate over an in-memory KV.
-use support::{TestApp, World as Env};
+use support::{Ops, TestApp, World as Env};
 
 impl Env {
     /// Base vars, overridden by `extra` (an empty value unsets a var).
@@ -258,7 +258,7 @@ fn access_table_without_a_token() {
             Ok(access) => {
                 let f = forwarded(d);
                 assert_eq!(&f.access, access, "{method} {path}");
-                assert!(f.session.is_none() && f.touched.is_none() && f.set_cookie.is_none());
+                assert!(f.session.is_none() && f.slide.is_none() && f.set_cookie.is_none());
                 assert_eq!(f.token_source, None);
             }
             Err((status, code)) => {
@@ -807,7 +807,7 @@ fn exact_kv_costs() {
     // Even when sliding is due, decide does not write.
     env.clock.advance_secs(3000);
     let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
-    assert!(f.touched.is_some());
+    assert!(f.slide.is_some());
     assert_eq!(env.ops(), ops(1, 0, 0, 0));
 }
 
@@ -824,7 +824,7 @@ fn sliding_expiration() {
     env.clock.advance_secs(1799);
     let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
     let f = forwarded(env.decide(&head));
-    assert!(f.touched.is_none() && f.set_cookie.is_none());
+    assert!(f.slide.is_none() && f.set_cookie.is_none());
     let fin = env.finish(&head, &f, &mut HeaderMap::new());
     assert!(fin.after.is_none() && fin.set_cookies.is_empty() && fin.logs.is_empty());
 
@@ -832,7 +832,7 @@ fn sliding_expiration() {
     env.clock.advance_secs(2);
     let now = T0 + 1_801_000;
     let f = forwarded(env.decide(&head));
-    let touched = f.touched.clone().expect("due");
+    let touched = f.slide.clone().expect("due");
     assert_eq!(touched.lifetime.expires_at, now + 3_600_000);
     assert_eq!(touched.id, session.id);
     let (same, max_age) = issued(f.set_cookie.as_deref().unwrap());
@@ -857,7 +857,7 @@ fn sliding_expiration() {
     assert!(fin.keeps_sliding());
     let save = fin.after.expect("sliding write");
     assert_eq!(env.ops().total(), 0, "finish without handoff costs nothing");
-    let slid = block_on(save.run(env.app().sessions().unwrap())).unwrap();
+    let slid = support::run_after(&save, &env.app()).unwrap();
     assert!(matches!(slid, Slide::Written(_)));
     assert_eq!(
         env.check(&token).unwrap().lifetime.expires_at,
@@ -871,7 +871,7 @@ fn sliding_expiration() {
     env.clock.advance_secs(1000);
     let head = req("GET", "/app/x", &[("authorization", &bearer(&token))]);
     let f = forwarded(env.decide(&head));
-    assert!(f.touched.is_some());
+    assert!(f.slide.is_some());
     assert!(f.set_cookie.is_none());
     let fin = env.finish(&head, &f, &mut HeaderMap::new());
     assert!(fin.after.is_some() && fin.set_cookies.is_empty());
@@ -888,7 +888,7 @@ fn sliding_is_capped_at_the_absolute_expiry() {
     assert_eq!(session.lifetime.absolute_expires_at, T0 + 4_000_000);
     env.clock.advance_secs(2000);
     let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
-    let touched = f.touched.expect("due");
+    let touched = f.slide.expect("due");
     assert_eq!(
         touched.lifetime.expires_at,
         session.lifetime.absolute_expires_at
@@ -898,7 +898,7 @@ fn sliding_is_capped_at_the_absolute_expiry() {
     // Once capped, nothing more to slide.
     env.clock.advance_secs(1500);
     let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
-    assert!(f.touched.is_none() && f.set_cookie.is_none());
+    assert!(f.slide.is_none() && f.set_cookie.is_none());
     env.clock.advance_secs(500);
     assert!(env.check(&token).unwrap_err().contains("Expired"));
 }
@@ -957,7 +957,7 @@ fn issue_replaces_the_current_session() {
         ],
     );
     let f = forwarded(env.decide(&head));
-    assert!(f.touched.is_some() && f.set_cookie.is_some());
+    assert!(f.slide.is_some() && f.set_cookie.is_some());
     env.kv.reset_counts();
     let mut response = issue_header(&json!({"userId": "u1", "label": "new"}));
     let fin = env.finish(&head, &f, &mut response);
@@ -989,7 +989,14 @@ fn issue_replaces_the_current_session() {
 
     // Public path with a dead or forged token: ignored, the issue goes on.
     for stale in [old.as_str(), "garbage"] {
-        let head = req("POST", "/assets/login", &[("cookie", &cookie(stale))]);
+        let head = req(
+            "POST",
+            "/assets/login",
+            &[
+                ("cookie", &cookie(stale)),
+                ("origin", "https://app.example.com"),
+            ],
+        );
         let f = forwarded(env.decide(&head));
         let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u4"})));
         assert!(fin.logs.is_empty(), "{:?}", fin.logs);
@@ -1006,7 +1013,7 @@ fn revoke_current() {
     env.clock.advance_secs(2000);
     let head = req("GET", "/app/logout", &[("cookie", &cookie(&token))]);
     let f = forwarded(env.decide(&head));
-    assert!(f.touched.is_some());
+    assert!(f.slide.is_some());
     let mut response = revoke_header("current");
     let fin = env.finish(&head, &f, &mut response);
     assert!(fin.logs.is_empty(), "{:?}", fin.logs);
@@ -1062,7 +1069,14 @@ fn revoke_then_issue() {
     let env = Env::new(&[]);
     let (a, _) = env.login("u1");
     let (b, _) = env.login("u1");
-    let head = req("POST", "/assets/relogin", &[("cookie", &cookie(&a))]);
+    let head = req(
+        "POST",
+        "/assets/relogin",
+        &[
+            ("cookie", &cookie(&a)),
+            ("origin", "https://app.example.com"),
+        ],
+    );
     let f = forwarded(env.decide(&head));
     let mut response = issue_header(&json!({"userId": "u1"}));
     response.insert("x-session-revoke", HeaderValue::from_static("all"));
@@ -1141,14 +1155,15 @@ fn malformed_handoff_headers_are_logged_and_ignored() {
     let fin = env.finish(&head, &f, &mut response);
     assert!(response.is_empty());
     assert!(fin.logs[0].contains("2 times"), "{:?}", fin.logs);
-    // A bad revoke value.
-    for value in ["everything", "current, all", ""] {
+    // A bad revoke value: nothing revoked, the answer replaced (see
+    // joined_revoke_lines_act_on_the_strongest_or_replace_the_answer).
+    for value in ["everything", "current, none", ""] {
         let mut response = revoke_header(value);
         let fin = env.finish(&head, &f, &mut response);
         assert!(response.get("x-session-revoke").is_none());
         assert_eq!(fin.logs.len(), 1, "{value:?}");
-        assert!(fin.keeps_sliding());
-        assert_eq!(fin.set_cookies, Vec::from_iter(f.set_cookie.clone()));
+        assert_eq!(replaced(&fin).1, "origin_unavailable");
+        assert!(fin.set_cookies.is_empty() && !fin.keeps_sliding());
     }
     assert!(env.check(&token).is_ok());
     // A bad issue next to a good revoke: the revoke still happens.
@@ -1187,7 +1202,7 @@ fn store_failures_during_the_handoff_fail_closed() {
     };
 
     // The issue fails: 503, no cookie but the sliding one, the old session intact.
-    env.kv.fail_op(KvOp::Write, down());
+    env.kv.fail_op(StoreOp::Write, down());
     let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u1"})));
     assert_eq!(fin.logs.len(), 1);
     assert!(
@@ -1197,14 +1212,14 @@ fn store_failures_during_the_handoff_fail_closed() {
     );
     assert_eq!(failed(&fin), Vec::from_iter(f.set_cookie.clone()));
     assert!(fin.keeps_sliding(), "the old session still slides");
-    env.kv.fail_op(KvOp::Write, None);
+    env.kv.fail_op(StoreOp::Write, None);
     assert!(env.check(&token).is_ok());
 
     // The revoke fails: 503 (the client is not told it signed out), the
     // cookie is still cleared, nothing slides and nothing is issued.
     for revoke in ["current", "all"] {
-        env.kv.fail_op(KvOp::Delete, down());
-        env.kv.fail_op(KvOp::List, down());
+        env.kv.fail_op(StoreOp::Delete, down());
+        env.kv.fail_op(StoreOp::List, down());
         let mut response = revoke_header(revoke);
         response.insert("x-session-issue", r#"{"userId":"u1"}"#.parse().unwrap());
         let before = env.kv.len();
@@ -1213,16 +1228,23 @@ fn store_failures_during_the_handoff_fail_closed() {
         assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
         assert_eq!(failed(&fin), [cleared()], "{revoke}");
         assert!(fin.after.is_none());
-        env.kv.fail_op(KvOp::Delete, None);
-        env.kv.fail_op(KvOp::List, None);
+        env.kv.fail_op(StoreOp::Delete, None);
+        env.kv.fail_op(StoreOp::List, None);
         assert_eq!(env.kv.len(), before, "{revoke}: nothing issued");
     }
 
     // Verifying the current token fails on a public path: a revoke cannot
     // know what to revoke, so it fails closed too.
-    let public = req("POST", "/assets/login", &[("cookie", &cookie(&token))]);
+    let public = req(
+        "POST",
+        "/assets/login",
+        &[
+            ("cookie", &cookie(&token)),
+            ("origin", "https://app.example.com"),
+        ],
+    );
     let pf = forwarded(env.decide(&public));
-    env.kv.fail_op(KvOp::Read, down());
+    env.kv.fail_op(StoreOp::Read, down());
     let fin = env.finish(&public, &pf, &mut revoke_header("all"));
     assert_eq!(failed(&fin), [cleared()]);
     // An issue still happens: only destroying the replaced session is
@@ -1232,7 +1254,7 @@ fn store_failures_during_the_handoff_fail_closed() {
     assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
     assert!(fin.logs[0].contains("replaced session"), "{:?}", fin.logs);
     assert_eq!(fin.set_cookies.len(), 1);
-    env.kv.fail_op(KvOp::Read, None);
+    env.kv.fail_op(StoreOp::Read, None);
     assert!(env.check(&token).is_ok(), "never revoked by a failed call");
 }
 
@@ -1281,7 +1303,7 @@ fn a_revocation_while_the_request_is_at_the_origin_is_not_undone() {
         let (token, session) = due_admin(&env);
         let head = req("GET", "/app/slow", &[("cookie", &cookie(&token))]);
         let f = forwarded(env.decide(&head));
-        assert!(f.touched.is_some(), "sliding due");
+        assert!(f.slide.is_some(), "sliding due");
         // ... the origin is slow; meanwhile the session is revoked.
         let app = env.app();
         let other = env.other_isolate();
@@ -1302,7 +1324,7 @@ fn a_revocation_while_the_request_is_at_the_origin_is_not_undone() {
             .after
             .expect("the request still wants its sliding write");
         env.kv.reset_counts();
-        let slid = block_on(save.run(env.app().sessions().unwrap())).unwrap();
+        let slid = support::run_after(&save, &env.app()).unwrap();
         assert!(matches!(slid, Slide::Skipped), "{revoke}: {slid:?}");
         assert_eq!(env.ops(), ops(1, 0, 0, 0), "{revoke}: re-read, no write");
         assert!(
@@ -1336,7 +1358,7 @@ fn an_admin_change_while_the_request_is_at_the_origin_is_kept() {
     )
     .unwrap();
     let fin = env.finish(&head, &f, &mut HeaderMap::new());
-    let slid = block_on(fin.after.unwrap().run(env.app().sessions().unwrap())).unwrap();
+    let slid = support::run_after(&fin.after.unwrap(), &env.app()).unwrap();
     assert!(matches!(slid, Slide::Written(_)));
     let now = env.check(&token).unwrap();
     assert_eq!(
@@ -1360,7 +1382,7 @@ fn forty_overlapping_requests_make_one_sliding_write() {
     let (token, _) = due_admin(&env);
     let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
     let forwards: Vec<Forward> = (0..40).map(|_| forwarded(env.decide(&head))).collect();
-    assert_eq!(forwards.iter().filter(|f| f.touched.is_some()).count(), 1);
+    assert_eq!(forwards.iter().filter(|f| f.slide.is_some()).count(), 1);
     assert_eq!(
         forwards.iter().filter(|f| f.set_cookie.is_some()).count(),
         1
@@ -1368,7 +1390,7 @@ fn forty_overlapping_requests_make_one_sliding_write() {
     env.kv.reset_counts();
     for f in &forwards {
         if let Some(save) = env.finish(&head, f, &mut HeaderMap::new()).after {
-            block_on(save.run(env.app().sessions().unwrap())).unwrap();
+            support::run_after(&save, &env.app()).unwrap();
         }
     }
     assert_eq!(
@@ -1379,10 +1401,7 @@ fn forty_overlapping_requests_make_one_sliding_write() {
     // Another isolate does not know of the claim: it may write once too.
     let other = env.other_isolate();
     let s = block_on(other.sessions().unwrap().verify(&token)).unwrap();
-    assert!(
-        other.sessions().unwrap().claim_slide(&s).is_none(),
-        "already slid: not due"
-    );
+    assert!(other.claims().claim(&s).is_none(), "already slid: not due");
 }
 
 #[test]
@@ -1523,7 +1542,7 @@ fn a_claimed_sliding_write_that_never_runs_does_not_stop_sliding() {
     let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
     env.clock.advance_secs(1801); // 1799 s left of 3600: sliding due
     assert!(
-        forwarded(env.decide(&head)).touched.is_some(),
+        forwarded(env.decide(&head)).slide.is_some(),
         "claimed, then lost"
     );
     let mut statuses = Vec::new();
@@ -1531,7 +1550,7 @@ fn a_claimed_sliding_write_that_never_runs_does_not_stop_sliding() {
         env.clock.advance_secs(300); // the user keeps using the app
         match env.decide(&head) {
             GuardDecision::Forward(f) => {
-                if let Some(claimed) = f.touched {
+                if let Some(claimed) = f.slide {
                     block_on(env.app().sessions().unwrap().slide(&claimed)).unwrap();
                 }
                 statuses.push(200);
@@ -1543,10 +1562,10 @@ fn a_claimed_sliding_write_that_never_runs_does_not_stop_sliding() {
     // Abandoned explicitly (the Worker's 502 path), the next request claims at once.
     env.clock.advance_secs(1000);
     let lost = forwarded(env.decide(&head));
-    assert!(lost.touched.is_some());
+    assert!(lost.slide.is_some());
     session_http::guard::abandon(&env.app(), &lost);
     assert!(
-        forwarded(env.decide(&head)).touched.is_some(),
+        forwarded(env.decide(&head)).slide.is_some(),
         "claimable again"
     );
 }
@@ -1625,4 +1644,436 @@ fn without_origin_url_a_local_host_is_refused_instead_of_looping_into_the_worker
         &[("authorization", &bearer(&token))],
     )));
     assert_eq!(f.url, "https://origin.internal/base/app/page");
+}
+
+// ---------------------------------------------------------------------------
+// Issue 18: cross-site handoffs, joined header lines, caches, log lines
+
+const OWN: &str = "https://app.example.com";
+
+/// `(status, code)` of the problem that replaced the origin's answer, and
+/// its `Set-Cookie` values.
+#[track_caller]
+fn replaced(fin: &Finish) -> (u16, String, Vec<String>) {
+    let r = fin
+        .failure_response()
+        .expect("the origin's answer is replaced");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: Value = serde_json::from_slice(r.body()).unwrap();
+    (
+        r.status().as_u16(),
+        body["code"].as_str().unwrap().to_owned(),
+        set_cookies(&r),
+    )
+}
+
+#[test]
+fn a_cross_site_handoff_is_refused_with_nothing_written() {
+    let env = Env::new(&[]);
+    let (victim, _) = env.login("victim");
+    let with_cookie = cookie(&victim);
+    let login = || issue_header(&json!({"userId": "mallory"}));
+    let logout = || revoke_header("all");
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+    let refused: Vec<Case> = vec![
+        // The red team's forced sign-out: the cookie, as a non-browser sends it.
+        ("POST", "/assets/logout", vec![("cookie", &with_cookie)]),
+        (
+            "POST",
+            "/assets/logout",
+            vec![("cookie", &with_cookie), ("origin", "https://evil.example")],
+        ),
+        (
+            "POST",
+            "/assets/logout",
+            vec![("cookie", &with_cookie), ("origin", "null")],
+        ),
+        // The cookie rides along with a bearer token: still the cookie's rule.
+        (
+            "POST",
+            "/assets/logout",
+            vec![("cookie", &with_cookie), ("authorization", "Bearer x")],
+        ),
+        // Login CSRF: no cookie, a foreign Origin or Sec-Fetch-Site.
+        (
+            "POST",
+            "/assets/login",
+            vec![("origin", "https://evil.example")],
+        ),
+        ("POST", "/assets/login", vec![("origin", "null")]),
+        (
+            "PUT",
+            "/assets/login",
+            vec![("sec-fetch-site", "cross-site")],
+        ),
+        (
+            "POST",
+            "/assets/login",
+            vec![("origin", OWN), ("sec-fetch-site", "cross-site")],
+        ),
+        (
+            "POST",
+            "/assets/login",
+            vec![("origin", "https://app.example.com.evil.example")],
+        ),
+    ];
+    for (method, path, headers) in &refused {
+        for mut response in [login(), logout(), {
+            let mut both = login();
+            both.insert("x-session-revoke", HeaderValue::from_static("current"));
+            both
+        }] {
+            let head = req(method, path, headers);
+            let f = forwarded(env.decide(&head));
+            env.kv.reset_counts();
+            let fin = env.finish(&head, &f, &mut response);
+            let (status, code, cookies) = replaced(&fin);
+            assert_eq!(
+                (status, code.as_str()),
+                (403, "csrf"),
+                "{method} {path} {headers:?}"
+            );
+            assert!(
+                cookies.is_empty() && fin.set_cookies.is_empty(),
+                "no cookie set nor cleared"
+            );
+            assert!(fin.after.is_none());
+            assert_eq!(
+                env.ops().total(),
+                0,
+                "{method} {path} {headers:?}: no store call"
+            );
+            assert!(
+                response.get("x-session-issue").is_none()
+                    && response.get("x-session-revoke").is_none()
+            );
+            assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
+            assert!(fin.logs[0].contains("cross-site"), "{:?}", fin.logs);
+        }
+    }
+    assert!(env.check(&victim).is_ok(), "never signed out");
+    assert_eq!(env.kv.len(), 2, "no session created");
+}
+
+#[test]
+fn a_handoff_that_is_not_cross_site_works() {
+    let env = Env::new(&[]);
+    // Without the cookie: a native client (no Origin, no Sec-Fetch-Site), a
+    // same-origin or allowed page, and a cross-site GET (an OAuth callback).
+    for (method, headers) in [
+        ("POST", vec![]),
+        (
+            "POST",
+            vec![("origin", OWN), ("sec-fetch-site", "same-origin")],
+        ),
+        (
+            "POST",
+            vec![
+                ("origin", "https://partner.example"),
+                ("sec-fetch-site", "same-site"),
+            ],
+        ),
+        ("POST", vec![("sec-fetch-site", "none")]),
+        ("GET", vec![("sec-fetch-site", "cross-site")]),
+        ("GET", vec![("origin", "https://evil.example")]),
+    ] {
+        let head = req(method, "/assets/login", &headers);
+        let f = forwarded(env.decide(&head));
+        let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u1"})));
+        assert!(
+            fin.failure.is_none(),
+            "{method} {headers:?}: {:?}",
+            fin.logs
+        );
+        let (token, _) = issued(&fin.set_cookies[0]);
+        assert!(env.check(&token).is_ok());
+    }
+    // With the cookie: an Origin the guard's check accepts, or a safe method.
+    for (method, origin) in [
+        ("POST", Some(OWN)),
+        ("DELETE", Some("https://partner.example")),
+        ("GET", None),
+    ] {
+        let (token, _) = env.login("u2");
+        let with_cookie = cookie(&token);
+        let mut headers = vec![("cookie", with_cookie.as_str())];
+        headers.extend(origin.map(|o| ("origin", o)));
+        let head = req(method, "/assets/logout", &headers);
+        let f = forwarded(env.decide(&head));
+        let fin = env.finish(&head, &f, &mut revoke_header("current"));
+        assert!(fin.failure.is_none(), "{method} {origin:?}: {:?}", fin.logs);
+        assert_eq!(fin.set_cookies, [cleared()]);
+        assert!(
+            env.check(&token).is_err(),
+            "{method} {origin:?}: signed out"
+        );
+    }
+    // Bearer-authenticated without a cookie: no Origin needed.
+    let (token, _) = env.login("u3");
+    let head = req("POST", "/app/logout", &[("authorization", &bearer(&token))]);
+    let f = forwarded(env.decide(&head));
+    let fin = env.finish(&head, &f, &mut revoke_header("current"));
+    assert!(fin.failure.is_none());
+    assert!(env.check(&token).is_err());
+}
+
+#[test]
+fn a_refused_handoff_gives_its_sliding_claim_back() {
+    let env = Env::new(&[]);
+    let (token, _) = env.login("alice");
+    env.clock.advance_secs(2000);
+    // A bearer request carrying the cookie too: the guard lets it through,
+    // the handoff's cookie rule does not.
+    let head = req(
+        "POST",
+        "/app/x",
+        &[
+            ("authorization", &bearer(&token)),
+            ("cookie", &cookie(&token)),
+        ],
+    );
+    let f = forwarded(env.decide(&head));
+    assert!(f.slide.is_some(), "sliding claimed");
+    let fin = env.finish(&head, &f, &mut revoke_header("current"));
+    assert_eq!(replaced(&fin).1, "csrf");
+    assert!(fin.after.is_none());
+    assert!(env.check(&token).is_ok());
+    let again = forwarded(env.decide(&req("GET", "/app/x", &[("authorization", &bearer(&token))])));
+    assert!(again.slide.is_some(), "the claim was given back");
+}
+
+#[test]
+fn joined_issue_lines_are_not_one_value() {
+    // workerd joins two `X-Session-Issue` lines with ", ": the join may even
+    // be valid JSON, and must not sign anyone in.
+    let env = Env::new(&[]);
+    let head = req("POST", "/assets/login", &[]);
+    let f = forwarded(env.decide(&head));
+    for joined in [
+        r#"{"userId":"mallory","label":"a, b"}"#,
+        r#"{"userId":"a", "label":"b"}"#,
+        r#"{"userId":"a"}, "#,
+        r#", {"userId":"a"}"#,
+    ] {
+        let mut response = HeaderMap::new();
+        response.insert("x-session-issue", HeaderValue::from_str(joined).unwrap());
+        let fin = env.finish(&head, &f, &mut response);
+        assert!(
+            fin.set_cookies.is_empty() && fin.failure.is_none(),
+            "{joined}"
+        );
+        assert_eq!(fin.logs.len(), 1, "{joined}: {:?}", fin.logs);
+        assert!(
+            fin.logs[0].contains(r#"", ""#) && fin.logs[0].contains("u002c"),
+            "{:?}",
+            fin.logs
+        );
+        assert_eq!(env.ops().writes, 0);
+    }
+    // The same with the comma-space written as JSON escapes: one value.
+    let fin = env.finish(
+        &head,
+        &f,
+        &mut issue_header(&json!({"userId": "a", "label": "x\u{2c} y"})),
+    );
+    let mut response = HeaderMap::new();
+    response.insert(
+        "x-session-issue",
+        HeaderValue::from_static(r#"{"userId":"a","label":"b\u002c c"}"#),
+    );
+    let escaped = env.finish(&head, &f, &mut response);
+    assert_eq!(fin.logs.len(), 1, "json! writes \", \" raw: {:?}", fin.logs);
+    let (token, _) = issued(&escaped.set_cookies[0]);
+    assert_eq!(env.check(&token).unwrap().label.as_deref(), Some("b, c"));
+}
+
+#[test]
+fn joined_revoke_lines_act_on_the_strongest_or_replace_the_answer() {
+    let env = Env::new(&[]);
+    let session = |head_for: &dyn Fn(&str) -> RequestHead| {
+        let (token, _) = env.login("u1");
+        let (other, _) = env.login("u1");
+        (head_for(&token), token, other)
+    };
+    let by_bearer = |t: &str| req("POST", "/app/logout", &[("authorization", &bearer(t))]);
+    // As the runtime hands them over (one joined value) and as two lines.
+    let lines = |values: &[&str]| {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-session-revoke", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    };
+    for (values, all) in [
+        (&["current, current"][..], false),
+        (&["current", "current"][..], false),
+        (&["Current ,current"][..], false),
+        (&["current, all"][..], true),
+        (&["all,current"][..], true),
+        (&["current", "all"][..], true),
+        (&["all, all"][..], true),
+    ] {
+        let (head, token, other) = session(&by_bearer);
+        let f = forwarded(env.decide(&head));
+        env.kv.reset_counts();
+        let fin = env.finish(&head, &f, &mut lines(values));
+        let spent = env.ops();
+        assert!(
+            fin.failure.is_none() && fin.logs.is_empty(),
+            "{values:?}: {:?}",
+            fin.logs
+        );
+        assert_eq!(fin.set_cookies, [cleared()], "{values:?}");
+        assert!(env.check(&token).is_err(), "{values:?}");
+        assert_eq!(env.check(&other).is_err(), all, "{values:?}");
+        if !all {
+            assert_eq!(spent, ops(0, 0, 2, 0), "{values:?}: revoked once");
+        }
+    }
+    // Anything unreadable: nothing revoked, no cookie cleared, and the
+    // origin's answer (a "signed out" page) replaced by 502.
+    for values in [
+        &["current, bogus"][..],
+        &["current, "][..],
+        &[", current"][..],
+        &["current", ""][..],
+        &["current", "nope"][..],
+        &["bogus"][..],
+        &[""][..],
+        &["current all"][..],
+    ] {
+        let (head, token, other) = session(&by_bearer);
+        let f = forwarded(env.decide(&head));
+        env.kv.reset_counts();
+        let mut response = lines(values);
+        response.insert(
+            "x-session-issue",
+            HeaderValue::from_static(r#"{"userId":"u1"}"#),
+        );
+        let fin = env.finish(&head, &f, &mut response);
+        assert_eq!(
+            env.ops().total(),
+            0,
+            "{values:?}: nothing revoked nor issued"
+        );
+        let (status, code, cookies) = replaced(&fin);
+        assert_eq!(
+            (status, code.as_str()),
+            (502, "origin_unavailable"),
+            "{values:?}"
+        );
+        assert!(cookies.is_empty(), "{values:?}");
+        assert!(
+            response.get("x-session-revoke").is_none() && response.get("x-session-issue").is_none()
+        );
+        assert!(
+            env.check(&token).is_ok() && env.check(&other).is_ok(),
+            "{values:?}"
+        );
+        assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
+        assert!(fin.logs[0].contains("nothing revoked"), "{:?}", fin.logs);
+    }
+}
+
+#[test]
+fn an_unknown_issue_field_is_logged_without_its_name() {
+    let env = Env::new(&[]);
+    let head = req("POST", "/assets/login", &[]);
+    let f = forwarded(env.decide(&head));
+    let name = "Zq9_origin_private_field_name";
+    let fin = env.finish(
+        &head,
+        &f,
+        &mut issue_header(&json!({"userId": "u", name: 1})),
+    );
+    assert!(fin.set_cookies.is_empty());
+    assert_eq!(fin.logs.len(), 1, "{:?}", fin.logs);
+    assert!(
+        fin.logs[0].contains("a field is not known"),
+        "{:?}",
+        fin.logs
+    );
+    for line in &fin.logs {
+        assert!(
+            !line.contains("Zq9"),
+            "the origin's field name in a log line: {line}"
+        );
+    }
+    // A known field is still named.
+    let fin = env.finish(
+        &head,
+        &f,
+        &mut issue_header(&json!({"userId": "u", "label": 5})),
+    );
+    assert!(fin.logs[0].contains("label: "), "{:?}", fin.logs);
+}
+
+#[test]
+fn a_response_given_the_session_cookie_is_private() {
+    let env = Env::new(&[]);
+    let origin_cc = || Some("public, max-age=86400".to_owned());
+    let shared = [
+        "cdn-cache-control",
+        "cloudflare-cdn-cache-control",
+        "surrogate-control",
+    ];
+    let removes_shared = |fin: &Finish| {
+        shared
+            .iter()
+            .all(|s| fin.remove_headers.iter().any(|r| r == s))
+    };
+    // Issue.
+    let head = req("POST", "/assets/login", &[]);
+    let f = forwarded(env.decide(&head));
+    let fin = env.finish(&head, &f, &mut issue_header(&json!({"userId": "u"})));
+    assert_eq!(
+        fin.cache_control(origin_cc).as_deref(),
+        Some("private, max-age=86400")
+    );
+    assert_eq!(fin.cache_control(|| None).as_deref(), Some("private"));
+    assert!(removes_shared(&fin));
+    let (token, _) = issued(&fin.set_cookies[0]);
+    // Sliding re-issue, no handoff.
+    env.clock.advance_secs(2000);
+    let head = req("GET", "/app/x", &[("cookie", &cookie(&token))]);
+    let f = forwarded(env.decide(&head));
+    assert!(f.set_cookie.is_some());
+    let fin = env.finish(&head, &f, &mut HeaderMap::new());
+    assert_eq!(fin.set_cookies.len(), 1);
+    assert_eq!(
+        fin.cache_control(origin_cc).as_deref(),
+        Some("private, max-age=86400")
+    );
+    assert_eq!(
+        fin.cache_control(|| Some("no-store".into())).as_deref(),
+        Some("no-store")
+    );
+    assert!(removes_shared(&fin));
+    // Clearing.
+    let head = req("POST", "/assets/logout", &[]);
+    let f = forwarded(env.decide(&head));
+    let fin = env.finish(&head, &f, &mut revoke_header("current"));
+    assert_eq!(fin.set_cookies, [cleared()]);
+    assert_eq!(
+        fin.cache_control(origin_cc).as_deref(),
+        Some("private, max-age=86400")
+    );
+    // No cookie added: the origin's caching is its own, and not even read.
+    let head = req("GET", "/assets/app.js", &[]);
+    let f = forwarded(env.decide(&head));
+    let fin = env.finish(&head, &f, &mut HeaderMap::new());
+    assert_eq!(fin.cache_control(|| panic!("read for nothing")), None);
+    assert!(fin.remove_headers.is_empty());
+    // Answers the Worker makes itself are never stored.
+    let fin = env.finish(
+        &req(
+            "POST",
+            "/assets/logout",
+            &[("sec-fetch-site", "cross-site")],
+        ),
+        &f,
+        &mut revoke_header("current"),
+    );
+    let r = fin.failure_response().unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
 }

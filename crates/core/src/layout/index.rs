@@ -1,5 +1,7 @@
 //! The summary kept in the KV metadata of an index key:
-//! `{"v":1,"l":label|null,"ca","ls","ea","aa"` (ms) `,"c"?,"ua"?}`. The
+//! `{"v":1,"l":label|null,"ca","au"?,"ls","ea","aa"` (ms) `,"c"?,"ua"?}`
+//! (`au`, `authenticatedAt`, absent in entries written before it existed:
+//! `ca`). The
 //! userId is in the key name, `meta` is left out, and the user agent is cut
 //! so that the metadata always fits KV's 1024 bytes (a 128-char label of
 //! control characters alone escapes to 770 bytes).
@@ -20,6 +22,8 @@ struct IndexMeta<'a> {
     v: u32,
     l: Option<Cow<'a, str>>,
     ca: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    au: Option<i64>,
     ls: i64,
     ea: i64,
     aa: i64,
@@ -45,6 +49,7 @@ pub fn encode(session: &Session) -> Value {
         v: RECORD_VERSION,
         l: session.label.as_deref().map(Cow::Borrowed),
         ca: t.created_at,
+        au: Some(t.authenticated_at),
         ls: t.last_seen_at,
         ea: t.expires_at,
         aa: t.absolute_expires_at,
@@ -89,6 +94,7 @@ pub fn decode(user_id: &str, id: &SessionId, metadata: &Value) -> Option<Summary
         },
         lifetime: Lifetime {
             created_at: m.ca,
+            authenticated_at: m.au.unwrap_or(m.ca),
             last_seen_at: m.ls,
             expires_at: m.ea,
             absolute_expires_at: m.aa,
@@ -168,5 +174,16 @@ mod tests {
         // An ordinary user agent is kept whole.
         let s = sample(Some("laptop"), Some(&"a".repeat(512)));
         assert_eq!(encode(&s)["ua"].as_str().unwrap().len(), 512);
+    }
+
+    #[test]
+    fn an_entry_written_before_authenticated_at_reads_it_as_created_at() {
+        let mut s = sample(Some("phone"), None);
+        s.lifetime.authenticated_at = s.lifetime.created_at + 7;
+        let mut meta = encode(&s);
+        assert_eq!(decode("user-1", &s.id, &meta).unwrap().lifetime, s.lifetime);
+        meta.as_object_mut().unwrap().remove("au");
+        let old = decode("user-1", &s.id, &meta).unwrap();
+        assert_eq!(old.lifetime.authenticated_at, s.lifetime.created_at);
     }
 }

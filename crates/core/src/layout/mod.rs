@@ -16,17 +16,11 @@
 //!
 //! In `strong` mode a user's sessions are owned by the Durable Object named
 //! `{p}o:{owner}` ([`KeyLayout::owner_name`], `{owner}` the user's
-//! [`OwnerTag`]). Its own storage holds the same `s:` and `u:` keys (the
-//! owner's copy is the truth; KV gets the `u:` entries for the global
-//! listing), and, only there (see [`crate::owner::OwnerStore`]):
-//! - `{p}x:{kv key}`: a change of that KV key not yet made in KV (the outbox);
-//! - `{p}t:{id}`: a session moved in from KV and revoked since: never move it in again;
-//! - `{p}w:{user}`: the user's sessions still in KV were moved in.
+//! [`OwnerTag`]), which keeps them in its own tables and the `u:` entries of
+//! KV up to date for the global listing (see [`crate::owner`]).
 //!
-//! `{id}` is the session id (43 chars; 22 for ids issued before owner tags).
-//! The longest key is the index key of a 256-byte userId: 64 + 2 + 342 + 1 +
-//! 43 = 452 bytes, under KV's 512; its outbox key (the KV key's prefix
-//! written once) is 454 bytes.
+//! `{id}` is the session id (43 chars). The longest key is the index key of
+//! a 256-byte userId: 64 + 2 + 342 + 1 + 43 = 452 bytes, under KV's 512.
 //!
 //! Apps sharing a namespace should use prefixes where none is a prefix of
 //! another's keys (e.g. `app1/` and `app2/`); keys this layout cannot parse
@@ -48,6 +42,8 @@ pub const MAX_PREFIX_BYTES: usize = 64;
 /// expired session still finds its record and answers `session_expired`
 /// rather than `invalid_token`. Expiry itself is always checked in code.
 pub const EXPIRED_RECORD_GRACE_SECS: u64 = 86_400;
+/// [`EXPIRED_RECORD_GRACE_SECS`] in ms.
+pub const EXPIRED_RECORD_GRACE_MS: i64 = EXPIRED_RECORD_GRACE_SECS as i64 * 1000;
 
 /// `expirationTtl` of a session's KV keys: whole seconds (rounded up) until
 /// it stops being live, plus [`EXPIRED_RECORD_GRACE_SECS`]; at least KV's 60.
@@ -56,6 +52,19 @@ pub fn kv_ttl_secs(lifetime: &Lifetime, now_ms: i64) -> u64 {
     ms.div_ceil(1000)
         .saturating_add(EXPIRED_RECORD_GRACE_SECS)
         .max(MIN_EXPIRATION_TTL)
+}
+
+/// Until when (ms) a session is kept, expired or not: its end plus
+/// [`EXPIRED_RECORD_GRACE_SECS`] (what [`kv_ttl_secs`] gives KV).
+pub fn kept_until_ms(lifetime: &Lifetime) -> i64 {
+    lifetime.end().saturating_add(EXPIRED_RECORD_GRACE_MS)
+}
+
+/// `expirationTtl` of a KV key to be gone at `until_ms`: whole seconds,
+/// rounded up, at least KV's 60.
+pub fn ttl_secs_until(until_ms: i64, now_ms: i64) -> u64 {
+    let ms = u64::try_from(until_ms.saturating_sub(now_ms)).unwrap_or(0);
+    ms.div_ceil(1000).max(MIN_EXPIRATION_TTL)
 }
 
 /// Builds and parses every KV key name.
@@ -118,59 +127,6 @@ impl KeyLayout {
         OwnerTag::from_text(name.strip_prefix(&self.prefix)?.strip_prefix("o:")?)
     }
 
-    /// Owner storage: the pending KV change of `kv_key`.
-    pub fn outbox_key(&self, kv_key: &str) -> String {
-        let rest = kv_key.strip_prefix(self.prefix.as_str()).unwrap_or(kv_key);
-        format!("{}x:{rest}", self.prefix)
-    }
-
-    /// Owner storage: list prefix of the outbox.
-    pub fn outbox_prefix(&self) -> String {
-        format!("{}x:", self.prefix)
-    }
-
-    /// Owner storage: the KV key an outbox key is about.
-    pub fn outbox_target(&self, outbox_key: &str) -> Option<String> {
-        let rest = outbox_key.strip_prefix(&self.prefix)?.strip_prefix("x:")?;
-        Some(format!("{}{rest}", self.prefix))
-    }
-
-    /// Owner storage: marks session `id` as revoked after it was moved in from KV.
-    pub fn tombstone_key(&self, id: &SessionId) -> String {
-        format!("{}t:{id}", self.prefix)
-    }
-
-    /// Owner storage: list prefix of the moved-in markers.
-    pub fn tombstone_prefix(&self) -> String {
-        format!("{}t:", self.prefix)
-    }
-
-    /// The session id of a moved-in marker's key name of this layout.
-    pub fn parse_tombstone_key(&self, name: &str) -> Option<SessionId> {
-        SessionId::parse(name.strip_prefix(&self.prefix)?.strip_prefix("t:")?)
-    }
-
-    /// Owner storage: marks `user_id`'s sessions in KV as moved in.
-    pub fn swept_key(&self, user_id: &str) -> String {
-        format!("{}w:{}", self.prefix, URL_SAFE_NO_PAD.encode(user_id))
-    }
-
-    /// The userId whose list prefix `prefix` is (see [`KeyLayout::user_index_prefix`]).
-    pub fn parse_user_index_prefix(&self, prefix: &str) -> Option<String> {
-        let user = prefix
-            .strip_prefix(&self.prefix)?
-            .strip_prefix("u:")?
-            .strip_suffix(':')?;
-        let user = String::from_utf8(URL_SAFE_NO_PAD.decode(user).ok()?).ok()?;
-        validate_user_id(&user).ok()?;
-        Some(user)
-    }
-
-    /// Owner storage: list prefix of the moved-in flags.
-    pub fn swept_prefix(&self) -> String {
-        format!("{}w:", self.prefix)
-    }
-
     /// The session id of a session key name of this layout.
     pub fn parse_session_key(&self, name: &str) -> Option<SessionId> {
         SessionId::parse(name.strip_prefix(&self.prefix)?.strip_prefix("s:")?)
@@ -202,11 +158,15 @@ impl KeyLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::random::SeededRandom;
     use crate::store::MAX_KEY_BYTES;
+    use crate::testing::SeededRandom;
 
     fn id(seed: u64) -> SessionId {
-        SessionId::generate_legacy(&SeededRandom::new(seed)).unwrap()
+        SessionId::generate(
+            crate::token::OwnerTag::for_user("", "u"),
+            &SeededRandom::new(seed),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -259,7 +219,7 @@ mod tests {
                 Some((user.to_string(), sid.clone()))
             );
         }
-        assert_eq!(layout.index_key(&longest_user, &sid).len(), 431);
+        assert_eq!(layout.index_key(&longest_user, &sid).len(), 452);
         assert_eq!(
             layout.session_key(&sid),
             format!("{}s:{sid}", "p".repeat(64))

@@ -1,6 +1,6 @@
 //! The session record: the JSON value stored under a session key,
 //! `{"v":1,"id","userId","label","meta","client":{"userAgent","country"},
-//! "createdAt","lastSeenAt","expiresAt","absoluteExpiresAt"` (ms since the
+//! "createdAt","authenticatedAt","lastSeenAt","expiresAt","absoluteExpiresAt"` (ms since the
 //! epoch) `,"idleTtl","absoluteTtl"` (seconds) `,"secretHash"}`.
 
 use std::borrow::Cow;
@@ -27,6 +27,9 @@ struct Record<'a> {
     // The lifetime's fields, spelled out: `#[serde(flatten)]` would make
     // serde buffer the whole record on every read.
     created_at: i64,
+    /// Absent in records written before the field existed: `createdAt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    authenticated_at: Option<i64>,
     last_seen_at: i64,
     expires_at: i64,
     absolute_expires_at: i64,
@@ -45,6 +48,7 @@ pub fn encode(session: &Session) -> String {
         meta: Cow::Borrowed(&session.meta),
         client: Cow::Borrowed(&session.client),
         created_at: session.lifetime.created_at,
+        authenticated_at: Some(session.lifetime.authenticated_at),
         last_seen_at: session.lifetime.last_seen_at,
         expires_at: session.lifetime.expires_at,
         absolute_expires_at: session.lifetime.absolute_expires_at,
@@ -69,6 +73,7 @@ pub fn decode(json: &str, id: &SessionId) -> Option<Session> {
         client: r.client.into_owned(),
         lifetime: Lifetime {
             created_at: r.created_at,
+            authenticated_at: r.authenticated_at.unwrap_or(r.created_at),
             last_seen_at: r.last_seen_at,
             expires_at: r.expires_at,
             absolute_expires_at: r.absolute_expires_at,
@@ -82,8 +87,8 @@ pub fn decode(json: &str, id: &SessionId) -> Option<Session> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::random::SeededRandom;
     use crate::session::tests::sample;
+    use crate::testing::SeededRandom;
 
     #[test]
     fn record_round_trip_and_refusals() {
@@ -93,7 +98,11 @@ mod tests {
         assert_eq!(back.to_json(), s.to_json());
         assert!(back.secret_hash.matches(&s.secret_hash));
         assert_eq!((back.idle_ttl, back.absolute_ttl), (600, 3600));
-        let other = SessionId::generate_legacy(&SeededRandom::new(99)).unwrap();
+        let other = SessionId::generate(
+            crate::token::OwnerTag::for_user("", "u"),
+            &SeededRandom::new(99),
+        )
+        .unwrap();
         assert!(decode(&json, &other).is_none());
         assert!(decode(&json.replace("\"v\":1", "\"v\":2"), &s.id).is_none());
         assert!(decode("{", &s.id).is_none());
@@ -113,6 +122,7 @@ mod tests {
             [
                 "absoluteExpiresAt",
                 "absoluteTtl",
+                "authenticatedAt",
                 "client",
                 "createdAt",
                 "expiresAt",
@@ -131,5 +141,16 @@ mod tests {
             v["client"],
             serde_json::json!({"userAgent": null, "country": "FR"})
         );
+    }
+
+    #[test]
+    fn a_record_written_before_authenticated_at_reads_it_as_created_at() {
+        let mut s = sample(None, None);
+        s.lifetime.authenticated_at = s.lifetime.created_at + 5;
+        let mut v: Value = serde_json::from_str(&encode(&s)).unwrap();
+        assert_eq!(v["authenticatedAt"], s.lifetime.created_at + 5);
+        v.as_object_mut().unwrap().remove("authenticatedAt");
+        let old = decode(&v.to_string(), &s.id).unwrap();
+        assert_eq!(old.lifetime.authenticated_at, s.lifetime.created_at);
     }
 }

@@ -1,26 +1,36 @@
 //! `strong` mode (`SESSION_CONSISTENCY=strong`): each user's sessions are
 //! owned by one Durable Object, which runs every operation on them one at a
-//! time with the same [`crate::SessionService`] as `eventual` mode, over
-//! its own storage.
+//! time, each in one transaction of its own SQLite tables.
 //!
-//! - [`OwnerClient`] (in the Worker) sends each operation to the owner the
-//!   session id or userId names ([`crate::token::OwnerTag`]): no KV read to
-//!   find it, none at all for a forged token.
-//! - [`serve`] (in the object) runs it, over an [`OwnerStore`]: the object's
-//!   storage, with KV's index entries kept up to date through an outbox and
-//!   sessions created in `eventual` mode moved in on first use.
-//! - [`protocol`]: what the two say to each other.
+//! ```ignore
+//! // In the Worker: the operations, each sent to the owner it names.
+//! let sessions = OwnerClient::new(settings, kv_service, clock, transport);
+//! // In the Durable Object: the owner, fed each request and alarm.
+//! let owner = Owner::new(sql, kv, clock, random, settings, tag);
+//! let handled = owner.handle(wire::decode_op(&body)?).await;
+//! ```
+//!
+//! - [`route`]: which owner an operation is for, from the operation alone
+//!   (a session id carries its user's [`crate::token::OwnerTag`]): no KV
+//!   read to find it, no call at all for a forged token.
+//! - [`Owner`] ([`owner`]): the operation over [`Tables`], KV's index kept
+//!   in step through an outbox, the alarm; [`import`]: the sessions of
+//!   `eventual` mode moved in once per user.
+//! - [`OwnerClient`] ([`client`]): the Worker's side; [`wire`]: what the
+//!   two say to each other; [`sql`]: the storage the owner needs.
 
 pub mod client;
-mod drain_gate;
-pub mod memory;
-pub mod protocol;
-mod serve;
-mod store;
+pub mod import;
+#[allow(clippy::module_inception)]
+mod owner;
+pub mod route;
+pub mod sql;
+pub mod tables;
+pub mod wire;
 
 pub use client::{OwnerClient, OwnerTransport, TransportFuture};
-pub use drain_gate::DrainGate;
-pub use memory::{MemoryOwner, MemoryOwners};
-pub use protocol::{OwnerCall, OwnerReply};
-pub use serve::serve;
-pub use store::{Drain, OwnerStore, Tidy};
+pub use import::IMPORT_PAGE;
+pub use owner::{Handled, Owner, OwnerSettings, DRAIN_BUDGET, RETRY_MS};
+pub use route::{route, Route};
+pub use sql::{Row, Sql, SqlValue};
+pub use tables::Tables;

@@ -1,11 +1,15 @@
 //! The one error of the session service.
 
+use serde::{Deserialize, Serialize};
+
 use crate::random::RandomError;
 use crate::session::ValidationError;
 use crate::store::StoreError;
 
-/// Why an operation failed. Never carries token material.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why an operation failed. Never carries token material. Its serde form
+/// is what an owner answers the Worker with (see [`crate::owner::wire`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum SessionError {
     /// Malformed or forged token, unknown key id, session gone or revoked,
     /// or secret mismatch (401 `invalid_token`).
@@ -18,7 +22,11 @@ pub enum SessionError {
     Invalid(ValidationError),
     /// The caller may not write `field` (403 `forbidden`): a session's holder
     /// never writes its `meta`.
-    Forbidden { field: &'static str },
+    Forbidden {
+        // `meta` is the only field a caller may be refused to write.
+        #[serde(skip, default = "meta")]
+        field: &'static str,
+    },
     /// The store failed or refused the call (503 `store_unavailable`).
     /// An unreadable stored record also lands here (as `Rejected`).
     Store(StoreError),
@@ -26,10 +34,22 @@ pub enum SessionError {
     Random,
 }
 
+fn meta() -> &'static str {
+    "meta"
+}
+
+/// Why a stored record that does not parse is refused.
+const UNREADABLE: &str = "unreadable session record";
+
 impl SessionError {
     /// A stored record that does not parse: the store's fault, not the caller's.
     pub(crate) fn unreadable() -> SessionError {
-        SessionError::Store(StoreError::Rejected("unreadable session record".into()))
+        SessionError::Store(StoreError::Rejected(UNREADABLE.into()))
+    }
+
+    /// Whether this is [`SessionError::unreadable`].
+    pub fn is_unreadable(&self) -> bool {
+        matches!(self, SessionError::Store(StoreError::Rejected(why)) if why == UNREADABLE)
     }
 }
 

@@ -8,7 +8,8 @@ use crate::session::{validate_label, validate_meta, Session, ValidationError};
 use crate::text::quote;
 
 /// Who writes a merge patch: what a patch may touch follows from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Writer {
     /// The session's own holder (self-service): `label` only. `meta` holds
     /// the roles and claims the origin trusts, so a patch naming it is
@@ -19,7 +20,7 @@ pub enum Writer {
 }
 
 /// `session` with the merge patch `patch` applied by `writer`, validated.
-pub(crate) fn apply_patch(
+pub(crate) fn apply(
     session: &Session,
     patch: &Value,
     writer: Writer,

@@ -108,6 +108,7 @@ mod tests {
             sorted,
             [
                 "absoluteExpiresAt",
+                "authenticatedAt",
                 "client",
                 "createdAt",
                 "expiresAt",
@@ -119,6 +120,11 @@ mod tests {
             ]
         );
         assert_eq!(v["createdAt"], "2023-11-14T22:13:20.123Z");
+        assert_eq!(v["authenticatedAt"], "2023-11-14T22:13:20.123Z");
+        assert_eq!(
+            s.summary(None).to_json()["authenticatedAt"],
+            v["authenticatedAt"]
+        );
         assert_eq!(v["expiresAt"], "2023-11-14T22:23:20.123Z");
         assert_eq!(v["client"], json!({"userAgent": "UA/1", "country": "FR"}));
         assert_eq!(v["meta"]["n"], 1);

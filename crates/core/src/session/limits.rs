@@ -19,7 +19,7 @@ pub const MAX_USER_AGENT_BYTES: usize = 512;
 /// An input rule was broken: `field` is the contract's field name (or an
 /// unknown field's own name, cut short), `reason` what is wrong with it.
 /// Neither ever holds a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ValidationError {
     pub field: Cow<'static, str>,
     pub reason: String,

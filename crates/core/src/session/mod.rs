@@ -19,7 +19,7 @@ pub use limits::{
     check_meta_map, validate_label, validate_meta, validate_user_id, ValidationError,
     MAX_LABEL_CHARS, MAX_META_BYTES, MAX_META_DEPTH, MAX_USER_AGENT_BYTES, MAX_USER_ID_BYTES,
 };
-pub use new::NewSession;
+pub use new::{NewSession, NEW_SESSION_FIELDS};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -64,6 +64,9 @@ impl ClientInfo {
 #[serde(rename_all = "camelCase")]
 pub struct Lifetime<T = i64> {
     pub created_at: T,
+    /// When the user last proved who they are: the creation (admin API or
+    /// handoff). Sliding, refresh and patches never move it.
+    pub authenticated_at: T,
     /// Last creation, refresh or sliding write (not every request: that
     /// would cost a write per request).
     pub last_seen_at: T,
@@ -78,6 +81,7 @@ impl<T> Lifetime<T> {
     pub fn map<U>(self, f: impl Fn(T) -> U) -> Lifetime<U> {
         Lifetime {
             created_at: f(self.created_at),
+            authenticated_at: f(self.authenticated_at),
             last_seen_at: f(self.last_seen_at),
             expires_at: f(self.expires_at),
             absolute_expires_at: f(self.absolute_expires_at),
@@ -90,6 +94,7 @@ impl Lifetime {
     pub fn starting(now: i64, idle_ttl: u64, absolute_ttl: u64) -> Self {
         Self {
             created_at: now,
+            authenticated_at: now,
             last_seen_at: now,
             expires_at: add_secs(now, idle_ttl),
             absolute_expires_at: add_secs(now, absolute_ttl),
@@ -112,8 +117,8 @@ impl Lifetime {
     }
 
     /// Seen at `now`, `expiresAt` moved to `now + idle_ttl` but never past
-    /// `absoluteExpiresAt` (refresh and sliding).
-    pub fn extended(&self, now: i64, idle_ttl: u64) -> Self {
+    /// `absoluteExpiresAt` (refresh and sliding); `authenticatedAt` never moves.
+    pub fn slid(&self, now: i64, idle_ttl: u64) -> Self {
         Self {
             last_seen_at: now,
             expires_at: add_secs(now, idle_ttl).min(self.absolute_expires_at),
@@ -215,13 +220,14 @@ impl Summary {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::random::SeededRandom;
+    use crate::testing::SeededRandom;
     use crate::token::Secret;
     use serde_json::json;
 
     pub(crate) fn sample(label: Option<&str>, ua: Option<&str>) -> Session {
         let random = SeededRandom::new(1);
-        let id = SessionId::generate_legacy(&random).unwrap();
+        let id =
+            SessionId::generate(crate::token::OwnerTag::for_user("", "user-1"), &random).unwrap();
         let hash = Secret::generate(&random).unwrap().hash(&id);
         Session {
             id,
@@ -234,6 +240,7 @@ pub(crate) mod tests {
             client: ClientInfo::new(ua, Some("fr")),
             lifetime: Lifetime {
                 created_at: 1_700_000_000_123,
+                authenticated_at: 1_700_000_000_123,
                 last_seen_at: 1_700_000_000_123,
                 expires_at: 1_700_000_600_123,
                 absolute_expires_at: 1_700_003_600_123,
@@ -269,11 +276,11 @@ pub(crate) mod tests {
         let mut capped = s.clone();
         capped.lifetime.absolute_expires_at = t.expires_at - 300_000;
         assert!(!capped.is_live(capped.lifetime.absolute_expires_at));
-        let later = t.extended(t.created_at + 1000, 600);
+        let later = t.slid(t.created_at + 1000, 600);
         assert_eq!(later.expires_at, t.created_at + 601_000);
         assert_eq!(later.last_seen_at, t.created_at + 1000);
         assert_eq!(
-            capped.lifetime.extended(t.expires_at, 600).expires_at,
+            capped.lifetime.slid(t.expires_at, 600).expires_at,
             capped.lifetime.absolute_expires_at
         );
     }

@@ -14,7 +14,8 @@ pub const NEW_SESSION_FIELDS: [&str; 5] = ["userId", "label", "meta", "idleTtl",
 /// What `create` needs. `meta` is any JSON (checked to be an object; `None`
 /// is `{}`). A missing TTL takes the policy's default (see
 /// [`crate::policy::Policy::ttls_for`]).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NewSession {
     pub user_id: String,
     pub label: Option<String>,

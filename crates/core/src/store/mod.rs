@@ -1,18 +1,9 @@
-//! The storage port: what Workers KV offers, as one small async trait.
+//! The KV port: what Workers KV offers, as one small async trait.
 //!
 //! Production uses the Workers KV adapter of the Worker crate; tests use
-//! [`MemoryKv`], which enforces the same limits so that what KV would reject
-//! fails here too; [`Faults`] fails one chosen call of several such
-//! stores. Futures need not be `Send` (wasm is single-threaded).
-
-mod fault;
-mod kv_rules;
-mod memory;
-mod object;
-
-pub use fault::{FaultCall, FaultKind, Faults};
-pub use memory::{KvOp, KvOpCounts, MemoryKv, StoredEntry};
-pub use object::{MemoryObjects, ObjectKv, ObjectOpCounts, ObjectStorage, Purge};
+//! `testing::MemoryKv`, which enforces the same limits so that what KV
+//! would reject fails there too. Futures need not be `Send` (wasm is
+//! single-threaded).
 
 use serde_json::Value;
 
@@ -70,7 +61,8 @@ pub struct ListPage {
 }
 
 /// Why a store call failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum StoreError {
     /// The store refused the call as KV would (a 400 there): a bug of ours.
     Rejected(String),

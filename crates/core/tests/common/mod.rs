@@ -1,34 +1,82 @@
-//! Shared test fixtures: a service over MemoryKv with a ManualClock, and a
+//! Shared test fixtures: a service over MemoryKv with a ManualClock, strong
+//! mode's owners in memory, typed calls of the operations ([`Ops`]), and a
 //! tiny executor helper to poll several futures concurrently.
 #![allow(dead_code)]
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use session_core::owner::{MemoryOwners, OwnerClient, OwnerTransport};
+
+use session_core::owner::{OwnerClient, OwnerSettings, OwnerTransport};
 use session_core::store::{KvEntry, ListOptions, ListPage, PutOptions};
+pub use session_core::testing::Ops;
+use session_core::testing::{ManualClock, MemoryKv, MemoryOwners, MemoryQueue, SeededRandom};
 use session_core::{
-    KeyLayout, KeyRing, KvStore, ManualClock, MemoryKv, Policy, SeededRandom, SessionService,
-    Sessions, StoreError,
+    Context, KeyLayout, KeyRing, KvRepo, KvStore, Ledger, Op, Policy, Reply, Session, SessionError,
+    SessionService, Sessions, Slide, SlideClaims, StoreError,
 };
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context as TaskContext, Poll};
 
 /// 2023-11-14T22:13:20Z.
 pub const T0: i64 = 1_700_000_000_000;
 
-pub type Service = SessionService<MemoryKv, ManualClock, SeededRandom>;
+/// The service of `eventual` mode over a KV.
+pub type ServiceOver<S> = SessionService<KvRepo<S, ManualClock>, ManualClock, SeededRandom>;
+pub type Service = ServiceOver<MemoryKv>;
 /// The in-memory twins of the Durable Objects of `strong` mode.
 pub type Owners = MemoryOwners<ManualClock, SeededRandom>;
-/// The operations the HTTP layer calls, in either mode.
-pub type Api = Sessions<MemoryKv, ManualClock, SeededRandom>;
+/// `strong` mode's operations, as the Worker runs them.
+pub type StrongClient = OwnerClient<Service, ManualClock>;
+
+/// The operations in either mode, as the HTTP layer calls them.
+pub enum Api {
+    Eventual(Service),
+    Strong(StrongClient),
+}
+
+impl Sessions for Api {
+    async fn run(&self, op: Op, ctx: &Context) -> Result<Reply, SessionError> {
+        match self {
+            Api::Eventual(s) => s.run(op, ctx).await,
+            Api::Strong(s) => s.run(op, ctx).await,
+        }
+    }
+}
 
 pub struct Env {
     pub clock: ManualClock,
     pub kv: MemoryKv,
     pub service: Service,
+}
+
+/// What an `eventual`-mode service's isolate decides about sliding.
+#[allow(async_fn_in_trait)]
+pub trait Isolate {
+    /// The session slid now, when sliding is due (see `slide_due`).
+    fn slide_due(&self, session: &Session) -> Option<Session>;
+    /// The sliding claims of the isolate (its ledger).
+    fn claims(&self) -> SlideClaims<ManualClock>;
+    /// The sliding write of a claimed session, its claim then held or
+    /// given back: what the Worker does after a response.
+    async fn slide_claimed(&self, claimed: &Session) -> Result<Slide, SessionError>;
+}
+
+impl<S: KvStore> Isolate for ServiceOver<S> {
+    fn slide_due(&self, session: &Session) -> Option<Session> {
+        session_core::service::slide_due(session, self.now_ms())
+    }
+    fn claims(&self) -> SlideClaims<ManualClock> {
+        SlideClaims::new(Rc::clone(self.repo().ledger()), self.clock().clone())
+    }
+    async fn slide_claimed(&self, claimed: &Session) -> Result<Slide, SessionError> {
+        let session = claimed.clone();
+        let result = self.run(Op::Slide { session }, &Context::default()).await;
+        self.claims().settle(claimed, &result);
+        result.and_then(Reply::slide)
+    }
 }
 
 /// `kid:base64(32 bytes of `byte`)`.
@@ -47,28 +95,52 @@ pub fn env_with(token_keys: &str, prefix: &str) -> Env {
     Env { clock, kv, service }
 }
 
+/// The owners' settings of `token_keys`, the default layout and `policy`.
+pub fn owner_settings(token_keys: &str, policy: Policy) -> OwnerSettings {
+    OwnerSettings {
+        key_ring: Rc::new(KeyRing::parse(token_keys).expect("test keys")),
+        layout: Rc::new(KeyLayout::default()),
+        policy,
+    }
+}
+
 /// `strong` mode over `kv`: owners whose randomness is seeded with
-/// `owner_seed`, and the Worker's side, which keeps `global` for what needs
+/// `owner_seed`, and the Worker's side, which keeps `here` for what needs
 /// no owner (the global listing). Both use `token_keys` and `policy`.
 pub fn strong_over(
     kv: &MemoryKv,
     clock: &ManualClock,
-    global: Service,
+    here: Service,
     token_keys: &str,
     owner_seed: u64,
     policy: Policy,
 ) -> (Api, Rc<Owners>) {
-    let owners = Rc::new(MemoryOwners::new(
-        kv.clone(),
-        clock.clone(),
-        Rc::new(SeededRandom::new(owner_seed)),
-        Rc::new(KeyRing::parse(token_keys).expect("test keys")),
-        Rc::new(KeyLayout::default()),
-        policy,
-    ));
+    strong_sending(kv, clock, here, token_keys, owner_seed, policy, None)
+}
+
+/// [`strong_over`] whose owners send their events to `queue`.
+pub fn strong_sending(
+    kv: &MemoryKv,
+    clock: &ManualClock,
+    here: Service,
+    token_keys: &str,
+    owner_seed: u64,
+    policy: Policy,
+    queue: Option<MemoryQueue>,
+) -> (Api, Rc<Owners>) {
+    let settings = owner_settings(token_keys, policy);
+    let owners = Rc::new(
+        MemoryOwners::new(
+            kv.clone(),
+            clock.clone(),
+            Rc::new(SeededRandom::new(owner_seed)),
+            settings.clone(),
+        )
+        .with_queue(queue),
+    );
     let transport: Rc<dyn OwnerTransport> = owners.clone();
-    let api = Sessions::Strong(OwnerClient::new(global.with_policy(policy), transport));
-    (api, owners)
+    let client = OwnerClient::new(settings, here.with_policy(policy), clock.clone(), transport);
+    (Api::Strong(client), owners)
 }
 
 /// Another service over the same store and clock (e.g. after a key rotation).
@@ -79,12 +151,25 @@ pub fn service_over(
     prefix: &str,
     seed: u64,
 ) -> Service {
+    service_logging(kv, clock, token_keys, prefix, seed, None)
+}
+
+/// [`service_over`] keeping its events in `log`.
+pub fn service_logging(
+    kv: &MemoryKv,
+    clock: &ManualClock,
+    token_keys: &str,
+    prefix: &str,
+    seed: u64,
+    log: Option<Rc<session_core::EventLog>>,
+) -> Service {
+    let layout = Rc::new(KeyLayout::new(prefix).expect("test prefix"));
     SessionService::new(
-        kv.clone(),
+        KvRepo::new(kv.clone(), clock.clone(), layout, Rc::default()).with_events(log),
         clock.clone(),
         SeededRandom::new(seed),
         KeyRing::parse(token_keys).expect("test keys"),
-        KeyLayout::new(prefix).expect("test prefix"),
+        prefix,
     )
 }
 
@@ -97,7 +182,7 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
 pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
     let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(move |cx: &mut Context<'_>| {
+    std::future::poll_fn(move |cx: &mut TaskContext<'_>| {
         let mut pending = false;
         for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
             if output.is_none() {
@@ -125,7 +210,7 @@ pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
 pub async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let (mut a, mut b) = (Box::pin(a), Box::pin(b));
     let (mut out_a, mut out_b) = (None, None);
-    std::future::poll_fn(move |cx: &mut Context<'_>| {
+    std::future::poll_fn(move |cx: &mut TaskContext<'_>| {
         if out_a.is_none() {
             if let Poll::Ready(v) = a.as_mut().poll(cx) {
                 out_a = Some(v);
@@ -151,7 +236,7 @@ pub async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
 /// Returns `Pending` `n` times (waking itself each time), then `Ready`.
 pub async fn yield_times(n: usize) {
     let mut left = n;
-    std::future::poll_fn(move |cx: &mut Context<'_>| {
+    std::future::poll_fn(move |cx: &mut TaskContext<'_>| {
         if left == 0 {
             Poll::Ready(())
         } else {
@@ -236,17 +321,17 @@ impl KvStore for HoldingKv {
 pub fn request_over<S: KvStore>(
     kv: S,
     clock: &ManualClock,
-    ledger: &Rc<session_core::Ledger>,
+    ledger: &Rc<Ledger>,
     seed: u64,
-) -> SessionService<S, ManualClock, SeededRandom> {
+) -> ServiceOver<S> {
+    let layout = Rc::new(KeyLayout::default());
     SessionService::new(
-        kv,
+        KvRepo::new(kv, clock.clone(), layout, ledger.clone()),
         clock.clone(),
         SeededRandom::new(seed),
         KeyRing::parse(&key_entry("k1", 1)).expect("test keys"),
-        KeyLayout::new("").expect("test prefix"),
+        "",
     )
-    .with_ledger(ledger.clone())
 }
 
 /// KV as another location sees it: reads answer what the primary held at
@@ -324,38 +409,4 @@ impl KvStore for LaggedKv {
             }),
         }
     }
-}
-
-/// A session of `user` as sessions were made before owner tags (a 22-char
-/// id), written to `kv` the way `eventual` mode wrote it, by way of `ev` (an
-/// `eventual` service over `kv` signing with `token_keys`). Returns its
-/// token and id.
-pub fn legacy_session(
-    kv: &MemoryKv,
-    ev: &session_core::Sessions<MemoryKv, ManualClock, SeededRandom>,
-    token_keys: &str,
-    user: &str,
-) -> (String, session_core::SessionId) {
-    use serde_json::{json, Value};
-    use session_core::token::Secret;
-    let (_, model) = block_on(ev.create(session_core::NewSession::for_user(user))).unwrap();
-    let layout = KeyLayout::default();
-    let random = SeededRandom::new(99 + user.len() as u64);
-    let id = session_core::SessionId::generate_legacy(&random).unwrap();
-    let secret = Secret::generate(&random).unwrap();
-    let entry = |name: String| kv.entries().into_iter().find(|e| e.name == name).unwrap();
-    let mut record: Value = serde_json::from_str(&entry(layout.session_key(&model.id)).value)
-        .expect("a session record");
-    record["id"] = json!(id.as_str());
-    record["secretHash"] = json!(secret.hash(&id).to_text());
-    let index_meta = entry(layout.index_key(user, &model.id)).metadata;
-    block_on(ev.destroy_session(&model)).unwrap();
-    let ttl = |metadata| PutOptions {
-        expiration_ttl: Some(86_400 * 31),
-        metadata,
-    };
-    block_on(kv.put(&layout.session_key(&id), &record.to_string(), ttl(None))).unwrap();
-    block_on(kv.put(&layout.index_key(user, &id), "", ttl(index_meta))).unwrap();
-    let ring = KeyRing::parse(token_keys).unwrap();
-    (ring.issue(&id, &secret).expose().to_owned(), id)
 }

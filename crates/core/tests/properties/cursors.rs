@@ -12,6 +12,7 @@ use session_core::service::MAX_CURSOR_LEN;
 use session_core::session::MAX_USER_ID_BYTES;
 use session_core::{NewSession, SessionError};
 
+use crate::common::Ops;
 use crate::common::{block_on, env_with, key_entry};
 
 fn user() -> impl Strategy<Value = String> {

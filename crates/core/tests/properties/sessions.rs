@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use session_core::session::{MAX_LABEL_CHARS, MAX_META_BYTES, MAX_META_DEPTH, MAX_USER_ID_BYTES};
 use session_core::{ClientInfo, NewSession, SessionError, Writer};
 
+use crate::common::Ops;
 use crate::common::{block_on, env};
 
 /// Every generated string value starts with it: an error holding it echoed

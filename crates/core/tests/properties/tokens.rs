@@ -7,21 +7,18 @@
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use proptest::prelude::*;
+use session_core::testing::SeededRandom;
 use session_core::token::{Secret, MAX_TOKEN_LEN};
-use session_core::{KeyRing, OwnerTag, SeededRandom, SessionId, TokenError};
+use session_core::{KeyRing, OwnerTag, SessionId, TokenError};
 
 fn ring(kid: &str, key: &[u8]) -> KeyRing {
     KeyRing::from_keys([(kid.to_owned(), key.to_vec())]).unwrap()
 }
 
-/// A token of `ring` for a fresh session (owned or legacy id).
-fn issue(ring: &KeyRing, seed: u64, legacy: bool) -> (String, SessionId) {
+/// A token of `ring` for a fresh session of a user named after `seed`.
+fn issue(ring: &KeyRing, seed: u64) -> (String, SessionId) {
     let random = SeededRandom::new(seed);
-    let id = if legacy {
-        SessionId::generate_legacy(&random).unwrap()
-    } else {
-        SessionId::generate(OwnerTag::for_user("", &seed.to_string()), &random).unwrap()
-    };
+    let id = SessionId::generate(OwnerTag::for_user("", &seed.to_string()), &random).unwrap();
     let secret = Secret::generate(&random).unwrap();
     (ring.issue(&id, &secret).into_string(), id)
 }
@@ -59,7 +56,7 @@ proptest! {
     fn any_text_is_refused_or_is_exactly_an_issued_token(
         text in prop_oneof![
             3 => tokenish(),
-            1 => (any::<u64>(), any::<bool>()).prop_map(|(seed, legacy)| issue(&fixed_ring(), seed, legacy).0),
+            1 => any::<u64>().prop_map(|seed| issue(&fixed_ring(), seed).0),
         ],
     ) {
         let ring = fixed_ring();
@@ -85,14 +82,13 @@ proptest! {
     fn a_token_is_accepted_only_as_issued(
         k in key(),
         seed in any::<u64>(),
-        legacy in any::<bool>(),
         at in any::<prop::sample::Index>(),
         with in prop::sample::select(ALPHABET),
         cut in any::<prop::sample::Index>(),
         extra in "[A-Za-z0-9_.-]{1,4}",
     ) {
         let ring = ring("k1", &k);
-        let (token, id) = issue(&ring, seed, legacy);
+        let (token, id) = issue(&ring, seed);
         let verified = ring.verify_token(&token).unwrap();
         prop_assert_eq!(&verified.id, &id);
         prop_assert_eq!(verified.kid.as_str(), "k1");
@@ -116,11 +112,11 @@ proptest! {
     fn the_secret_hash_binds_the_secret_and_the_id(seed in any::<u64>(), other in any::<u64>()) {
         prop_assume!(seed != other);
         let r = SeededRandom::new(seed);
-        let id = SessionId::generate_legacy(&r).unwrap();
+        let id = SessionId::generate(OwnerTag::for_user("", "a"), &r).unwrap();
         let secret = Secret::generate(&r).unwrap();
         let r2 = SeededRandom::new(other);
         let other_secret = Secret::generate(&r2).unwrap();
-        let other_id = SessionId::generate_legacy(&r2).unwrap();
+        let other_id = SessionId::generate(OwnerTag::for_user("", "a"), &r2).unwrap();
         prop_assert!(secret.hash(&id).matches(&secret.hash(&id)));
         prop_assert!(!secret.hash(&id).matches(&other_secret.hash(&id)));
         prop_assert!(!secret.hash(&id).matches(&secret.hash(&other_id)));
@@ -138,12 +134,12 @@ proptest! {
     ) {
         prop_assume!(key_a != key_b);
         let a = ring(&kid_a, &key_a);
-        let (token, _) = issue(&a, seed, false);
+        let (token, _) = issue(&a, seed);
         prop_assert_eq!(ring(&kid_a, &key_b).verify_token(&token).err(), Some(TokenError::BadTag));
         prop_assert_eq!(ring(&kid_b, &key_a).verify_token(&token).err(), Some(TokenError::UnknownKey));
         let rotated = KeyRing::from_keys([(kid_b.clone(), key_b.clone()), (kid_a.clone(), key_a.clone())]).unwrap();
         prop_assert!(rotated.verify_token(&token).is_ok());
-        let (fresh, _) = issue(&rotated, seed, false);
+        let (fresh, _) = issue(&rotated, seed);
         let signer = format!("es1.{kid_b}.");
         prop_assert!(fresh.starts_with(&signer));
         prop_assert_eq!(a.verify_token(&fresh).err(), Some(TokenError::UnknownKey));
@@ -174,7 +170,7 @@ proptest! {
         let parsed = KeyRing::parse(&text.join(",")).unwrap();
         let raw = KeyRing::from_keys(keys.iter().map(|(k, key, ..)| (k.clone(), key.clone()))).unwrap();
         prop_assert_eq!(parsed.kids(), raw.kids());
-        let (token, _) = issue(&raw, seed, false);
+        let (token, _) = issue(&raw, seed);
         prop_assert!(parsed.verify_token(&token).is_ok());
     }
 
@@ -195,17 +191,18 @@ proptest! {
         }
     }
 
-    /// Session ids: exactly the canonical base64url of 16 or 32 bytes, and
-    /// read back as written; owner tags likewise.
+    /// Session ids: exactly the canonical base64url of 32 bytes, and read
+    /// back as written, naming their owner; owner tags likewise.
     #[test]
-    fn session_ids_and_owner_tags_read_back(text in prop_oneof![any::<String>(), "[A-Za-z0-9_-]{20,45}"], bytes in prop::collection::vec(any::<u8>(), 16..=16), user in any::<String>(), prefix in "[!-~]{0,8}") {
+    fn session_ids_and_owner_tags_read_back(text in prop_oneof![any::<String>(), "[A-Za-z0-9_-]{20,45}"], bytes in prop::collection::vec(any::<u8>(), 32..=32), user in any::<String>(), prefix in "[!-~]{0,8}") {
         let decoded = URL_SAFE_NO_PAD.decode(&text).ok();
-        let canonical = decoded.as_ref().is_some_and(|d| (d.len() == 16 || d.len() == 32) && URL_SAFE_NO_PAD.encode(d) == text);
+        let canonical = decoded.as_ref().is_some_and(|d| d.len() == 32 && URL_SAFE_NO_PAD.encode(d) == text);
         match SessionId::parse(&text) {
             Some(id) => {
                 prop_assert!(canonical, "{:?}", text);
                 prop_assert_eq!(id.as_str(), text.as_str());
-                prop_assert_eq!(id.owner().is_some(), text.len() == 43);
+                let head = &decoded.as_ref().expect("canonical")[..16];
+                prop_assert_eq!(Some(id.owner()), OwnerTag::from_text(&URL_SAFE_NO_PAD.encode(head)));
             }
             None => prop_assert!(!canonical, "{:?}", text),
         }

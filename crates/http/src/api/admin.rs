@@ -2,7 +2,7 @@
 
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
-use session_core::{Clock, KvStore, NewSession, Random, SessionError, Sessions};
+use session_core::{Actor, NewSession, Op, SessionError, Sessions};
 
 use super::input::{decode_path_param, json_body, list_params, only_fields};
 use super::render::{empty, json, summaries};
@@ -13,32 +13,27 @@ use crate::auth::authorize_admin;
 use crate::problem::{ErrorCode, Problem};
 use crate::request::RequestHead;
 
-/// The service, for a request carrying the admin key (see
-/// [`authorize_admin`]).
-fn authorized<'a, S: KvStore, C: Clock, R: Random>(
-    app: &'a App<'_, S, C, R>,
-    head: &RequestHead,
-) -> Result<&'a Sessions<S, C, R>, Problem> {
-    authorize_admin(app.config(), head)?;
-    app.sessions()
-}
-
-/// Answers an admin route.
-pub(super) async fn answer<S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+/// Answers an admin route: the admin key first (see [`authorize_admin`]),
+/// then whether the service can run at all, then the input.
+pub(super) async fn answer<O: Sessions>(
+    app: &App<'_, O>,
     head: &RequestHead,
     route: &Route<'_>,
     body: &[u8],
 ) -> Answer {
+    let ctx = head.context(Actor::Admin);
+    if let Err(refused) = authorize_admin(app.config(), head) {
+        if refused.code == ErrorCode::Unauthorized {
+            app.record_admin_auth_failure(&ctx);
+        }
+        return Err(refused);
+    }
+    app.sessions()?;
     let method = &head.method;
     match *route {
         Route::AdminSessions if method == Method::GET => {
-            let sessions = authorized(app, head)?;
             let (limit, cursor) = list_params(head)?;
-            let (page, next) = sessions
-                .list_all(limit, cursor.as_deref())
-                .await
-                .map_err(Problem::from)?;
+            let (page, next) = app.run(Op::ListAll { limit, cursor }, &ctx).await?.page()?;
             let summaries: Vec<Value> = page.iter().map(|s| s.to_json()).collect();
             Ok(json(
                 StatusCode::OK,
@@ -46,61 +41,64 @@ pub(super) async fn answer<S: KvStore, C: Clock, R: Random>(
             ))
         }
         Route::AdminSessions => {
-            let sessions = authorized(app, head)?;
             // The admin caller is a backend, not the user's device: its own
             // user agent would mislead, so admin-made sessions record no client.
             let new = NewSession::from_json(json_body(head, body)?, Default::default())
                 .map_err(|e| Problem::invalid_field(&e.field, &e.reason))?;
-            let (token, session) = sessions.create(new).await.map_err(Problem::from)?;
+            let (token, session) = app.run(Op::Create { new }, &ctx).await?.created()?;
             let answer = json!({ "token": token.expose(), "session": session.to_json() });
             Ok(json(StatusCode::CREATED, &answer))
         }
         Route::AdminVerify => {
-            let sessions = authorized(app, head)?;
             let body = json_body(head, body)?;
             let token = match only_fields(&body, &["token"])?.get("token") {
-                Some(Value::String(token)) => token,
+                Some(Value::String(token)) => token.clone(),
                 _ => return Err(Problem::invalid_field("token", "must be a string")),
             };
-            let session = sessions.verify(token).await.map_err(Problem::from)?;
+            let session = app.run(Op::Verify { token }, &ctx).await?.session()?;
             Ok(json(StatusCode::OK, &session.to_json()))
         }
         Route::AdminSessionById(id) => {
-            let sessions = authorized(app, head)?;
+            let id = id.to_owned();
             match *method {
                 Method::GET => {
-                    let session = sessions.get(id).await.map_err(Problem::from)?;
+                    let session = app.run(Op::Get { id }, &ctx).await?.session()?;
                     Ok(json(StatusCode::OK, &session.to_json()))
                 }
                 Method::PATCH => {
                     let patch = json_body(head, body)?;
-                    let session = sessions.update(id, &patch).await.map_err(Problem::from)?;
+                    let session = app.run(Op::Update { id, patch }, &ctx).await?.session()?;
                     Ok(json(StatusCode::OK, &session.to_json()))
                 }
-                _ => match sessions.destroy(id).await.map_err(Problem::from)? {
+                _ => match app
+                    .run(Op::Destroy { id, user_id: None }, &ctx)
+                    .await?
+                    .done()?
+                {
                     true => Ok(empty(StatusCode::NO_CONTENT)),
                     false => Err(SessionError::NotFound.into()),
                 },
             }
         }
         Route::AdminUserSessions(encoded) => {
-            let sessions = authorized(app, head)?;
             let user_id = decode_path_param(encoded)
                 .ok_or_else(|| Problem::invalid_field("userId", "must be percent-encoded UTF-8"))?;
             if *method == Method::GET {
-                let list = sessions
-                    .list_user(&user_id, None)
-                    .await
-                    .map_err(Problem::from)?;
+                let op = Op::ListUser {
+                    user_id,
+                    current: None,
+                };
+                let list = app.run(op, &ctx).await?.summaries()?;
                 Ok(json(
                     StatusCode::OK,
                     &json!({ "sessions": summaries(&list) }),
                 ))
             } else {
-                let revoked = sessions
-                    .destroy_user(&user_id, None)
-                    .await
-                    .map_err(Problem::from)?;
+                let op = Op::DestroyUser {
+                    user_id,
+                    except: None,
+                };
+                let revoked = app.run(op, &ctx).await?.count()?;
                 Ok(json(StatusCode::OK, &json!({ "revoked": revoked })))
             }
         }

@@ -1,7 +1,6 @@
 //! The session API mounted at `API_PREFIX` (contract §4, §5, §7). Handlers
 //! are thin: they read their input ([`input`]), authenticate
-//! ([`crate::auth`]), call the [`SessionService`](session_core::SessionService)
-//! and render ([`render`]); every failure is a problem+json with the
+//! ([`crate::auth`]), run one [`Op`](session_core::Op) and render ([`render`]); every failure is a problem+json with the
 //! contract's code ([`crate::problem`]).
 //!
 //! The Worker reads the body (at most [`MAX_BODY_BYTES`], answering 413 above
@@ -18,7 +17,7 @@ pub use render::{OPENAPI_JSON, OPENAPI_PREFIX};
 pub use routes::ROUTES;
 
 use http::Response;
-use session_core::{Clock, KvStore, Random};
+use session_core::Sessions;
 
 use crate::app::App;
 use crate::auth::authenticate;
@@ -34,8 +33,8 @@ type Answer = Result<Response<Vec<u8>>, Problem>;
 
 /// Answers a request whose path is below `API_PREFIX/`. Never panics, never
 /// answers 500: every failure is a problem+json with the contract's code.
-pub async fn handle<S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+pub async fn handle<O: Sessions>(
+    app: &App<'_, O>,
     head: &RequestHead,
     body: &[u8],
 ) -> Response<Vec<u8>> {
@@ -60,8 +59,8 @@ pub async fn handle<S: KvStore, C: Clock, R: Random>(
     response
 }
 
-async fn route<S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+async fn route<O: Sessions>(
+    app: &App<'_, O>,
     head: &RequestHead,
     subpath: &str,
     body: &[u8],

@@ -3,7 +3,7 @@
 
 use http::{Method, StatusCode};
 use serde_json::json;
-use session_core::{Clock, KvStore, Random, SessionError, Writer};
+use session_core::{Actor, Op, SessionError, Sessions, Writer};
 
 use super::input::{json_body, others_param};
 use super::render::{empty, json, summaries, with_cookie};
@@ -12,56 +12,79 @@ use super::Answer;
 use crate::app::App;
 use crate::auth::{Caller, TokenSource};
 use crate::cookie::{clear_cookie, set_cookie};
-use crate::problem::Problem;
 use crate::request::RequestHead;
 
 /// Answers a self-service route for the caller `me`.
-pub(super) async fn answer<S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+pub(super) async fn answer<O: Sessions>(
+    app: &App<'_, O>,
     head: &RequestHead,
     me: &Caller<'_>,
     route: &Route<'_>,
     body: &[u8],
 ) -> Answer {
-    let sessions = app.sessions()?;
     let cookie_name = &app.config().cookie_name;
+    let ctx = head.context(Actor::User);
     let method = &head.method;
     match (route, method) {
         (Route::Session, &Method::GET) => Ok(json(StatusCode::OK, &me.session.to_json())),
         (Route::Session, &Method::PATCH) => {
             let patch = json_body(head, body)?;
-            let session = sessions
-                .update_session(&me.session, &patch, Writer::Holder)
-                .await
-                .map_err(Problem::from)?;
+            let session = app
+                .run(
+                    Op::UpdateSession {
+                        session: me.session.clone(),
+                        patch,
+                        writer: Writer::Holder,
+                    },
+                    &ctx,
+                )
+                .await?
+                .session()?;
             Ok(json(StatusCode::OK, &session.to_json()))
         }
         (Route::Session, _) => {
-            sessions
-                .destroy_session(&me.session)
-                .await
-                .map_err(Problem::from)?;
+            app.run(
+                Op::DestroySession {
+                    session: me.session.clone(),
+                },
+                &ctx,
+            )
+            .await?;
             Ok(with_cookie(
                 empty(StatusCode::NO_CONTENT),
                 &clear_cookie(cookie_name),
             ))
         }
         (Route::Refresh, _) => {
-            let session = sessions.refresh(&me.session).await.map_err(Problem::from)?;
+            let session = app
+                .run(
+                    Op::Refresh {
+                        session: me.session.clone(),
+                    },
+                    &ctx,
+                )
+                .await?
+                .session()?;
             let response = json(StatusCode::OK, &session.to_json());
             Ok(match me.source {
                 TokenSource::Cookie => {
-                    let max_age = session.seconds_to_expiry(sessions.now_ms());
+                    let max_age = session.seconds_to_expiry(app.now_ms());
                     with_cookie(response, &set_cookie(cookie_name, me.token, max_age))
                 }
                 TokenSource::Bearer => response,
             })
         }
         (Route::Sessions, &Method::GET) => {
-            let list = sessions
-                .list_user(&me.session.user_id, Some(&me.session.id))
-                .await
-                .map_err(Problem::from)?;
+            let list = app
+                .run(
+                    Op::ListUser {
+                        user_id: me.session.user_id.clone(),
+                        current: Some(me.session.id.to_string()),
+                    },
+                    &ctx,
+                )
+                .await?
+                .summaries()?;
             Ok(json(
                 StatusCode::OK,
                 &json!({ "sessions": summaries(&list) }),
@@ -69,11 +92,17 @@ pub(super) async fn answer<S: KvStore, C: Clock, R: Random>(
         }
         (Route::Sessions, _) => {
             let keep_current = others_param(head)?;
-            let except = keep_current.then_some(me.session.id.as_str());
-            let revoked = sessions
-                .destroy_user(&me.session.user_id, except)
-                .await
-                .map_err(Problem::from)?;
+            let except = keep_current.then(|| me.session.id.to_string());
+            let revoked = app
+                .run(
+                    Op::DestroyUser {
+                        user_id: me.session.user_id.clone(),
+                        except,
+                    },
+                    &ctx,
+                )
+                .await?
+                .count()?;
             let response = json(StatusCode::OK, &json!({ "revoked": revoked }));
             Ok(if keep_current {
                 response
@@ -82,10 +111,16 @@ pub(super) async fn answer<S: KvStore, C: Clock, R: Random>(
             })
         }
         (Route::SessionById(id), _) => {
-            let destroyed = sessions
-                .destroy_owned(&me.session.user_id, id)
-                .await
-                .map_err(Problem::from)?;
+            let destroyed = app
+                .run(
+                    Op::Destroy {
+                        id: (*id).to_owned(),
+                        user_id: Some(me.session.user_id.clone()),
+                    },
+                    &ctx,
+                )
+                .await?
+                .done()?;
             if !destroyed {
                 return Err(SessionError::NotFound.into());
             }

@@ -20,17 +20,45 @@
 //!   (logout is idempotent). Compared ASCII-case-insensitively, surrounding
 //!   whitespace ignored.
 //!
+//! # A header sent more than once
+//! The runtime's `Headers` joins the lines of a header sent more than once
+//! with `, ` and has no way to tell them apart again (`getAll` is for
+//! `Set-Cookie` only), so a joined value is read as such:
+//! - an `X-Session-Issue` holding `, ` anywhere is not one well-formed value
+//!   (`{"userId":"a"` and `"label":"b"}` join into valid JSON): logged and
+//!   ignored. `JSON.stringify` never writes `, ` outside strings; inside
+//!   one, write the comma as `\u002c`.
+//! - an `X-Session-Revoke` is read part by part between commas, every part
+//!   `current` or `all`, and the strongest acts: `current, current` revokes
+//!   the session once, `current, all` every session of the user. A part that
+//!   is neither (or any value that is not visible ASCII) leaves nothing
+//!   revoked and the origin's answer, which may say "signed out", replaced by
+//!   502 `origin_unavailable`: a sign-out the Worker cannot act on never
+//!   passes as done.
+//!
+//! # Cross-site requests
+//! A handoff answering an unsafe request that is cross-site
+//! ([`crate::auth::handoff_allowed`]) is not acted on: nothing is created or
+//! revoked, no cookie is set or cleared, and the answer is 403 `csrf` (login
+//! CSRF, forced sign-out). The headers are removed all the same.
+//!
+//! # Caches
+//! A response the Worker adds a session cookie to (here or by sliding) must
+//! not be stored by a shared cache: [`Finish::cache_control`] gives its
+//! `Cache-Control` ([`crate::cookie::private_cache_control`]) and
+//! [`Finish::remove_headers`] holds the CDN-targeted cache fields.
+//!
 //! # Order and guarantees
 //! - Revoke first, then issue: `Revoke: all` + `Issue` signs the user out
 //!   everywhere and in again here, and the new session survives. When the
 //!   issue succeeds, its cookie replaces the clearing one.
-//! - A malformed header (either one), a header sent more than once, or a
-//!   value that is not visible ASCII is ignored with a log line; the other
-//!   header is still acted on.
+//! - A malformed `X-Session-Issue` (sent more than once, not visible ASCII,
+//!   joined) is ignored with a log line; `X-Session-Revoke` is still acted
+//!   on.
 //! - The session is created before the old one is destroyed, so a failed
 //!   issue (store failure, invalid field) leaves the client signed in as
 //!   before and sets no cookie.
-//! - A sliding write ([`crate::guard::Forward::touched`]) is dropped
+//! - A sliding write ([`crate::guard::Forward::slide`]) is dropped
 //!   ([`Finish::after`] = `None`) once the request revoked its session or
 //!   replaced it, so it never brings it back; it is also dropped (and its
 //!   claim given back) when a revocation failed. Its cookie
@@ -46,13 +74,15 @@
 //!   expired token (401 `session_expired`: the user's other sessions still
 //!   work, so "everywhere" is not done; an unknown or revoked token is a
 //!   sign-out already done).
-//! - Log lines never contain tokens nor header values.
+//! - Log lines never contain tokens nor header values (not even the name of
+//!   an unknown field of `X-Session-Issue`).
 
 use std::fmt;
 
 use serde_json::Value;
+use session_core::session::NEW_SESSION_FIELDS;
 use session_core::{
-    ClientInfo, Clock, KvStore, NewSession, Random, Session, SessionError, Sessions, Slide,
+    Actor, ClientInfo, Context, NewSession, Op, Reply, Session, SessionError, Sessions,
 };
 
 use http::header::{HeaderValue, SET_COOKIE};
@@ -60,11 +90,12 @@ use http::Response;
 
 use super::Forward;
 use crate::app::App;
-use crate::auth::presented_token;
-use crate::cookie::{clear_cookie, set_cookie};
+use crate::auth::{handoff_allowed, presented_token};
+use crate::cookie::{clear_cookie, private_cache_control, set_cookie, SHARED_CACHE_FIELDS};
 use crate::identity::{is_handoff_header, SESSION_ISSUE, SESSION_REVOKE};
 use crate::problem::{ErrorCode, Problem};
 use crate::request::RequestHead;
+use crate::syntax::trim_ows_str;
 
 /// Largest `X-Session-Issue` value acted on, in bytes.
 pub const MAX_ISSUE_BYTES: usize = 8 * 1024;
@@ -73,7 +104,9 @@ pub const MAX_ISSUE_BYTES: usize = 8 * 1024;
 #[derive(Default)]
 pub struct Finish {
     /// Names of the origin response's headers to remove: the handoff
-    /// headers, in every spelling the origin used.
+    /// headers, in every spelling the origin used, and, when
+    /// [`Finish::set_cookies`] is not empty, the CDN-targeted cache fields
+    /// ([`SHARED_CACHE_FIELDS`]).
     pub remove_headers: Vec<String>,
     /// `Set-Cookie` values to append to the response, in order: the issued
     /// session's cookie or the clearing one, or the sliding re-issue while
@@ -95,6 +128,14 @@ impl Finish {
     /// request neither revoked nor replaced its session).
     pub fn keeps_sliding(&self) -> bool {
         self.after.is_some()
+    }
+
+    /// The `Cache-Control` to set on the origin's response, given its own
+    /// (read by `origin` only when needed): `None` (leave it) unless a
+    /// session cookie is added, which makes the response private (see
+    /// [`private_cache_control`]).
+    pub fn cache_control(&self, origin: impl FnOnce() -> Option<String>) -> Option<String> {
+        (!self.set_cookies.is_empty()).then(|| private_cache_control(origin().as_deref()))
     }
 
     /// The answer when the handoff failed: the problem, with every
@@ -128,6 +169,8 @@ impl fmt::Debug for Finish {
 pub struct AfterResponse {
     /// The session as claimed, with its expiry slid forward.
     pub claimed: Session,
+    /// The request, for the write's event (made by the Worker itself).
+    pub ctx: Context,
 }
 
 impl fmt::Debug for AfterResponse {
@@ -139,17 +182,22 @@ impl fmt::Debug for AfterResponse {
 }
 
 impl AfterResponse {
-    /// Makes the write (see `SessionService::slide`).
-    pub async fn run<S: KvStore, C: Clock, R: Random>(
-        &self,
-        sessions: &Sessions<S, C, R>,
-    ) -> Result<Slide, SessionError> {
-        sessions.slide(&self.claimed).await
+    /// Makes the write (`Op::Slide`), then holds or gives back its claim.
+    pub async fn run<O: Sessions>(&self, app: &App<'_, O>) -> Result<Reply, Problem> {
+        let result = match app.sessions() {
+            Ok(sessions) => {
+                let session = self.claimed.clone();
+                sessions.run(Op::Slide { session }, &self.ctx).await
+            }
+            Err(problem) => return Err(problem),
+        };
+        app.claims().settle(&self.claimed, &result);
+        result.map_err(Problem::from)
     }
 }
 
-/// A parsed `X-Session-Revoke`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A parsed `X-Session-Revoke`, the stronger one greater.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Revoke {
     Current,
     All,
@@ -160,21 +208,37 @@ enum Revoke {
 /// docs). `forward` is what [`crate::guard::decide`] returned for this
 /// request.
 ///
-/// KV cost: none without handoff headers. Otherwise, on a public path,
-/// one read to verify the current token when there is one; revoking
-/// current: 2 deletes; revoking all: list calls + 2 deletes per session;
-/// issuing: 2 writes (+ 2 deletes to replace a current session).
-pub async fn finish<S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
+/// KV cost: none without handoff headers, nor for a cross-site request.
+/// Otherwise, on a public path, one read to verify the current token when
+/// there is one; revoking current: 2 deletes; revoking all: list calls + 2
+/// deletes per session; issuing: 2 writes (+ 2 deletes to replace a current
+/// session).
+pub async fn finish<O: Sessions>(
+    app: &App<'_, O>,
+    head: &RequestHead,
+    forward: &Forward,
+    response_headers: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<str>)>,
+) -> Finish {
+    let mut out = act(app, head, forward, response_headers).await;
+    if !out.set_cookies.is_empty() {
+        out.remove_headers
+            .extend(SHARED_CACHE_FIELDS.iter().map(|&f| f.to_owned()));
+    }
+    out
+}
+
+/// [`finish`] but for the cache fields.
+async fn act<O: Sessions>(
+    app: &App<'_, O>,
     head: &RequestHead,
     forward: &Forward,
     response_headers: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<str>)>,
 ) -> Finish {
     let mut out = Finish {
-        after: forward
-            .touched
-            .clone()
-            .map(|claimed| AfterResponse { claimed }),
+        after: forward.slide.clone().map(|claimed| AfterResponse {
+            claimed,
+            ctx: head.context(Actor::System),
+        }),
         ..Finish::default()
     };
     let (mut issue_values, mut revoke_values) = (Vec::new(), Vec::new());
@@ -197,14 +261,26 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
             out.remove_headers.push(name.to_owned());
         }
     }
-    let revoke = one_value(SESSION_REVOKE, &revoke_values, &mut out.logs).and_then(|v| {
-        parse_revoke(v).or_else(|| {
-            out.logs.push(format!(
-                "{SESSION_REVOKE} ignored: the value is neither \"current\" nor \"all\""
-            ));
-            None
-        })
-    });
+    if (!issue_values.is_empty() || !revoke_values.is_empty())
+        && !handoff_allowed(app.config(), head)
+    {
+        out.logs.push(format!(
+            "{SESSION_ISSUE}/{SESSION_REVOKE} not carried out: the request is cross-site (CSRF)"
+        ));
+        return refuse(app, forward, out, Problem::new(
+            ErrorCode::Csrf,
+            "a cross-site request cannot sign in or out: its Origin is not this site's nor allowed",
+        ));
+    }
+    let Ok(revoke) = read_revoke(&revoke_values) else {
+        out.logs.push(format!(
+            "{SESSION_REVOKE} not carried out: a value or a part between commas is neither \"current\" nor \"all\"; nothing revoked"
+        ));
+        return refuse(app, forward, out, Problem::new(
+            ErrorCode::OriginUnavailable,
+            "the origin's sign-out could not be read: nothing was revoked, the session may still work",
+        ));
+    };
     let issue = one_value(SESSION_ISSUE, &issue_values, &mut out.logs).and_then(|v| {
         parse_issue(v, head.client())
             .map_err(|why| out.logs.push(format!("{SESSION_ISSUE} ignored: {why}")))
@@ -234,6 +310,7 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
         }
     };
     let mut current = Current::new(forward);
+    let ctx = head.context(Actor::Origin);
     // The current session is gone (revoked): issuing must not destroy it again.
     let mut current_gone = false;
 
@@ -244,11 +321,18 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
         out.set_cookies = vec![clear_cookie(cookie_name)];
         let result = match current.get(app, sessions, head).await {
             Ok(Some(session)) => match revoke {
-                Revoke::Current => sessions.destroy_session(&session).await,
-                Revoke::All => sessions
-                    .destroy_user(&session.user_id, None)
+                Revoke::Current => sessions
+                    .run(Op::DestroySession { session }, &ctx)
                     .await
                     .map(drop),
+                Revoke::All => {
+                    let user_id = session.user_id;
+                    let op = Op::DestroyUser {
+                        user_id,
+                        except: None,
+                    };
+                    sessions.run(op, &ctx).await.map(drop)
+                }
             },
             // An authentic token whose session expired names a user whose
             // other sessions still work: "everywhere" is not done by
@@ -261,7 +345,7 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
                     ErrorCode::SessionExpired,
                     "the session has expired: sign in again to sign out everywhere",
                 ));
-                return release_unused_slide(sessions, forward, out);
+                return release_unused_slide(app, forward, out);
             }
             // Nothing to revoke: signing out is idempotent.
             Ok(None) => Ok(()),
@@ -283,13 +367,17 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
                 ));
                 // Signing in again as if the sign-out had happened would
                 // hide that it did not.
-                return release_unused_slide(sessions, forward, out);
+                return release_unused_slide(app, forward, out);
             }
         }
     }
 
     if let Some(new) = issue {
-        match sessions.create(new).await {
+        match sessions
+            .run(Op::Create { new }, &ctx)
+            .await
+            .and_then(Reply::created)
+        {
             Err(SessionError::Invalid(e)) => out.logs.push(format!("{SESSION_ISSUE} ignored: {e}")),
             Err(e) => {
                 out.logs
@@ -304,11 +392,14 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
                 out.set_cookies = vec![set_cookie(
                     cookie_name,
                     token.expose(),
-                    created.seconds_to_expiry(sessions.now_ms()),
+                    created.seconds_to_expiry(app.now_ms()),
                 )];
                 if !current_gone {
                     let destroyed = match current.get(app, sessions, head).await {
-                        Ok(Some(old)) => sessions.destroy_session(&old).await,
+                        Ok(Some(old)) => sessions
+                            .run(Op::DestroySession { session: old }, &ctx.replacing())
+                            .await
+                            .map(drop),
                         Ok(None) => Ok(()),
                         Err(e) => Err(e),
                     };
@@ -321,21 +412,36 @@ pub async fn finish<S: KvStore, C: Clock, R: Random>(
             }
         }
     }
-    release_unused_slide(sessions, forward, out)
+    release_unused_slide(app, forward, out)
+}
+
+/// The origin's answer replaced by `problem`, with nothing acted on: no
+/// cookie set or cleared, no sliding write (its claim given back).
+fn refuse<O: Sessions>(
+    app: &App<'_, O>,
+    forward: &Forward,
+    mut out: Finish,
+    problem: Problem,
+) -> Finish {
+    super::abandon(app, forward);
+    out.after = None;
+    out.set_cookies.clear();
+    out.failure = Some(problem);
+    out
 }
 
 /// The sliding write's cookie while the write still applies; otherwise a
 /// claimed write dropped here (a revocation that failed, an issue) gives its
 /// claim back, so that a later request may slide the session (releasing a
 /// revoked one is harmless).
-fn release_unused_slide<S: KvStore, C: Clock, R: Random>(
-    sessions: &Sessions<S, C, R>,
+fn release_unused_slide<O: Sessions>(
+    app: &App<'_, O>,
     forward: &Forward,
     mut out: Finish,
 ) -> Finish {
-    match (&forward.touched, &out.after) {
+    match (&forward.slide, &out.after) {
         (_, Some(_)) => out.set_cookies.extend(forward.set_cookie.clone()),
-        (Some(claimed), None) => sessions.release_slide(claimed),
+        (Some(claimed), None) => app.claims().release(claimed),
         (None, None) => {}
     }
     out
@@ -358,10 +464,10 @@ impl Current {
     }
 
     /// A store failure is not cached: a later call tries again.
-    async fn get<S: KvStore, C: Clock, R: Random>(
+    async fn get<O: Sessions>(
         &mut self,
-        app: &App<'_, S, C, R>,
-        sessions: &Sessions<S, C, R>,
+        app: &App<'_, O>,
+        sessions: &O,
         head: &RequestHead,
     ) -> Result<Option<Session>, SessionError> {
         if let Some(known) = &self.known {
@@ -369,7 +475,16 @@ impl Current {
         }
         let session = match presented_token(app, head) {
             None => None,
-            Some(p) => match sessions.verify(p.token).await {
+            Some(p) => match sessions
+                .run(
+                    Op::Verify {
+                        token: p.token.to_owned(),
+                    },
+                    &Context::default(),
+                )
+                .await
+                .and_then(Reply::session)
+            {
                 Ok(session) => Some(session),
                 Err(e @ (SessionError::Store(_) | SessionError::Random)) => return Err(e),
                 Err(SessionError::Expired) => {
@@ -384,7 +499,7 @@ impl Current {
     }
 }
 
-/// The single visible-ASCII value of a handoff header; `None`, with a log
+/// The single visible-ASCII value of `X-Session-Issue`; `None`, with a log
 /// line when there was something, otherwise.
 fn one_value<'a>(header: &str, values: &'a [String], logs: &mut Vec<String>) -> Option<&'a str> {
     let visible = |v: &str| v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
@@ -405,8 +520,21 @@ fn one_value<'a>(header: &str, values: &'a [String], logs: &mut Vec<String>) -> 
     }
 }
 
+/// The revocation the `X-Session-Revoke` lines ask for (`Ok(None)`: none):
+/// every part of every line between commas (a joined header, see the
+/// module docs) must be `current` or `all`, and the strongest acts; `Err`
+/// when one is neither.
+fn read_revoke(values: &[String]) -> Result<Option<Revoke>, ()> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .try_fold(None, |strongest, part| {
+            parse_revoke(part).map(|r| strongest.max(Some(r))).ok_or(())
+        })
+}
+
 fn parse_revoke(value: &str) -> Option<Revoke> {
-    let value = value.trim();
+    let value = trim_ows_str(value);
     if value.eq_ignore_ascii_case("current") {
         Some(Revoke::Current)
     } else if value.eq_ignore_ascii_case("all") {
@@ -417,14 +545,32 @@ fn parse_revoke(value: &str) -> Option<Revoke> {
 }
 
 /// Parses the `X-Session-Issue` JSON into a new session for `client`.
-/// Errors name the field and never echo a value.
+/// Errors name a known field and never echo a value nor an unknown field's
+/// name (the origin's text).
 fn parse_issue(text: &str, client: ClientInfo) -> Result<NewSession, String> {
     if text.len() > MAX_ISSUE_BYTES {
         return Err(format!("longer than {MAX_ISSUE_BYTES} bytes"));
     }
+    if text.contains(", ") {
+        return Err(
+            "the value holds \", \", as lines of a header sent more than once read once \
+            the runtime joined them (send one line; in a string write the comma as \\u002c)"
+                .to_owned(),
+        );
+    }
     let value: Value = serde_json::from_str(text)
         .map_err(|e| format!("not valid JSON (line {}, column {})", e.line(), e.column()))?;
-    NewSession::from_json(value, client).map_err(|e| e.to_string())
+    NewSession::from_json(value, client).map_err(|e| {
+        if e.field == "body" || NEW_SESSION_FIELDS.contains(&e.field.as_ref()) {
+            e.to_string()
+        } else {
+            // The name is the origin's text: say which names are known.
+            format!(
+                "a field is not known (allowed: {})",
+                NEW_SESSION_FIELDS.join(", ")
+            )
+        }
+    })
 }
 
 #[cfg(test)]
@@ -452,7 +598,11 @@ mod tests {
             ("[]", "body: must be a JSON object"),
             ("{}", "userId: "),
             (r#"{"userId":7}"#, "userId: "),
-            (r#"{"userId":"u","extra":1}"#, "extra: is not a known field"),
+            (
+                r#"{"userId":"u","extra":1}"#,
+                "a field is not known (allowed: userId, ",
+            ),
+            (r#"{"userId":"a", "label":"b"}"#, "the value holds \", \""),
             (r#"{"userId":"u","label":1}"#, "label: "),
             (r#"{"userId":"u","meta":[]}"#, "meta: "),
             (r#"{"userId":"u","idleTtl":-1}"#, "idleTtl: "),

@@ -31,8 +31,8 @@
 //!    set. A 401 (or 302) caused by an invalid or expired **cookie** also
 //!    clears that cookie, so the browser stops sending a dead token.
 //!
-//! `decide` never writes to KV: a due sliding write is claimed
-//! ([`Forward::touched`]) and made after the response.
+//! `decide` never writes: a due sliding write is claimed
+//! ([`Forward::slide`]) and made after the response.
 //!
 //! # Identity headers
 //! A request forwarded with a session carries `X-Session-Id`, `-User`,
@@ -48,7 +48,7 @@ use std::fmt;
 
 use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, LOCATION, SET_COOKIE};
 use http::{HeaderMap, Method, Response, StatusCode};
-use session_core::{Clock, KvStore, Random, Session};
+use session_core::{Session, Sessions};
 
 use crate::app::App;
 use crate::assertion::{BadSignature, Pending, Signing};
@@ -102,8 +102,8 @@ pub struct Forward {
     /// How the session's token was presented.
     pub token_source: Option<TokenSource>,
     /// The session with its expiry slid forward, when sliding is due and this
-    /// request claimed it (`SessionService::claim_slide`).
-    pub touched: Option<Session>,
+    /// request claimed it (`SlideClaims::claim`).
+    pub slide: Option<Session>,
     /// `Set-Cookie` re-issuing the session cookie with the new `Max-Age`
     /// (sliding on a cookie-authenticated request); [`finish`] passes it on
     /// while the sliding write still applies.
@@ -147,10 +147,7 @@ impl fmt::Debug for Forward {
             .field("access", &self.access)
             .field("session", &self.session.as_ref().map(|s| s.id.as_str()))
             .field("token_source", &self.token_source)
-            .field(
-                "touched",
-                &self.touched.as_ref().map(|s| s.lifetime.expires_at),
-            )
+            .field("slide", &self.slide.as_ref().map(|s| s.lifetime.expires_at))
             .field(
                 "set_cookie",
                 &self.set_cookie.as_ref().map(|_| "<redacted>"),
@@ -170,10 +167,7 @@ host, which on a local server is this Worker itself: set ORIGIN_URL to your appl
 /// KV cost: none on public paths, for requests without a token, for CSRF
 /// refusals and for malformed or forged tokens; exactly one read otherwise.
 /// Never writes.
-pub async fn decide<S: KvStore, C: Clock, R: Random>(
-    app: &App<'_, S, C, R>,
-    head: &RequestHead,
-) -> GuardDecision {
+pub async fn decide<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> GuardDecision {
     let config = app.config();
     let access = match config
         .rules
@@ -205,7 +199,7 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
             access,
             session: None,
             token_source: None,
-            touched: None,
+            slide: None,
             set_cookie: None,
             assertion: None,
         });
@@ -226,15 +220,10 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
         }
     }
 
-    // Authenticated: the session operations are there.
-    let sessions = match app.sessions() {
-        Ok(sessions) => sessions,
-        Err(problem) => return respond(problem),
-    };
-    let now_ms = sessions.now_ms();
+    let now_ms = app.now_ms();
     // At most one request per session and isolate makes the sliding write.
-    let touched = sessions.claim_slide(&caller.session);
-    let set_cookie = match &touched {
+    let slide = app.claims().claim(&caller.session);
+    let set_cookie = match &slide {
         Some(next) if caller.source == TokenSource::Cookie => Some(set_cookie(
             &config.cookie_name,
             caller.token,
@@ -264,7 +253,7 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
         access,
         session: Some(caller.session),
         token_source: Some(caller.source),
-        touched,
+        slide,
         set_cookie,
         assertion,
     })
@@ -272,9 +261,9 @@ pub async fn decide<S: KvStore, C: Clock, R: Random>(
 
 /// The request could not be forwarded (the origin is unreachable): its
 /// sliding write will not be made, so its claim is given back.
-pub fn abandon<S: KvStore, C: Clock, R: Random>(app: &App<'_, S, C, R>, forward: &Forward) {
-    if let (Some(claimed), Ok(sessions)) = (&forward.touched, app.sessions()) {
-        sessions.release_slide(claimed);
+pub fn abandon<O: Sessions>(app: &App<'_, O>, forward: &Forward) {
+    if let Some(claimed) = &forward.slide {
+        app.claims().release(claimed);
     }
 }
 

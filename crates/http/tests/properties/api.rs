@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use session_core::{ManualClock, MemoryKv, SeededRandom};
+use session_core::testing::{ManualClock, MemoryKv, SeededRandom};
 use session_http::api::{self, MAX_BODY_BYTES};
 use session_http::app::App;
 use session_http::config::Config;

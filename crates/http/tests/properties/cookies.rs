@@ -1,14 +1,16 @@
 //! The `Cookie` header: reading the session cookie as RFC 6265 §5.4 splits
 //! a browser's one line (at `;` only, so a token after a `,` is never read),
 //! stripping it from every line (also after the `, ` a runtime joins lines
-//! with), and what `Set-Cookie` sets being what is read back.
+//! with), and what `Set-Cookie` sets being what is read back; the
+//! `Cache-Control` of a response carrying it.
 
 use http::header::{HeaderValue, COOKIE};
 use http::HeaderMap;
 use proptest::prelude::*;
 use session_http::cookie::{
-    cookie_values, get_cookie, is_cookie_name, is_cookie_value, set_cookie, strip_cookie,
-    MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_OCCURRENCES, MAX_COOKIE_VALUE_BYTES,
+    cookie_values, get_cookie, is_cookie_name, is_cookie_value, private_cache_control, set_cookie,
+    strip_cookie, MAX_CACHE_CONTROL_BYTES, MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_OCCURRENCES,
+    MAX_COOKIE_VALUE_BYTES,
 };
 
 const NAME: &str = "__Host-session";
@@ -211,5 +213,127 @@ proptest! {
         prop_assert_eq!(is_cookie_name(&text), !text.is_empty() && text.len() <= 128 && text.chars().all(tchar));
         let octet = |c: char| matches!(c, '\u{21}' | '\u{23}'..='\u{2B}' | '\u{2D}'..='\u{3A}' | '\u{3C}'..='\u{5B}' | '\u{5D}'..='\u{7E}');
         prop_assert_eq!(is_cookie_value(&text), text.len() <= MAX_COOKIE_VALUE_BYTES && text.chars().all(octet));
+    }
+}
+
+// --- Cache-Control of a response carrying the session cookie ---------------
+
+/// The reference: the value's directives (split at every comma, then the
+/// pieces of a quoted string glued back while its quotes are open), and the
+/// rule: `no-store` kept as is; else `private` first and the directives
+/// for shared caches gone; unreadable or absent: `private`.
+fn reference_cache_control(origin: &str) -> String {
+    let readable = origin.len() <= MAX_CACHE_CONTROL_BYTES
+        && origin
+            .chars()
+            .all(|c| c == '\t' || (' '..='~').contains(&c));
+    if !readable {
+        return "private".into();
+    }
+    // Whether a quote is still open at the end of `text` (`\` escapes).
+    let open = |text: &str| {
+        let (mut open, mut chars) = (false, text.chars());
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if open => {
+                    chars.next();
+                }
+                '"' => open = !open,
+                _ => {}
+            }
+        }
+        open
+    };
+    let mut directives: Vec<String> = Vec::new();
+    let mut glued: Option<String> = None;
+    for piece in origin.split(',') {
+        let text = match glued.take() {
+            Some(before) => format!("{before},{piece}"),
+            None => piece.to_owned(),
+        };
+        if open(&text) {
+            glued = Some(text);
+        } else {
+            directives.push(text.trim_matches(ows).to_owned());
+        }
+    }
+    if glued.is_some() {
+        return "private".into();
+    }
+    directives.retain(|d| !d.is_empty());
+    let name = |d: &str| {
+        d.split('=')
+            .next()
+            .unwrap()
+            .trim_matches(ows)
+            .to_ascii_lowercase()
+    };
+    if directives.iter().any(|d| name(d) == "no-store") {
+        return origin.trim_matches(ows).to_owned();
+    }
+    let mut out = vec!["private".to_owned()];
+    out.extend(directives.into_iter().filter(|d| {
+        !["public", "private", "s-maxage", "proxy-revalidate"].contains(&name(d).as_str())
+    }));
+    out.join(", ")
+}
+
+fn cache_control() -> impl Strategy<Value = String> {
+    let directive = prop_oneof![
+        prop::sample::select(
+            &[
+                "public",
+                "private",
+                "no-store",
+                "No-Store",
+                "no-cache",
+                "must-revalidate",
+                "proxy-revalidate",
+                "immutable",
+                "PUBLIC"
+            ][..]
+        )
+        .prop_map(str::to_owned),
+        (
+            prop::sample::select(
+                &[
+                    "max-age",
+                    "s-maxage",
+                    "S-MaxAge",
+                    "stale-while-revalidate",
+                    "x"
+                ][..]
+            ),
+            0u32..100_000
+        )
+            .prop_map(|(n, v)| format!("{n}={v}")),
+        (
+            prop::sample::select(&["private", "no-cache", "ext"][..]),
+            "[a-z, \\\\\"-]{0,12}"
+        )
+            .prop_map(|(n, v)| format!("{n}=\"{v}\"")),
+        "[ -~]{0,12}",
+    ];
+    prop_oneof![
+        4 => (prop::collection::vec(directive, 0..5), prop::sample::select(&[",", ", ", " ,", ",\t"][..])).prop_map(|(d, sep)| d.join(sep)),
+        1 => any::<String>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(crate::cases(1024))]
+
+    /// A response carrying the session cookie gets the reference's
+    /// `Cache-Control`: a value a header can carry, `private` or `no-store`,
+    /// never `public` or `s-maxage` beside `private`, and the same again
+    /// when rewritten twice.
+    #[test]
+    fn a_response_with_the_cookie_is_never_shared(origin in prop::option::of(cache_control())) {
+        let out = private_cache_control(origin.as_deref());
+        prop_assert_eq!(&out, &reference_cache_control(origin.as_deref().unwrap_or("")));
+        prop_assert!(HeaderValue::from_str(&out).is_ok(), "{:?}", out);
+        let lower = out.to_ascii_lowercase();
+        prop_assert!(lower.starts_with("private") || lower.contains("no-store"), "{:?}", out);
+        prop_assert_eq!(private_cache_control(Some(&out)), out);
     }
 }

@@ -7,10 +7,15 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use session_core::{Ledger, ManualClock, MemoryKv, SeededRandom};
-use session_http::app::App;
+
+pub use session_core::testing::Ops;
+use session_core::testing::{ManualClock, MemoryKv, SeededRandom};
+use session_core::{EventLog, Ledger, Sessions, Slide};
+use session_http::app::{App, ConfiguredSessions};
 use session_http::config::{Config, ConfigError};
+use session_http::guard::AfterResponse;
 use session_http::http_url::HttpUrl;
+use session_http::problem::Problem;
 use session_http::request::RequestHead;
 
 /// A `TOKEN_KEYS` with one 32-byte key, `k1`.
@@ -65,7 +70,7 @@ pub fn head(method: &str, url: &str, headers: &[(&str, &str)]) -> RequestHead {
 }
 
 /// The app of a [`World`].
-pub type TestApp<'s> = App<'s, MemoryKv, ManualClock, Rc<SeededRandom>>;
+pub type TestApp<'s> = App<'s, ConfiguredSessions<MemoryKv, ManualClock, Rc<SeededRandom>>>;
 
 /// One isolate in front of an in-memory KV: a configuration, the KV and the
 /// clock it reads, seeded randomness, and the isolate's ledger, shared by
@@ -76,6 +81,8 @@ pub struct World {
     pub clock: ManualClock,
     pub random: Rc<SeededRandom>,
     pub ledger: Rc<Ledger>,
+    /// The events the requests of this isolate made, not yet sent.
+    pub events: Rc<EventLog>,
 }
 
 impl World {
@@ -88,17 +95,24 @@ impl World {
             clock,
             random: Rc::new(SeededRandom::new(seed)),
             ledger: Rc::default(),
+            events: Rc::default(),
         }
     }
 
     /// The app serving one request of this isolate.
     pub fn app(&self) -> TestApp<'_> {
-        App::with_ledger(
+        App::eventual(
             &self.config,
             self.kv.clone(),
             self.clock.clone(),
             self.random.clone(),
             self.ledger.clone(),
+            Some(self.events.clone()),
         )
     }
+}
+
+/// Makes a request's write after its response, as the Worker does.
+pub fn run_after<O: Sessions>(after: &AfterResponse, app: &App<'_, O>) -> Result<Slide, Problem> {
+    pollster::block_on(after.run(app)).and_then(|reply| Ok(reply.slide()?))
 }

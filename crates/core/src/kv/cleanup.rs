@@ -1,10 +1,10 @@
 //! The cron cleanup: removes index entries whose session is gone, a bounded
 //! batch per run, resuming where the previous run stopped.
 
-use super::{SessionError, SessionService};
+use super::KvRepo;
 use crate::clock::Clock;
 use crate::layout::{index, record};
-use crate::random::Random;
+use crate::service::SessionError;
 use crate::store::{KvStore, ListOptions, PutOptions, StoreError, MAX_LIST_LIMIT};
 
 /// Index entries younger than this are never removed by cleanup: their
@@ -27,7 +27,7 @@ pub struct CleanupReport {
     pub done: bool,
 }
 
-impl<S: KvStore, C: Clock, R: Random> SessionService<S, C, R> {
+impl<S: KvStore, C: Clock> KvRepo<S, C> {
     /// One bounded step of the cron cleanup: reads its cursor, lists at most
     /// `budget` (1..=1000) index entries from there, and removes those whose
     /// session is gone. Entries whose metadata says expired are removed

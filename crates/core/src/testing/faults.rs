@@ -2,8 +2,8 @@
 //!
 //! A [`Faults`] is shared by the stores it is attached to
 //! ([`MemoryKv::set_faults`](super::MemoryKv::set_faults),
-//! [`MemoryObjects::set_faults`](super::MemoryObjects::set_faults), and so
-//! every owner of [`MemoryOwners`](crate::owner::MemoryOwners)): it numbers
+//! [`SqliteDb::set_faults`](super::SqliteDb::set_faults), and so every
+//! owner of [`MemoryOwners`](super::MemoryOwners)): it numbers
 //! their calls in the order they are made, records each one, and makes the
 //! one numbered `k` fail, once. So a test can count the calls an operation
 //! makes on a clean run and then fail each of them in turn, whichever store
@@ -12,7 +12,8 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use super::{KvOp, StoreError};
+use super::StoreOp;
+use crate::store::StoreError;
 
 /// How the chosen call fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,15 +31,19 @@ pub enum FaultKind {
 pub struct FaultCall {
     /// The name the store was attached with (e.g. `kv`, an owner's name).
     pub store: String,
-    pub op: KvOp,
+    pub op: StoreOp,
     /// The key (the prefix, for a list).
     pub key: String,
 }
 
 impl FaultCall {
-    /// Whether the call changes what the store holds.
+    /// Whether the call changes what the store holds and may be
+    /// unanswered: a KV write or delete, or a send, that lands while its
+    /// answer is lost.
+    /// A transaction is not: SQLite commits or throws and rolls back (a
+    /// reply lost on its way back to the Worker is the transport's fault).
     pub fn writes(&self) -> bool {
-        matches!(self.op, KvOp::Write | KvOp::Delete)
+        matches!(self.op, StoreOp::Write | StoreOp::Delete | StoreOp::Send)
     }
 }
 
@@ -93,7 +98,7 @@ impl Faults {
     }
 
     /// Numbers a call of `store`; `Some(kind)` when it is the one to fail.
-    pub(crate) fn on_call(&self, store: &str, op: KvOp, key: &str) -> Option<FaultKind> {
+    pub(crate) fn on_call(&self, store: &str, op: StoreOp, key: &str) -> Option<FaultKind> {
         let n = self.inner.calls.get() + 1;
         self.inner.calls.set(n);
         self.inner.trace.borrow_mut().push(FaultCall {
@@ -141,7 +146,7 @@ impl Verdict {
 /// Numbers the call on `attached`, if any: `Err` when it is lost.
 pub(crate) fn check(
     attached: Option<&Attached>,
-    op: KvOp,
+    op: StoreOp,
     key: &str,
 ) -> Result<Verdict, StoreError> {
     let Some(a) = attached else {

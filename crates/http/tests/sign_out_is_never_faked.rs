@@ -1,6 +1,6 @@
-//! Review 13: attacks on the handoff's fail-closed change (commit a6c3936).
-//! Each `r13_*` test reproduces a finding (its id in the name) and failed
-//! before its fix (eb7d61f); the others record what held.
+//! A sign-out (or sign-in) the Worker could not carry out never looks done
+//! to the client: the handoff fails closed. Found by an attack review of
+//! the fail-closed change; each failed before its fix (eb7d61f).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -38,7 +38,7 @@ fn config(token_keys: &str) -> Config {
     )
 }
 
-use support::World as Env;
+use support::{Ops, World as Env};
 
 impl Env {
     fn new(config: Config) -> Env {
@@ -53,6 +53,7 @@ impl Env {
             clock: self.clock.clone(),
             random: self.random.clone(),
             ledger: self.ledger.clone(),
+            events: self.events.clone(),
         }
     }
 
@@ -114,7 +115,7 @@ fn cleared() -> String {
 // end ("a failed 'log out everywhere' used to look done").
 
 #[test]
-fn r13_6_a_sign_out_while_token_keys_is_missing_does_not_look_done() {
+fn a_sign_out_while_token_keys_is_missing_does_not_look_done() {
     let keys = token_keys();
     let good = Env::new(config(&keys));
     let (token, _) = good.create(NewSession::for_user("u1"));
@@ -123,7 +124,15 @@ fn r13_6_a_sign_out_while_token_keys_is_missing_does_not_look_done() {
     let broken = good.with_config(config(""));
     let mut problems = Vec::new();
     for revoke in ["current", "all"] {
-        let head = req("POST", "/assets/logout", &[("cookie", &cookie(&token))]);
+        // A same-origin form: a cookie without Origin is cross-site (issue 18).
+        let head = req(
+            "POST",
+            "/assets/logout",
+            &[
+                ("cookie", &cookie(&token)),
+                ("origin", "https://app.example.com"),
+            ],
+        );
         let f = broken.forward(&head);
         let fin = broken.finish(&head, &f, &origin_says("X-Session-Revoke", revoke));
         let answered = match fin.failure_response() {
@@ -154,7 +163,7 @@ fn r13_6_a_sign_out_while_token_keys_is_missing_does_not_look_done() {
 // passed on: the user's other sessions (the attacker's) keep working.
 
 #[test]
-fn r13_7_sign_out_everywhere_with_an_expired_token_is_not_told_done() {
+fn sign_out_everywhere_with_an_expired_token_is_not_told_done() {
     let env = Env::new(config(&token_keys()));
     let (expired, _) = env.create(NewSession {
         idle_ttl: Some(60),
@@ -166,10 +175,17 @@ fn r13_7_sign_out_everywhere_with_an_expired_token_is_not_told_done() {
     let head = req(
         "POST",
         "/assets/logout-everywhere",
-        &[("cookie", &cookie(&expired))],
+        &[
+            ("cookie", &cookie(&expired)),
+            ("origin", "https://app.example.com"),
+        ],
     );
     let f = env.forward(&head);
     let fin = env.finish(&head, &f, &origin_says("X-Session-Revoke", "all"));
+    assert_eq!(
+        fin.failure.as_ref().map(|p| p.code.as_str()),
+        Some("session_expired")
+    );
     let told_done = fin.failure.is_none();
     assert!(
         !(told_done && env.works(&elsewhere)),
@@ -183,7 +199,7 @@ fn r13_7_sign_out_everywhere_with_an_expired_token_is_not_told_done() {
 
 #[test]
 fn a_failed_handoff_answers_a_bare_problem_with_only_the_clients_own_cookies() {
-    use session_core::store::KvOp;
+    use session_core::testing::StoreOp;
     use session_core::StoreError;
     let env = Env::new(config(&token_keys()));
     let (token, s) = env.create(NewSession::for_user("u1"));
@@ -199,11 +215,11 @@ fn a_failed_handoff_answers_a_bare_problem_with_only_the_clients_own_cookies() {
     );
     origin.insert("x-secret", HeaderValue::from_static("origin-secret"));
     env.kv.fail_op(
-        KvOp::Write,
+        StoreOp::Write,
         Some(StoreError::Unavailable("kv internal detail".into())),
     );
     let fin = env.finish(&head, &f, &origin);
-    env.kv.fail_op(KvOp::Write, None);
+    env.kv.fail_op(StoreOp::Write, None);
     let r = fin.failure_response().expect("fails closed");
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body = String::from_utf8(r.body().clone()).unwrap();

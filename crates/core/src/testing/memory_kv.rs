@@ -13,13 +13,14 @@
 //! Clones share the same state, so a test can keep a handle while the
 //! service owns another.
 
-use super::fault::{self, Attached, Verdict};
+use super::faults::{self, Attached, Verdict};
 use super::kv_rules;
-use super::{
-    Faults, KvEntry, KvStore, ListKey, ListOptions, ListPage, PutOptions, StoreError,
-    MAX_LIST_LIMIT, MAX_METADATA_BYTES, MAX_VALUE_BYTES, MIN_EXPIRATION_TTL,
-};
+use super::Faults;
 use crate::clock::Clock;
+use crate::store::{
+    KvEntry, KvStore, ListKey, ListOptions, ListPage, PutOptions, StoreError, MAX_LIST_LIMIT,
+    MAX_METADATA_BYTES, MAX_VALUE_BYTES, MIN_EXPIRATION_TTL,
+};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -49,13 +50,18 @@ impl KvOpCounts {
     }
 }
 
-/// A kind of KV call, to make just that kind fail.
+/// A kind of storage call: KV's four (to make just that kind fail or
+/// wait), a transaction of an owner's tables and a send to the events
+/// queue (numbered by [`Faults`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum KvOp {
+pub enum StoreOp {
     Read = 0,
     Write = 1,
     Delete = 2,
     List = 3,
+    Transaction = 4,
+    /// A batch sent to the events queue.
+    Send = 5,
 }
 
 /// A live entry as [`MemoryKv::entries`] dumps it.
@@ -92,7 +98,7 @@ struct State {
     items: BTreeMap<String, Item>,
     counts: KvOpCounts,
     fail_all: Option<StoreError>,
-    fail_by_op: Vec<(KvOp, StoreError)>,
+    fail_by_op: Vec<(StoreOp, StoreError)>,
     fail_by_prefix: Option<(String, StoreError)>,
     faults: Option<Attached>,
 }
@@ -101,7 +107,7 @@ struct Inner {
     clock: Box<dyn Clock>,
     state: RefCell<State>,
     /// Polls each kind of call stays pending before running: read, write, delete, list.
-    latency: Cell<[usize; 4]>,
+    latency: Cell<[usize; 6]>,
 }
 
 /// Workers KV in memory, with KV's limits, an injected clock, call counts
@@ -129,7 +135,7 @@ impl MemoryKv {
             inner: Rc::new(Inner {
                 clock: Box::new(clock),
                 state: RefCell::new(State::default()),
-                latency: Cell::new([0; 4]),
+                latency: Cell::new([0; 6]),
             }),
         }
     }
@@ -150,7 +156,7 @@ impl MemoryKv {
     }
 
     /// Makes calls of kind `op` fail with `error`, or stops failing them with `None`.
-    pub fn fail_op(&self, op: KvOp, error: Option<StoreError>) {
+    pub fn fail_op(&self, op: StoreOp, error: Option<StoreError>) {
         let mut state = self.inner.state.borrow_mut();
         state.fail_by_op.retain(|(o, _)| *o != op);
         if let Some(error) = error {
@@ -177,13 +183,13 @@ impl MemoryKv {
     /// When on, every call first returns `Pending` once (waking itself), so
     /// that futures polled together interleave their KV calls.
     pub fn set_yield_each_op(&self, on: bool) {
-        self.inner.latency.set([usize::from(on); 4]);
+        self.inner.latency.set([usize::from(on); 6]);
     }
 
     /// Makes calls of kind `op` return `Pending` `polls` times (waking
     /// themselves) before they run: unequal latencies let joined futures
     /// overtake each other, as calls to a remote KV do.
-    pub fn set_op_latency(&self, op: KvOp, polls: usize) {
+    pub fn set_op_latency(&self, op: StoreOp, polls: usize) {
         let mut latency = self.inner.latency.get();
         latency[op as usize] = polls;
         self.inner.latency.set(latency);
@@ -229,21 +235,22 @@ impl MemoryKv {
         self.len() == 0
     }
 
-    async fn wait(&self, op: KvOp) {
+    async fn wait(&self, op: StoreOp) {
         YieldTimes(self.inner.latency.get()[op as usize]).await;
     }
 
     /// Counts the call, then returns the injected failure if any (or, for
     /// an unanswered call of a [`Faults`] plan, the error to answer once made).
-    fn begin(&self, op: KvOp, key: &str) -> Result<Verdict, StoreError> {
+    fn begin(&self, op: StoreOp, key: &str) -> Result<Verdict, StoreError> {
         let attached = self.inner.state.borrow().faults.clone();
-        let verdict = fault::check(attached.as_ref(), op, key);
+        let verdict = faults::check(attached.as_ref(), op, key);
         let mut state = self.inner.state.borrow_mut();
         match op {
-            KvOp::Read => state.counts.reads += 1,
-            KvOp::Write => state.counts.writes += 1,
-            KvOp::Delete => state.counts.deletes += 1,
-            KvOp::List => state.counts.lists += 1,
+            StoreOp::Read => state.counts.reads += 1,
+            StoreOp::Write => state.counts.writes += 1,
+            StoreOp::Delete => state.counts.deletes += 1,
+            StoreOp::List => state.counts.lists += 1,
+            StoreOp::Transaction | StoreOp::Send => {}
         }
         if let Some(error) = &state.fail_all {
             return Err(error.clone());
@@ -387,24 +394,25 @@ impl Future for YieldTimes {
 
 impl KvStore for MemoryKv {
     async fn get(&self, key: &str) -> Result<Option<KvEntry>, StoreError> {
-        self.wait(KvOp::Read).await;
-        self.begin(KvOp::Read, key)?.answer(self.do_get(key))
+        self.wait(StoreOp::Read).await;
+        self.begin(StoreOp::Read, key)?.answer(self.do_get(key))
     }
 
     async fn put(&self, key: &str, value: &str, options: PutOptions) -> Result<(), StoreError> {
-        self.wait(KvOp::Write).await;
-        self.begin(KvOp::Write, key)?
+        self.wait(StoreOp::Write).await;
+        self.begin(StoreOp::Write, key)?
             .answer(self.do_put(key, value, options))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.wait(KvOp::Delete).await;
-        self.begin(KvOp::Delete, key)?.answer(self.do_delete(key))
+        self.wait(StoreOp::Delete).await;
+        self.begin(StoreOp::Delete, key)?
+            .answer(self.do_delete(key))
     }
 
     async fn list(&self, options: ListOptions) -> Result<ListPage, StoreError> {
-        self.wait(KvOp::List).await;
-        self.begin(KvOp::List, &options.prefix)?
+        self.wait(StoreOp::List).await;
+        self.begin(StoreOp::List, &options.prefix)?
             .answer(self.do_list(options))
     }
 }

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
 
-use super::{StoreError, MAX_KEY_BYTES};
+use crate::store::{StoreError, MAX_KEY_BYTES};
 
 /// KV's own key rules: non-empty, at most 512 bytes, not `.` or `..`.
 pub(super) fn check_key(key: &str) -> Result<(), StoreError> {

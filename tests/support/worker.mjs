@@ -65,7 +65,7 @@ function kvControl() {
  */
 export async function startWorker({
   bindings = {}, kvPersist, kvNamespaces = ['SESSIONS'], spyKv = false, strong = false, ownerBinding = true,
-  durableObjectsPersist, secrets: given,
+  durableObjectsPersist, secrets: given, events = false,
 } = {}) {
   const secrets = given || randomSecrets();
   const env = { ...secrets, ...(strong ? { SESSION_CONSISTENCY: 'strong' } : {}), ...bindings };
@@ -112,6 +112,19 @@ export async function startWorker({
     const durableObjects = ownerBinding ? { USER_SESSIONS: owners } : { RAW_USER_SESSIONS: owners };
     options = { ...worker, kvNamespaces, kvPersist, durableObjects, durableObjectsPersist };
   }
+  // With `events`, EVENTS is a real queue whose consumer is the example
+  // (examples/events-consumer), writing NDJSON to a local R2 bucket.
+  if (events) {
+    const consumerDir = path.join(root, 'examples', 'events-consumer');
+    const consumer = {
+      name: 'events-consumer', modules: true, modulesRoot: consumerDir, scriptPath: path.join(consumerDir, 'worker.js'),
+      compatibilityDate: '2026-04-01', r2Buckets: ['EVENTS_LOG'],
+      queueConsumers: { [EVENTS_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1 } },
+    };
+    const workers = options.workers || [(({ kvPersist: _k, durableObjectsPersist: _d, ...w }) => w)(options)];
+    workers[0] = { ...workers[0], queueProducers: { EVENTS: EVENTS_QUEUE } };
+    options = { kvPersist: options.kvPersist, durableObjectsPersist: options.durableObjectsPersist, workers: [...workers, consumer] };
+  }
   const mf = new Miniflare(options);
   const url = await mf.ready;
   const base = url.href.replace(/\/$/, '');
@@ -137,9 +150,27 @@ export async function startWorker({
       control.holds.push({ pred, skip, held, gate });
       return { held: heldP, release };
     },
+    /** Every event the example consumer wrote to R2 so far, in no set order. */
+    deliveredEvents: async () => {
+      const bucket = await mf.getR2Bucket('EVENTS_LOG', 'events-consumer');
+      const out = [];
+      let cursor;
+      do {
+        const page = await bucket.list({ prefix: 'events/', cursor });
+        for (const o of page.objects) {
+          const text = await (await bucket.get(o.key)).text();
+          for (const line of text.split('\n')) if (line) out.push({ raw: line, event: JSON.parse(line) });
+        }
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return out;
+    },
     dispose: () => mf.dispose(),
   };
 }
+
+/** The queue the Worker's EVENTS producer sends to (tests and `npm run dev`). */
+export const EVENTS_QUEUE = 'edge-session-events';
 
 /**
  * A local origin on 127.0.0.1 that records what it received and answers with

@@ -12,7 +12,7 @@ use serde_json::json;
 use session_core::events::{EventType, Reason};
 use session_core::owner::{OwnerClient, OwnerTransport};
 use session_core::testing::{
-    FaultKind, Faults, ManualClock, MemoryKv, MemoryOwners, MemoryQueue, SeededRandom, StoreOp,
+    FaultKind, Faults, ManualClock, MemoryKv, MemoryOwners, MemoryQueue, SeededRandom,
 };
 use session_core::{
     Actor, Context, Event, EventLog, KeyLayout, KeyRing, KvRepo, NewSession, Op, Policy, Session,

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench`: the Rust Worker (build/), a hand-written JS guard
+// `npm run bench`: the Rust Worker (build/), the same with the identity
+// assertion on (`rust +assert`: ASSERTION_KEYS set), a hand-written JS guard
 // (bench/js-guard/worker.js) and a floor Worker that only reads KV and
 // forwards (bench/floor/worker.js), measured side by side in one run with
 // rounds alternating. See bench/README.md for what each number means.
@@ -14,8 +15,9 @@
 //   --only=LIST      BENCH_ONLY         any of size,load,loop,cold,bare (default all)
 //   --build=DIR      BENCH_BUILD        the Rust build to measure (default build/)
 //   --build-b=DIR    BENCH_BUILD_B      a second Rust build, run beside the first as `rust B`
+//   --sessions=N     BENCH_SESSIONS     sessions taken in turn by the loop's "a session per request" row (default 1500; 0: no such row)
 //   --out=FILE       BENCH_OUT          JSON results (default bench/last-run.json)
-import { createHmac, randomBytes, createHash } from 'node:crypto';
+import { createHmac, randomBytes, createHash, generateKeyPairSync } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { readFileSync, writeFileSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -26,6 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 
 import { stage, targetsFor } from './lib/stage.mjs';
 import { startServer, startOrigin } from './lib/child.mjs';
@@ -60,11 +63,12 @@ const O = {
   only: new Set(String(opt('only', 'BENCH_ONLY', 'size,load,loop,cold,bare')).split(',').map((s) => s.trim())),
   build: path.resolve(root, opt('build', 'BENCH_BUILD', 'build')),
   buildB: opt('build-b', 'BENCH_BUILD_B', null) && path.resolve(root, opt('build-b', 'BENCH_BUILD_B', null)),
+  sessions: num('sessions', 'BENCH_SESSIONS', 1500),
   out: path.resolve(root, opt('out', 'BENCH_OUT', 'bench/last-run.json')),
 };
 for (const k of O.only) if (!['size', 'load', 'loop', 'cold', 'bare'].includes(k)) throw new Error(`--only: unknown part ${k}`);
 
-const LABEL = { rust: 'rust', 'rust-b': 'rust B', js: 'js-guard', floor: 'floor' };
+const LABEL = { rust: 'rust', 'rust-a': 'rust +assert', 'rust-b': 'rust B', js: 'js-guard', floor: 'floor', 'rust-a/rust': '+assert/rust', 'rust-a/js': '+assert/js' };
 // With --build-b, a second Rust build runs beside the first, as `rust-b`.
 const TARGETS = targetsFor(O.buildB);
 const GUARDS = TARGETS.filter((t) => t !== 'floor');
@@ -116,7 +120,14 @@ const postJson = (url, value, headers = {}) =>
 // --- the session every Worker is given ----------------------------------------
 function secrets() {
   const key = randomBytes(32);
-  return { key, ADMIN_KEY: randomBytes(24).toString('base64url'), TOKEN_KEYS: `k1:${key.toString('base64')}` };
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ASSERTION_KEYS = `a1:${privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64')}`;
+  return { key, ADMIN_KEY: randomBytes(24).toString('base64url'), TOKEN_KEYS: `k1:${key.toString('base64')}`, ASSERTION_KEYS };
+}
+
+/** The vars of Worker `t`: `rust-a` is `rust` with the identity assertion on. */
+function bindingsFor(t, bindings, sec) {
+  return t === 'rust-a' ? { ...bindings, ASSERTION_KEYS: sec.ASSERTION_KEYS } : bindings;
 }
 
 /** A token for session `id` with a valid tag but `secret` of our choosing. */
@@ -167,6 +178,19 @@ async function verifyGuards(servers, origin, session, key) {
     check(`${t}: X-Session-Meta is base64url of meta`, isDeepStrictEqual(meta, META), JSON.stringify(meta));
     check(`${t}: client x-session-* and override headers stripped`, !('x_session_id' in h) && !('x-http-method-override' in h) && h['x-session-user'] !== 'mallory');
     check(`${t}: session cookie stripped, other cookies kept`, h.cookie === 'theme=dark', `cookie: ${h.cookie}`);
+    if (t === 'rust-a') {
+      let claims = null;
+      try {
+        const jwks = JSON.parse((await once(`${base}/auth/.well-known/jwks.json`)).body);
+        ({ payload: claims } = await jwtVerify(h['x-session-assertion'] ?? '', createLocalJWKSet(jwks), { algorithms: ['ES256'] }));
+      } catch (e) {
+        claims = String(e);
+      }
+      check(`${t}: X-Session-Assertion verifies (jose) and names the session`,
+        claims?.sub === USER && claims?.sid === id && isDeepStrictEqual(claims?.roles, META.roles), JSON.stringify(claims));
+    } else {
+      check(`${t}: no X-Session-Assertion without ASSERTION_KEYS`, !('x-session-assertion' in h));
+    }
     const b = await once(base + GUARDED_PATH, { headers: { authorization: `Bearer ${token}` } });
     const gotB = JSON.parse((await once(origin.url + '/__last')).body);
     check(`${t}: valid bearer token forwarded, Authorization stripped`, b.status === 200 && !gotB?.headers?.authorization, `status ${b.status}`);
@@ -188,7 +212,8 @@ async function verifyGuards(servers, origin, session, key) {
   const f = await once(servers.floor.url + GUARDED_PATH, { headers: requestHeaders(token) });
   check('floor: valid token forwarded (200)', f.status === 200 && f.body.startsWith('hello'), `status ${f.status}`);
   // Miniflare adds `cf-worker: <worker name>.example.com`; the names differ.
-  const pick = (h) => Object.fromEntries(Object.entries(h || {}).filter(([k]) => k !== 'host' && k !== 'cf-worker'));
+  // `rust +assert` sends the same plus its assertion.
+  const pick = (h) => Object.fromEntries(Object.entries(h || {}).filter(([k]) => k !== 'host' && k !== 'cf-worker' && k !== 'x-session-assertion'));
   for (const t of RUSTS) {
     check(
       `${t} and js-guard forward the same headers to the origin`,
@@ -254,11 +279,11 @@ async function benchLoad(autocannon, servers, token) {
 }
 
 // --- in-process loop -----------------------------------------------------------------
-async function loopRun(server, token, n, record = false) {
+async function loopRun(server, token, n, record = false, tokens = undefined) {
   const pid = server.pid;
   const c0 = cpu(pid);
   const t0 = performance.now();
-  const r = await postJson(`${server.url}/run?n=${n}`, { token, record });
+  const r = await postJson(`${server.url}/run?n=${n}`, { token, tokens, record });
   const wallMs = performance.now() - t0;
   const c1 = cpu(pid);
   if (r.status !== 200) throw new Error(`loop /run answered ${r.status}: ${r.body}`);
@@ -275,6 +300,8 @@ async function benchLoop(loops, session) {
     check(`loop ${t}: one KV read per request`, Object.values(probe.kvOps).reduce((a, b) => a + b, 0) === 1, JSON.stringify(probe.kvOps));
     if (t !== 'floor') {
       check(`loop ${t}: identity headers reach the stub origin`, probe.seen?.headers?.['x-session-id'] === id, JSON.stringify(probe.seen?.headers));
+      check(`loop ${t}: X-Session-Assertion ${t === 'rust-a' ? 'reaches' : 'is not sent to'} the stub origin`,
+        (probe.seen?.headers?.['x-session-assertion'] !== undefined) === (t === 'rust-a'), JSON.stringify(probe.seen?.headers));
     }
     if (probe.clock) loops[t].clock = probe.clock;
   }
@@ -298,6 +325,49 @@ async function benchLoop(loops, session) {
     rounds.push(round);
   }
   return rounds;
+}
+
+/**
+ * The loop with a session per request, `many` taken in turn: more sessions
+ * than an isolate remembers assertions of (1024), so `rust +assert` signs on
+ * every request; the other Workers do what they do for one session.
+ */
+async function benchLoopSessions(loops, many) {
+  const tokens = many.map((m) => m.token);
+  for (const t of TARGETS) {
+    const probe = await loopRun(loops[t], null, tokens.length, false, tokens);
+    check(`loop ${t}, ${tokens.length} sessions: every request answered 200 after one KV read`,
+      probe.statuses['200'] === tokens.length && Object.values(probe.kvOps).reduce((a, b) => a + b, 0) === tokens.length,
+      JSON.stringify({ statuses: probe.statuses, kvOps: probe.kvOps }));
+  }
+  const rounds = [];
+  for (let r = 0; r < O.rounds; r++) {
+    const round = {};
+    for (const t of rotate(TARGETS, r)) {
+      const run = await loopRun(loops[t], null, O.loopN, false, tokens);
+      if (run.statuses['200'] !== O.loopN) throw new Error(`loop ${t}: not every answer was 200: ${JSON.stringify(run.statuses)}`);
+      round[t] = { cpuUsPerReq: run.cpuUsPerReq, wallUsPerReq: run.wallUsPerReq, cpuSeconds: run.cpuSeconds };
+    }
+    log(`loop (${tokens.length} sessions) round ${r + 1}/${O.rounds}: ` + TARGETS.map((t) => `${t} ${fmt(round[t].cpuUsPerReq)} µs/req`).join(', '));
+    rounds.push(round);
+  }
+  return rounds;
+}
+
+/** `n` more sessions of the bench user, minted by the Rust Worker's admin API (8 at a time), with their KV records. */
+async function mintSessions(server, adminKey, n) {
+  const out = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < n) {
+      next++;
+      const r = await postJson(`${server.url}/auth/admin/sessions`, { userId: USER, label: 'bench', meta: META }, { authorization: `Bearer ${adminKey}` });
+      if (r.status !== 201) throw new Error(`minting a session answered ${r.status}: ${r.body}`);
+      const { token, session } = JSON.parse(r.body);
+      out.push({ token, id: session.id, record: await server.call('kvGet', { key: `s:${session.id}` }) });
+    }
+  }));
+  return out;
 }
 
 // --- cold start -----------------------------------------------------------------------
@@ -341,7 +411,7 @@ async function coldSamples(part, start, session) {
 /** Under Miniflare: a new Miniflare (hence workerd) per sample, the session written into its KV. */
 function benchCold(scripts, bindings, session, record) {
   return coldSamples('cold', async (t) => {
-    const s = await startServer({ name: `cold-${t}`, scriptPath: scripts[t], bindings });
+    const s = await startServer({ name: `cold-${t}`, scriptPath: scripts[t], bindings: bindings(t) });
     await s.call('kvPut', { key: `s:${session.id}`, value: record });
     return s;
   }, session);
@@ -350,7 +420,7 @@ function benchCold(scripts, bindings, session, record) {
 /** In a bare workerd (no Miniflare in front), KV in the isolate's memory, seeded by its driver. */
 function benchBare(bare, bindings, session, record) {
   const seed = JSON.stringify({ key: `s:${session.id}`, value: record });
-  return coldSamples('bare', (t) => startBare({ ...bare[t], bindings: { ...bindings, SEED: seed } }), session);
+  return coldSamples('bare', (t) => startBare({ ...bare[t], bindings: { ...bindings(t), SEED: seed } }), session);
 }
 
 /** The fields of a cold sample, with their row labels. */
@@ -368,6 +438,7 @@ function metric(rounds, field) {
   const out = {};
   for (const t of TARGETS) out[t] = summary(rounds.map((r) => r[t][field]));
   for (const t of [...RUSTS, 'floor']) out[`${t}/js`] = summary(rounds.map((r) => r[t][field] / r.js[field]));
+  out['rust-a/rust'] = summary(rounds.map((r) => r['rust-a'][field] / r.rust[field]));
   if (O.buildB) out['rust-b/rust'] = summary(rounds.map((r) => r['rust-b'][field] / r.rust[field]));
   return out;
 }
@@ -376,12 +447,18 @@ function aboveFloor(rounds, field) {
   const out = {};
   for (const t of GUARDS) out[t] = summary(rounds.map((r) => r[t][field] - r.floor[field]));
   for (const t of RUSTS) out[`${t}/js`] = summary(rounds.map((r) => (r[t][field] - r.floor[field]) / (r.js[field] - r.floor[field])));
+  out['rust-a/rust'] = summary(rounds.map((r) => (r['rust-a'][field] - r.floor[field]) / (r.rust[field] - r.floor[field])));
   if (O.buildB) out['rust-b/rust'] = summary(rounds.map((r) => (r['rust-b'][field] - r.floor[field]) / (r.rust[field] - r.floor[field])));
   return out;
 }
 
+/** What `rust +assert` adds to `rust` per request, per round. */
+function added(rounds, field) {
+  return { 'rust-a': summary(rounds.map((r) => r['rust-a'][field] - r.rust[field])) };
+}
+
 /** The table's columns: each Worker, then the ratios. */
-const COLUMNS = [...TARGETS, ...RUSTS.map((t) => `${t}/js`), 'floor/js', ...(O.buildB ? ['rust-b/rust'] : [])];
+const COLUMNS = [...TARGETS, ...RUSTS.map((t) => `${t}/js`), 'floor/js', 'rust-a/rust', ...(O.buildB ? ['rust-b/rust'] : [])];
 
 function rowsFor(prefix, m, unit = '') {
   return [prefix, ...COLUMNS.map((c) => (m[c] ? cell(m[c], c.includes('/') ? '×' : unit) : ''))];
@@ -432,11 +509,12 @@ async function main() {
     const origin = await startOrigin();
     cleanup.push(() => origin.stop());
     const bindings = { ADMIN_KEY: sec.ADMIN_KEY, TOKEN_KEYS: sec.TOKEN_KEYS, ORIGIN_URL: origin.url };
+    const varsOf = (t) => bindingsFor(t, bindings, sec);
     log(`origin at ${origin.url}; starting one workerd per Worker`);
     const servers = {};
     await Promise.all(
       TARGETS.map(async (t) => {
-        servers[t] = await startServer({ name: t, scriptPath: st.load[t], bindings });
+        servers[t] = await startServer({ name: t, scriptPath: st.load[t], bindings: varsOf(t) });
         cleanup.push(() => servers[t].stop());
       }),
     );
@@ -457,6 +535,7 @@ async function main() {
     const record = await servers.rust.call('kvGet', { key: `s:${s.id}` });
     for (const t of TARGETS.filter((x) => x !== 'rust')) await servers[t].call('kvPut', { key: `s:${s.id}`, value: record });
     await verifyGuards(servers, origin, session, sec.key);
+    const many = O.only.has('loop') && O.sessions > 0 ? await mintSessions(servers.rust, sec.ADMIN_KEY, O.sessions) : [];
 
     if (O.only.has('load')) {
       const autocannon = await loadAutocannon();
@@ -468,19 +547,22 @@ async function main() {
       const loops = {};
       await Promise.all(
         TARGETS.map(async (t) => {
-          loops[t] = await startServer({ name: `loop-${t}`, scriptPath: st.loop[t], bindings, kv: false });
+          loops[t] = await startServer({ name: `loop-${t}`, scriptPath: st.loop[t], bindings: varsOf(t), kv: false });
           cleanup.push(() => loops[t].stop());
         }),
       );
-      for (const t of TARGETS) await postJson(`${loops[t].url}/seed`, { key: `s:${s.id}`, value: record });
+      for (const t of TARGETS) {
+        await postJson(`${loops[t].url}/seed`, { entries: [{ key: `s:${s.id}`, value: record }, ...many.map((m) => ({ key: `s:${m.id}`, value: m.record }))] });
+      }
       results.processes.loop = Object.fromEntries(TARGETS.map((t) => [t, loops[t].pid]));
       results.loop = { n: O.loopN, rounds: await benchLoop(loops, session) };
       results.loop.clockProbe = loops.clockProbe;
+      if (many.length) results.loopSessions = { sessions: many.length, n: O.loopN, rounds: await benchLoopSessions(loops, many) };
       for (const t of TARGETS) await loops[t].stop();
     }
 
-    if (O.only.has('cold')) results.cold = { samples: await benchCold(st.load, bindings, session, record) };
-    if (O.only.has('bare')) results.bare = { samples: await benchBare(st.bare, bindings, session, record) };
+    if (O.only.has('cold')) results.cold = { samples: await benchCold(st.load, varsOf, session, record) };
+    if (O.only.has('bare')) results.bare = { samples: await benchBare(st.bare, varsOf, session, record) };
   } finally {
     for (const f of cleanup.reverse()) await Promise.resolve().then(f).catch(() => {});
     rmSync(stageDir, { recursive: true, force: true });
@@ -499,12 +581,20 @@ function report(results) {
     rows.push(rowsFor('load  latency p99 (ms)', metric(L, 'p99')));
     rows.push(rowsFor('load  workerd CPU/request (µs)', metric(L, 'cpuUsPerReq')));
     rows.push(rowsFor('load    above floor (µs)', aboveFloor(L, 'cpuUsPerReq')));
+    rows.push(rowsFor('load    assertion adds (µs)', added(L, 'cpuUsPerReq')));
   }
   const P = results.loop?.rounds;
   if (P) {
     rows.push(rowsFor('loop  CPU/request (µs)', metric(P, 'cpuUsPerReq')));
     rows.push(rowsFor('loop    above floor (µs)', aboveFloor(P, 'cpuUsPerReq')));
+    rows.push(rowsFor('loop    assertion adds (µs)', added(P, 'cpuUsPerReq')));
     rows.push(rowsFor('loop  wall/request (µs)', metric(P, 'wallUsPerReq')));
+  }
+  const S = results.loopSessions?.rounds;
+  if (S) {
+    const label = `loop  ${results.loopSessions.sessions} sessions in turn`;
+    rows.push(rowsFor(`${label}: CPU/request (µs)`, metric(S, 'cpuUsPerReq')));
+    rows.push(rowsFor('loop    assertion adds, signing each request (µs)', added(S, 'cpuUsPerReq')));
   }
   for (const part of ['cold', 'bare']) {
     const samples = results[part]?.samples;
@@ -571,11 +661,17 @@ main()
     if (results.load) {
       for (const f of ['rps', 'p50', 'p99', 'cpuUsPerReq']) results.summary[`load.${f}`] = metric(results.load.rounds, f);
       results.summary['load.cpuUsPerReq.aboveFloor'] = aboveFloor(results.load.rounds, 'cpuUsPerReq');
+      results.summary['load.cpuUsPerReq.assertionAdds'] = added(results.load.rounds, 'cpuUsPerReq');
     }
     if (results.loop) {
       results.summary['loop.cpuUsPerReq'] = metric(results.loop.rounds, 'cpuUsPerReq');
       results.summary['loop.cpuUsPerReq.aboveFloor'] = aboveFloor(results.loop.rounds, 'cpuUsPerReq');
       results.summary['loop.wallUsPerReq'] = metric(results.loop.rounds, 'wallUsPerReq');
+      results.summary['loop.cpuUsPerReq.assertionAdds'] = added(results.loop.rounds, 'cpuUsPerReq');
+    }
+    if (results.loopSessions) {
+      results.summary['loopSessions.cpuUsPerReq'] = metric(results.loopSessions.rounds, 'cpuUsPerReq');
+      results.summary['loopSessions.cpuUsPerReq.assertionAdds'] = added(results.loopSessions.rounds, 'cpuUsPerReq');
     }
     for (const part of ['cold', 'bare']) {
       if (!results[part]) continue;

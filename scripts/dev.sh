@@ -77,11 +77,16 @@ else
   touch "$dev/build-started"
 fi
 
-# The demo's page script imports the TypeScript client from client/dist.
+# The demo's page script imports the TypeScript client from client/dist, and
+# the demo verifies the Worker's identity assertion with origin/dist.
 if [ "$DEMO" = 1 ]; then
   if [ ! -f client/dist/index.js ] || [ -n "$(find client/src client/package.json -newer client/dist/index.js -print -quit)" ]; then
     say "building the client (npm --prefix client run build)"
     npm --prefix client run build --silent
+  fi
+  if [ ! -f origin/dist/index.js ] || [ -n "$(find origin/src origin/package.json -newer origin/dist/index.js -print -quit)" ]; then
+    say "building the origin verifier (npm --prefix origin run build)"
+    npm --prefix origin run build --silent
   fi
 fi
 
@@ -131,10 +136,17 @@ done
 
 if [ "$DEMO" = 1 ]; then
   while IFS= read -r var; do args+=(--var "$var"); done < <(node examples/demo/config.mjs "http://127.0.0.1:$DEMO_PORT")
-  # The Worker's origins: the only Origin the demo's sign-in and sign-out
-  # forms may be posted from (another host name over https: set DEMO_ORIGINS).
-  DEMO_ORIGINS=${DEMO_ORIGINS:-"$scheme://127.0.0.1:$PORT $scheme://localhost:$PORT"} \
-    DEMO_PORT=$DEMO_PORT node examples/demo/server.mjs &
+  # The demo fetches the Worker's JWKS (its assertions' keys) at WORKER_URL;
+  # over https that is wrangler's self-signed certificate, which only this
+  # local demo process is told to accept. DEMO_ORIGINS: the Worker's origins,
+  # the only Origin the demo's sign-in and sign-out forms may be posted from
+  # (another host name over https: set DEMO_ORIGINS).
+  demo_env=(
+    DEMO_PORT="$DEMO_PORT" WORKER_URL="$scheme://127.0.0.1:$PORT"
+    DEMO_ORIGINS="${DEMO_ORIGINS:-"$scheme://127.0.0.1:$PORT $scheme://localhost:$PORT"}"
+  )
+  [ "$scheme" = https ] && demo_env+=(NODE_TLS_REJECT_UNAUTHORIZED=0)
+  env "${demo_env[@]}" node examples/demo/server.mjs &
   pids+=($!)
 fi
 

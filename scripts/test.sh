@@ -5,7 +5,8 @@
 # wasm-bindgen-test on wasm32 under Node (code that touches JS types),
 # `node --test` driving the built Worker in Miniflare, the TypeScript client's
 # tests (client/: type drift against openapi.json, then every call against the
-# Worker in Miniflare), and headless Chromium (Debian's) through the demo
+# Worker in Miniflare), the origin verifier's tests (origin/: verifying the
+# Worker's identity assertion behind it in Miniflare), and headless Chromium (Debian's) through the demo
 # (examples/demo) behind the Worker, `npm run dev` included, and schemathesis
 # against the built Worker in both consistency modes. Fails when a layer fails
 # or runs no test.
@@ -61,7 +62,11 @@ echo "[test] layer 4: the TypeScript client (client/): types vs openapi.json, bu
 status=0; npm --prefix client test 2>&1 | tee "$logs/client.log" || status=$?
 read -r p f < <(node_counts "$logs/client.log"); layer client "$logs/client.log" "$p" "$f" "$status"
 
-echo "[test] layer 5: headless Chromium through the demo behind the Worker (screenshots in tests/browser/screenshots/)"
+echo "[test] layer 5: the origin verifier (origin/): build, types, verification behind the Worker in Miniflare"
+status=0; npm --prefix origin test 2>&1 | tee "$logs/origin.log" || status=$?
+read -r p f < <(node_counts "$logs/origin.log"); layer origin "$logs/origin.log" "$p" "$f" "$status"
+
+echo "[test] layer 6: headless Chromium through the demo behind the Worker (screenshots in tests/browser/screenshots/)"
 status=0; node --test --test-concurrency=1 tests/browser/*.test.mjs 2>&1 | tee "$logs/browser.log" || status=$?
 read -r p f < <(node_counts "$logs/browser.log"); layer browser "$logs/browser.log" "$p" "$f" "$status"
 
@@ -69,7 +74,7 @@ read -r p f < <(node_counts "$logs/browser.log"); layer browser "$logs/browser.l
 # (tests/schemathesis/run.mjs): every check, a fixed seed, the served
 # openapi.json. Counts (mode, operation) pairs; fails when schemathesis fails,
 # errs, leaves an operation untested or runs no case.
-echo "[test] layer 6: schemathesis against the built Worker (eventual, strong)"
+echo "[test] layer 7: schemathesis against the built Worker (eventual, strong)"
 status=0; node tests/schemathesis/run.mjs eventual strong 2>&1 | tee "$logs/schemathesis.log" || status=$?
 read -r p f < <(awk '/^schemathesis: [0-9]+ passed, [0-9]+ failed$/ {print $2, $4}' "$logs/schemathesis.log" | tail -1) || true
 layer schemathesis "$logs/schemathesis.log" "${p:-0}" "${f:-0}" "$status"

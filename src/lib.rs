@@ -11,6 +11,7 @@ pub mod owners;
 pub mod platform;
 pub mod promise;
 pub mod proxy;
+pub mod signing;
 pub mod store;
 pub mod warm;
 
@@ -183,10 +184,21 @@ async fn guarded(
     ctx: &Context,
     served: &Served,
 ) -> worker::Result<web_sys::Response> {
-    let forward = match guard::decide(app, head).await {
+    let mut forward = match guard::decide(app, head).await {
         GuardDecision::Respond(response) => return to_js_response(response),
         GuardDecision::Forward(forward) => forward,
     };
+    if let Some(pending) = forward.assertion.take() {
+        let signed = match signing::sign(&pending).await {
+            Ok(signature) => forward.add_assertion(pending, &signature),
+            Err(_) => Err(guard::signing_failed()),
+        };
+        if let Err(problem) = signed {
+            guard::abandon(app, &forward);
+            console_error!("identity assertion not signed: {}", problem.detail);
+            return to_js_response(problem.to_response());
+        }
+    }
     let response = match proxy::forward(req, &forward, served.origin.as_ref()).await {
         Ok(response) => response,
         Err(e) => {

@@ -30,6 +30,7 @@ const ROUTES = [
   ['/auth/admin/sessions/{id}', ['GET', 'PATCH', 'DELETE']],
   ['/auth/admin/users/{userId}/sessions', ['GET', 'DELETE']],
   ['/auth/openapi.json', ['GET']],
+  ['/auth/.well-known/jwks.json', ['GET']],
 ];
 
 const TOKEN_RE = /^es1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43,}\.[A-Za-z0-9_-]{43,}$/;
@@ -1042,7 +1043,8 @@ describe('session API end to end', { concurrency: 4 }, () => {
         if (template === '/auth/admin/sessions' && method === 'POST') json = { userId: user };
         else if (template === '/auth/admin/verify') json = { token: mine.token };
         else if (method === 'PATCH') json = { label: 'patched' };
-        const opts = { method, json, ...(admin ? { admin: true } : template.endsWith('openapi.json') ? {} : { bearer: mine.token }) };
+        const open = template.endsWith('openapi.json') || template.endsWith('jwks.json');
+        const opts = { method, json, ...(admin ? { admin: true } : open ? {} : { bearer: mine.token }) };
         const r = await callJson(w, p, opts);
         assert.ok(r.res.status >= 200 && r.res.status < 300, `${method} ${template} → ${r.res.status} ${r.text.slice(0, 200)}`);
         const op = doc.paths[template][method.toLowerCase()];

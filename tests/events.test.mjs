@@ -144,7 +144,7 @@ for (const strong of [false, true]) {
 
     test('revoke-all of 1,100 sessions sends 1,100 revocations', { timeout: 300_000 }, async () => {
       await withEvents(strong, {}, async ({ w }) => {
-        const made = await pool(Array.from({ length: 1100 }, () => () => createSession(w, { userId: 'dan' })), 16);
+        const made = await pool(Array.from({ length: 1100 }, () => () => createSession(w, { userId: 'dan' }).catch((e) => { console.log('CAUSE', e, e.cause); throw e; })), 16);
         await delivered(w, 1100);
         const { body } = await callJson(w, '/auth/admin/users/dan/sessions', { method: 'DELETE', admin: true }, 200);
         assert.equal(body.revoked, 1100);

@@ -281,6 +281,8 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
         'X-Session-Whatever': 'nope',
         'x-SeSsIoN-issue': '{"userId":"mallory"}',
         'X-Session-Revoke': 'all',
+        'X-Session-Auth-Time': '0',
+        'X-Session-Assertion': 'e30.e30.forged',
         'x-sessionless': 'kept', // not an X-Session-* header
       };
       const pub = await sendText(w, '/public/page', { headers: spoof });
@@ -299,6 +301,7 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
           'x-session-id': session.id,
           'x-session-user': 'real-user',
           'x-session-meta': Buffer.from('{}').toString('base64url'),
+          'x-session-auth-time': String(Math.floor(Date.parse(session.authenticatedAt ?? session.createdAt) / 1000)),
         });
       }
     });
@@ -724,7 +727,7 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
         });
         assert.equal(res.status, 200, path);
         const seen = JSON.parse(await res.text());
-        const expected = path === '/app/x' ? ['x-session-id', 'x-session-meta', 'x-session-user'] : [];
+        const expected = path === '/app/x' ? ['x-session-auth-time', 'x-session-id', 'x-session-meta', 'x-session-user'] : [];
         assert.deepEqual(Object.keys(sessionHeaders(seen)).sort(), expected, `${path}: only the real identity headers`);
         assert.equal(seen.headers['x-session-issue'], undefined, `${path}: origin did not see X-Session-Issue`);
         assert.equal(seen.headers['x-session-revoke'], undefined, `${path}: origin did not see X-Session-Revoke`);

@@ -313,6 +313,7 @@ export default {
     out.set('x-session-id', record.id);
     out.set('x-session-user', encodeURIComponent(record.userId));
     out.set('x-session-meta', b64urlEncode(enc.encode(JSON.stringify(record.meta ?? {}))));
+    out.set('x-session-auth-time', String(Math.floor((record.authenticatedAt ?? record.createdAt) / 1000)));
 
     const target = cfg.origin ? new URL(url.pathname + url.search, cfg.origin) : url;
     const slideNow = slideDue(cfg, record, now);

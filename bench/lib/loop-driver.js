@@ -55,13 +55,15 @@ export default {
     const url = new URL(request.url);
     const tenv = envFrom(env);
     if (url.pathname === '/seed') {
-      const { key, value } = await request.json();
-      kv.map.set(key, { value, metadata: null });
+      // One record ({key, value}) or many ({entries: [{key, value}, ...]}).
+      const body = await request.json();
+      for (const { key, value } of body.entries ?? [body]) kv.map.set(key, { value, metadata: null });
       return Response.json({ ok: true });
     }
     if (url.pathname === '/run') {
       const n = Number(url.searchParams.get('n') || 1);
-      const { token, record, headers: extra = {} } = await request.json();
+      // `tokens`: a session per request, in turn (else `token` for every request).
+      const { token, tokens, record, headers: extra = {} } = await request.json();
       recording = record === true;
       const statuses = {};
       const before = { ...kv.counts };
@@ -72,7 +74,7 @@ export default {
       for (let i = 0; i < n; i++) {
         const req = new Request('https://app.example.com/dashboard?tab=1', {
           headers: {
-            cookie: `theme=dark; __Host-session=${token}`,
+            cookie: `theme=dark; __Host-session=${tokens ? tokens[i % tokens.length] : token}`,
             accept: 'text/html,application/xhtml+xml',
             'user-agent': 'edge-session-bench/1',
             ...extra,

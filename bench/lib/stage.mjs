@@ -3,14 +3,18 @@
 import { cpSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
-/** The Workers of a run: `rust-b` only when a second Rust build is given. */
+/**
+ * The Workers of a run: `rust-a` is the same build as `rust` with the
+ * identity assertion on (bench/run.mjs gives it ASSERTION_KEYS); `rust-b`
+ * only when a second Rust build is given.
+ */
 export function targetsFor(buildDirB) {
-  return buildDirB ? ['rust', 'rust-b', 'js', 'floor'] : ['rust', 'js', 'floor'];
+  return buildDirB ? ['rust', 'rust-a', 'rust-b', 'js', 'floor'] : ['rust', 'rust-a', 'js', 'floor'];
 }
 
 /**
  * Lays out `dir`:
- *   rust/index.js + index_bg.wasm       (copy of the build)
+ *   rust/index.js + index_bg.wasm       (copy of the build; rust-a/ the same)
  *   js/worker.js, floor/worker.js
  *   loop-<target>/driver.js, memkv.js, target.js + the target's files
  *   bare-<target>/ the same with bench/lib/bare-driver.js as driver.js
@@ -28,7 +32,8 @@ export function stage({ benchDir, buildDir, buildDirB, dir }) {
     js: [[path.join(benchDir, 'js-guard', 'worker.js'), 'worker.js']],
     floor: [[path.join(benchDir, 'floor', 'worker.js'), 'worker.js']],
   };
-  const main = { rust: 'index.js', js: 'worker.js', floor: 'worker.js' };
+  files['rust-a'] = files.rust;
+  const main = { rust: 'index.js', 'rust-a': 'index.js', js: 'worker.js', floor: 'worker.js' };
   if (buildDirB) {
     files['rust-b'] = [[path.join(buildDirB, 'index.js'), 'index.js'], [path.join(buildDirB, 'index_bg.wasm'), 'index_bg.wasm']];
     main['rust-b'] = 'index.js';

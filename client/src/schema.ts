@@ -165,6 +165,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public keys of the identity assertion
+         * @description The public keys of every key in ASSERTION_KEYS, as EC P-256 JWKs (RFC 7517), the signing one first: what an origin verifies the X-Session-Assertion header of a forwarded request against (ES256, RFC 7515). `{"keys": []}` when ASSERTION_KEYS is unset. Public, no credentials; cacheable for 5 minutes.
+         */
+        get: operations["jwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -249,6 +269,27 @@ export interface components {
         /** @description What the holder of a session may change: its label. A body with `meta` (any value) answers 403 forbidden naming `meta`. */
         HolderPatch: {
             label?: string | null;
+        };
+        /** @description A JWK set (RFC 7517 §5). */
+        JwkSet: {
+            keys: components["schemas"]["Jwk"][];
+        };
+        /** @description An EC P-256 public key (RFC 7518 §6.2) that signs identity assertions. */
+        Jwk: {
+            /** @constant */
+            kty: "EC";
+            /** @constant */
+            crv: "P-256";
+            /** @description base64url of the 32-byte x coordinate */
+            x: string;
+            /** @description base64url of the 32-byte y coordinate */
+            y: string;
+            /** @description the key id of ASSERTION_KEYS, the JWS header's kid */
+            kid: string;
+            /** @constant */
+            alg: "ES256";
+            /** @constant */
+            use: "sig";
         };
         /** @description A message of the EVENTS queue: one per change of a session's state, at least once (deduplicate by id). Never a token, a secret, a meta value or a full IP. */
         SessionEvent: {
@@ -806,6 +847,28 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            405: components["responses"]["MethodNotAllowed"];
+        };
+    };
+    jwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The JWK set */
+            200: {
+                headers: {
+                    "Cache-Control"?: "public, max-age=300";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JwkSet"];
                 };
             };
             405: components["responses"]["MethodNotAllowed"];

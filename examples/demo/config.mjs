@@ -16,9 +16,29 @@ export const rules = [
 /** Where browser navigations without a session are sent (`?next=` added by the Worker). */
 export const loginUrl = '/login';
 
-/** The Worker's vars in front of the demo origin at `originUrl`. */
+/**
+ * The identity assertion the demo verifies (with origin/, the verifier
+ * package): `iss` and `aud` are fixed names, so that the demo can be reached
+ * as 127.0.0.1, localhost or any other host name. `ASSERTION_KEYS`, a secret,
+ * comes from `.dev.vars` (scripts/setup.sh makes one) or the test's stack.
+ */
+export const assertion = { issuer: 'edge-session-demo', audience: 'edge-session-demo-origin' };
+
+/** The Worker's JWKS, where the demo finds the keys its assertions are signed with. */
+export function jwksUrl(workerUrl) {
+  return new URL('/auth/.well-known/jwks.json', workerUrl).href;
+}
+
+/** The Worker's vars in front of the demo origin at `originUrl`: only the signed assertion tells it who the user is. */
 export function workerVars(originUrl) {
-  return { ORIGIN_URL: originUrl, LOGIN_URL: loginUrl, GUARD_RULES: JSON.stringify(rules) };
+  return {
+    ORIGIN_URL: originUrl,
+    LOGIN_URL: loginUrl,
+    GUARD_RULES: JSON.stringify(rules),
+    IDENTITY_HEADERS: 'assertion',
+    ASSERTION_ISSUER: assertion.issuer,
+    ASSERTION_AUDIENCE: assertion.audience,
+  };
 }
 
 // `node examples/demo/config.mjs http://127.0.0.1:8788` prints one

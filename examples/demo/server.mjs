@@ -2,21 +2,23 @@
 //
 // It never sees a token. It signs users in and out by answering with the
 // Worker's handoff headers (`X-Session-Issue`, `X-Session-Revoke`), and it
-// learns who is signed in from the identity headers the Worker adds to guarded
-// requests (`X-Session-User`, `X-Session-Id`, `X-Session-Meta`). Which paths
-// need what is the Worker's job (examples/demo/config.mjs).
+// learns who is signed in from the identity assertion the Worker adds to
+// guarded requests (`X-Session-Assertion`, an ES256 JWT), verified against the
+// Worker's JWKS with the verifier package (origin/). Which paths need what is
+// the Worker's job (examples/demo/config.mjs).
 //
-//   node examples/demo/server.mjs            # listens on 127.0.0.1:8788 (DEMO_PORT)
+//   WORKER_URL=http://127.0.0.1:8787 node examples/demo/server.mjs   # listens on 127.0.0.1:8788 (DEMO_PORT)
 //   DEMO_ORIGINS="http://127.0.0.1:8787 http://localhost:8787" node examples/demo/server.mjs
 //                                            # the Worker's origins, where its forms are posted from
 //
-// Only reachable through the Worker: whoever can reach the origin directly can
-// send identity headers of their own.
+// Reachable directly too: plain identity headers (`X-Session-User: admin`)
+// sent to it prove nothing, and its pages that need a user say so.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { rules } from './config.mjs';
+import { AssertionError, verifyAssertion } from '../../origin/dist/index.js';
+import { assertion, jwksUrl, rules } from './config.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const publicDir = path.join(here, 'public');
@@ -61,19 +63,27 @@ export function asciiJson(value) {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** What the Worker told the origin about the session (null: no identity headers). */
-function identity(req) {
-  const user = req.headers['x-session-user'];
-  if (user === undefined) return null;
-  let meta = null;
-  let metaError = null;
-  const rawMeta = req.headers['x-session-meta'] ?? '';
-  try {
-    meta = JSON.parse(Buffer.from(rawMeta, 'base64url').toString('utf8'));
-  } catch (e) {
-    metaError = e.message;
+/**
+ * Who the Worker says sent the request: `{ who }` from its verified
+ * `X-Session-Assertion` (`userId`, `sessionId`, `roles`, `authTime`,
+ * `claims`), or `{ refused }`, the verifier's AssertionError. Plain
+ * `X-Session-*` headers are never read for identity.
+ */
+async function identity(req, trust) {
+  if (trust.jwksUrl === undefined) {
+    return { refused: new AssertionError('jwks_unavailable', 'the demo does not know the Worker\'s URL (WORKER_URL), so it cannot fetch its JWKS') };
   }
-  return { userId: decodeURIComponent(user), rawUser: user, id: req.headers['x-session-id'] ?? '', rawMeta, meta, metaError };
+  try {
+    return { who: await verifyAssertion(req, trust) };
+  } catch (e) {
+    if (e instanceof AssertionError) return { refused: e };
+    throw e;
+  }
+}
+
+/** The `X-Session-*` headers a request carries besides the assertion: what a forger sends straight to this port. */
+function plainIdentityHeaders(req) {
+  return Object.keys(req.headers).filter((h) => /^x[-_]session[-_]/.test(h) && h !== 'x-session-assertion');
 }
 
 /** The page around every body; `path` is the page's own (the nav marks it, "sign in again" returns to it). */
@@ -121,7 +131,8 @@ function home() {
 <strong>public</strong>; <a href="/app">/app</a> and <a href="/app/devices">/app/devices</a> need a session,
 <a href="/admin">/admin</a> needs the role <code>admin</code>. The application behind the Worker (the
 <em>origin</em>, <code>examples/demo/server.mjs</code>) never sees a token: it signs you in by answering with an
-<code>X-Session-Issue</code> header, and reads who you are from <code>X-Session-User</code>.</p>
+<code>X-Session-Issue</code> header, and learns who you are from <code>X-Session-Assertion</code>, a token the Worker
+signs and the origin verifies (sent straight to the origin, <code>X-Session-User: admin</code> proves nothing).</p>
 <p><a class="button" href="/login">Sign in</a></p>
 <h2>The Worker's rules (<code>GUARD_RULES</code>)</h2>
 <table><thead><tr><th>path</th><th>access</th></tr></thead><tbody>${rows}
@@ -151,27 +162,51 @@ ${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
   });
 }
 
+/** The answer to a request for a page that needs a user, when the assertion did not verify: why. */
+function refusedPage(refused, forged, here) {
+  const forgedNote = forged.length
+    ? `<p id="forged">It carries ${forged.map((h) => `<code>${esc(h)}</code>`).join(', ')}: headers anyone can send
+straight to this port, so the demo does not read them for who you are.</p>`
+    : '';
+  return layout({
+    title: 'Not verified', page: 'refused', path: here, body: `
+<h1>Who are you? The Worker did not say</h1>
+<p class="error" role="alert" id="refused" data-code="${esc(refused.code)}">This request carries no valid identity
+assertion (<code>${esc(refused.code)}</code>: ${esc(refused.message)}).</p>
+${forgedNote}
+<p>The demo trusts only <code>X-Session-Assertion</code>, which the Worker signs for every request it forwards with a
+session and the demo verifies against the Worker's public keys (<code>/auth/.well-known/jwks.json</code>). Open the demo
+through the Worker, <a href="http://127.0.0.1:8787/app">http://127.0.0.1:8787/app</a>.</p>`,
+  });
+}
+
+const time = (s) => `${s} (${new Date(s * 1000).toISOString()})`;
+
 function appPage(who) {
-  if (!who) {
-    return layout({
-      title: 'App', page: 'app', path: '/app', body: `
-<h1>No identity headers</h1>
-<p class="error">This request did not come through the Worker (or not on a guarded path): the origin received no
-<code>X-Session-User</code>. Open the demo on the Worker's address, <a href="http://127.0.0.1:8787/app">http://127.0.0.1:8787/app</a>.</p>`,
-    });
-  }
-  const meta = who.meta !== null ? JSON.stringify(who.meta, null, 2) : `(not JSON: ${who.metaError})`;
+  const c = who.claims;
+  const rows = [
+    ['iss', c.iss, 'who signed it (ASSERTION_ISSUER)'],
+    ['aud', c.aud, 'whom it is for: this origin (ASSERTION_AUDIENCE)'],
+    ['sub', c.sub, 'the userId'],
+    ['sid', c.sid, 'the session id'],
+    ['roles', JSON.stringify(c.roles), "the session's meta.roles"],
+    ['auth_time', time(c.auth_time), 'when you signed in'],
+    ['iat', time(c.iat), 'signed at'],
+    ['exp', time(c.exp), `valid until (ASSERTION_TTL, ${c.exp - c.iat} s)`],
+  ].map(([claim, value, meaning]) => `<tr><td><code>${claim}</code></td><td><code id="claim-${claim}">${esc(value)}</code></td><td>${esc(meaning)}</td></tr>`)
+    .join('\n');
   return layout({
     title: 'App', page: 'app', path: '/app', who, body: `
 <h1>Hello, <span id="origin-user">${esc(who.userId)}</span></h1>
-<p>This page needs a session. The Worker checked yours and told the origin who you are:</p>
-<table class="received"><thead><tr><th>header the origin received</th><th>value</th><th>decoded</th></tr></thead><tbody>
-<tr><td><code>X-Session-User</code></td><td><code>${esc(who.rawUser)}</code></td><td id="received-user">${esc(who.userId)}</td></tr>
-<tr><td><code>X-Session-Id</code></td><td colspan="2"><code id="received-id">${esc(who.id)}</code></td></tr>
-<tr><td><code>X-Session-Meta</code></td><td><code>${esc(who.rawMeta)}</code></td><td><pre id="received-meta">${esc(meta)}</pre></td></tr>
+<p>This page needs a session. The Worker checked yours and told the origin who you are in a signed
+<code>X-Session-Assertion</code> (an ES256 JWT), which the origin verified with the Worker's public keys
+(<code>origin/</code>, the verifier package):</p>
+<table class="received"><thead><tr><th>claim</th><th>value</th><th>meaning</th></tr></thead><tbody>
+${rows}
 </tbody></table>
 <p class="hint">The session cookie itself is not forwarded to the origin, and any <code>X-Session-*</code> header a
-client sends is removed before the Worker adds its own.</p>
+client sends is removed before the Worker adds its own. Sent straight to the origin, such headers prove nothing: only
+the Worker's signature does.</p>
 <h2>What the page's script sees</h2>
 <p>The client's session store (<code>GET /auth/session</code>, refetched when the tab gets focus, and told by the
 other tabs when you sign out there):</p>
@@ -180,7 +215,7 @@ other tabs when you sign out there):</p>
 }
 
 function adminPage(who, here) {
-  const roles = Array.isArray(who?.meta?.roles) ? who.meta.roles : [];
+  const roles = who.roles;
   return layout({
     title: 'Admin', page: 'admin', path: here, who, body: `
 <h1>Admin area</h1>
@@ -254,17 +289,24 @@ async function serveFile(res, file, type) {
   }
 }
 
-async function handle(req, res, origins) {
+/** The paths whose pages show who you are: the Worker guards them, the demo verifies who. */
+const needsUser = (p) => p === '/app' || p === '/app/devices' || p === '/admin' || p.startsWith('/admin/');
+
+async function handle(req, res, trust, origins) {
   const url = new URL(req.url, 'http://demo.invalid');
   const p = url.pathname;
-  const who = identity(req);
+
+  if ((req.method === 'GET' || req.method === 'HEAD') && needsUser(p)) {
+    const { who, refused } = await identity(req, trust);
+    if (!who) return send(res, refused.status, refusedPage(refused, plainIdentityHeaders(req), p));
+    if (p === '/app') return send(res, 200, appPage(who));
+    if (p === '/app/devices') return send(res, 200, devicesPage(who));
+    return send(res, 200, adminPage(who, p));
+  }
 
   if (req.method === 'GET' || req.method === 'HEAD') {
     if (p === '/') return send(res, 200, home());
     if (p === '/login') return send(res, 200, loginPage({ next: url.searchParams.get('next'), ua: req.headers['user-agent'] }));
-    if (p === '/app') return send(res, 200, appPage(who));
-    if (p === '/app/devices') return send(res, 200, devicesPage(who));
-    if (p === '/admin' || p.startsWith('/admin/')) return send(res, 200, adminPage(who, p));
     if (p === '/public/app.js') return serveFile(res, path.join(publicDir, 'app.js'), 'text/javascript; charset=utf-8');
     if (p === '/public/style.css') return serveFile(res, path.join(publicDir, 'style.css'), 'text/css; charset=utf-8');
     const m = /^\/public\/client\/([a-z]+\.js)$/.exec(p);
@@ -302,11 +344,14 @@ async function handle(req, res, origins) {
  * Starts the demo origin; `port: 0` picks a free one. `origins`: where its
  * pages are served (the Worker's origins, `scheme://host:port`), the only
  * `Origin` a form post may carry; read on every request, so it may be filled
- * once the Worker is up. Answers `{ url, close }`.
+ * once the Worker is up. `workerUrl`: the Worker in front of it, whose JWKS
+ * verifies the assertions (or later, `setWorkerUrl`). Answers
+ * `{ url, close, setWorkerUrl }`.
  */
-export async function startDemo({ host = '127.0.0.1', port = 8788, origins = [] } = {}) {
+export async function startDemo({ host = '127.0.0.1', port = 8788, origins = [], workerUrl } = {}) {
+  const trust = { issuer: assertion.issuer, audience: assertion.audience, jwksUrl: workerUrl && jwksUrl(workerUrl) };
   const server = createServer((req, res) => {
-    handle(req, res, origins).catch((e) => {
+    handle(req, res, trust, origins).catch((e) => {
       // Never a stack trace to the client; the terminal gets it.
       if (!res.headersSent) res.writeHead(e.status || 500, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(e.status ? e.message : 'internal error');
@@ -320,6 +365,7 @@ export async function startDemo({ host = '127.0.0.1', port = 8788, origins = [] 
   const { port: actual } = server.address();
   return {
     url: `http://${host}:${actual}`,
+    setWorkerUrl: (url) => { trust.jwksUrl = jwksUrl(url); },
     close: () => new Promise((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -329,7 +375,7 @@ export async function startDemo({ host = '127.0.0.1', port = 8788, origins = [] 
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const origins = (process.env.DEMO_ORIGINS ?? '').split(/[\s,]+/).filter(Boolean);
-  const demo = await startDemo({ port: Number(process.env.DEMO_PORT || 8788), origins });
+  const demo = await startDemo({ port: Number(process.env.DEMO_PORT || 8788), origins, workerUrl: process.env.WORKER_URL || 'http://127.0.0.1:8787' });
   console.log(`[demo] origin listening on ${demo.url} (reach it through the Worker)`);
   const stop = () => demo.close().then(() => process.exit(0));
   process.on('SIGINT', stop);

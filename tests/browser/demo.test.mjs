@@ -92,15 +92,19 @@ describe('the demo in Chromium', () => {
     await screenshot(page, 'login');
 
     await signIn(page, 'Zoë Müller', { expect: '/app?tab=1' });
-    // What the origin received, decoded by the demo: the Worker's identity headers.
+    // What the origin received and verified: the Worker's signed assertion, its claims decoded.
     assert.equal(await page.textContent('#origin-user'), 'Zoë Müller');
-    assert.equal(await page.textContent('#received-user'), 'Zoë Müller');
-    assert.deepEqual(JSON.parse(await page.textContent('#received-meta')), { roles: [] });
+    assert.equal(await page.textContent('#claim-sub'), 'Zoë Müller');
+    assert.deepEqual(JSON.parse(await page.textContent('#claim-roles')), []);
+    assert.equal(await page.textContent('#claim-iss'), 'edge-session-demo');
+    assert.equal(await page.textContent('#claim-aud'), 'edge-session-demo-origin');
+    const [iat, exp] = [await page.textContent('#claim-iat'), await page.textContent('#claim-exp')].map((t) => Number(t.split(' ')[0]));
+    assert.equal(exp - iat, 60);
     // The page's script sees the same session through the client.
     await page.waitForFunction(() => document.querySelector('#client-session').textContent.startsWith('{'));
     const seen = JSON.parse(await page.textContent('#client-session'));
     assert.equal(seen.userId, 'Zoë Müller');
-    assert.equal(seen.id, await page.textContent('#received-id'));
+    assert.equal(seen.id, await page.textContent('#claim-sid'));
     assert.equal(seen.label, 'Headless Chrome on Linux', 'the label the demo derived from the user agent');
     assert.match(await page.textContent('#session-status'), /^Signed in as Zoë Müller$/);
     assert.deepEqual(page.scriptErrors, []);
@@ -241,6 +245,26 @@ describe('the demo in Chromium', () => {
     assert.equal(await second.textContent('#session-status'), 'Sign in');
     assert.deepEqual([...first.scriptErrors, ...second.scriptErrors], []);
     await screenshot(second, 'signed-out-other-tab');
+  });
+
+  test('straight to the demo\'s port, forged identity headers are refused, and the page says why', async () => {
+    const context = await newContext();
+    await context.setExtraHTTPHeaders({ 'X-Session-User': 'admin', 'X-Session-Meta': 'eyJyb2xlcyI6WyJhZG1pbiJdfQ' });
+    const page = await newPage(context);
+    for (const p of ['/app', '/admin']) {
+      const res = await page.goto(stack.demo.url + p);
+      assert.equal(res.status(), 401, p);
+      assert.equal(await page.getAttribute('#refused', 'data-code'), 'missing');
+      assert.match(await page.textContent('#refused'), /no valid identity\s+assertion \(missing: /);
+      assert.match(await page.textContent('#forged'), /x-session-meta, x-session-user: headers anyone can send\s+straight to this port/);
+      assert.equal(await page.$('#origin-user'), null, 'nobody is greeted');
+    }
+    // A made-up assertion fares no better.
+    await context.setExtraHTTPHeaders({ 'X-Session-Assertion': 'eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImRlbW8ifQ.e30.AAAA' });
+    const res = await page.goto(stack.demo.url + '/app');
+    assert.equal(res.status(), 401);
+    assert.notEqual(await page.getAttribute('#refused', 'data-code'), 'missing');
+    await screenshot(page, 'origin-direct-refused');
   });
 
   test('signing out clears the cookie and ends the session', async () => {

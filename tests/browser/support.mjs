@@ -1,6 +1,7 @@
 // What the browser tests share: the demo origin (examples/demo) on a free
 // port behind the built Worker in Miniflare, with the demo's configuration,
 // and headless Chromium from Debian's package (/usr/bin/chromium).
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +21,10 @@ export const SCREENSHOTS = path.join(root, 'tests', 'browser', 'screenshots');
  * finally or an `after`).
  */
 export async function startStack() {
-  for (const f of [path.join(root, 'build', 'index.js'), path.join(root, 'client', 'dist', 'index.js')]) {
-    if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` and \`npm --prefix client run build\` first`);
+  for (const f of [path.join(root, 'build', 'index.js'), path.join(root, 'client', 'dist', 'index.js'), path.join(root, 'origin', 'dist', 'index.js')]) {
+    if (!existsSync(f)) {
+      throw new Error(`${f} is missing: run \`npm run build\`, \`npm --prefix client run build\` and \`npm --prefix origin run build\` first`);
+    }
   }
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`npm run setup\` (installs Debian's chromium)`);
   const started = [];
@@ -34,9 +37,13 @@ export async function startStack() {
     const origins = [];
     const demo = await startDemo({ port: 0, origins });
     started.push(() => demo.close());
-    const worker = await startWorker({ bindings: workerVars(demo.url) });
+    // The demo's vars (IDENTITY_HEADERS=assertion) with a signing key of this run's.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const ASSERTION_KEYS = `demo:${privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64')}`;
+    const worker = await startWorker({ bindings: { ...workerVars(demo.url), ASSERTION_KEYS } });
     started.push(() => worker.dispose());
     origins.push(new URL(worker.base).origin, new URL(worker.base.replace('127.0.0.1', 'app.test')).origin);
+    demo.setWorkerUrl(worker.base);
     // app.test: a host name other than localhost / 127.0.0.1 that reaches the same Worker.
     const browser = await chromium.launch({
       executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--host-resolver-rules=MAP app.test 127.0.0.1'],

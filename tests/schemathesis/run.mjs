@@ -15,6 +15,7 @@
 // Usage: node tests/schemathesis/run.mjs [eventual] [strong]
 // Env: SCHEMATHESIS_MAX_EXAMPLES (default 100), SCHEMATHESIS_SEED (default 13).
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -97,7 +98,10 @@ let failed = 0;
 for (const mode of modes) {
   const started = Date.now();
   const origin = await startOrigin();
-  const w = await startWorker({ strong: mode === 'strong', bindings: { ORIGIN_URL: origin.url } });
+  // With an assertion key, so that the JWKS it serves has one to check against its schema.
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ASSERTION_KEYS = `a1:${privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64')}`;
+  const w = await startWorker({ strong: mode === 'strong', bindings: { ORIGIN_URL: origin.url, ASSERTION_KEYS } });
   const reportDir = mkdtempSync(path.join(tmpdir(), `schemathesis-${mode}-`));
   let code;
   let operations = [];

@@ -74,6 +74,8 @@ export async function startWorker({
     name: 'edge-session',
     modules: true,
     scriptPath: path.join(root, 'build', 'index.js'),
+    // Module names relative to the repository, whatever the cwd (origin/'s tests run from there).
+    modulesRoot: root,
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: '2026-04-01',
     bindings: env,

@@ -384,8 +384,10 @@ const B64_URL_LENIENT: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
-/// Decodes a key written in standard or URL-safe base64, padded or not.
-fn decode_key(text: &str) -> Option<Vec<u8>> {
+/// Decodes a key written in standard or URL-safe base64, padded or not (the
+/// key vars' one base64 rule: `TOKEN_KEYS` here, `ASSERTION_KEYS` in the
+/// HTTP layer).
+pub fn decode_key(text: &str) -> Option<Vec<u8>> {
     let standard = text.contains(['+', '/']);
     let url = text.contains(['-', '_']);
     match (standard, url) {

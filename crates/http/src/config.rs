@@ -3,7 +3,8 @@
 //! Every var is parsed once, into the typed value of the module that owns
 //! its concept: `KEY_PREFIX` into the core's [`KeyLayout`], the TTLs into its
 //! [`Policy`], `TOKEN_KEYS` into its [`KeyRing`], `GUARD_RULES` into
-//! [`Rules`]; each bound and character rule is stated there, once.
+//! [`Rules`], the `ASSERTION_*` vars into [`AssertionSettings`]; each bound
+//! and character rule is stated there, once.
 //!
 //! Rules that apply to every var:
 //! - A value that is empty or only whitespace counts as **unset** (the
@@ -25,10 +26,13 @@ use std::rc::Rc;
 use session_core::policy::{parse_session_cap, TtlNames, MAX_SESSIONS_VAR, TTL_VARS};
 use session_core::{KeyLayout, KeyRing, Policy};
 
+use crate::assertion::{
+    AssertionKeys, AssertionSettings, MAX_TTL as MAX_ASSERTION_TTL, MIN_TTL as MIN_ASSERTION_TTL,
+};
 use crate::cookie::{is_cookie_name, MAX_COOKIE_NAME_BYTES};
 use crate::csrf::normalize_origin;
 use crate::http_url::HttpUrl;
-use crate::identity::encode_user;
+use crate::identity::{encode_user, IdentityHeaders};
 use crate::rules::Rules;
 
 pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
@@ -44,8 +48,9 @@ pub const MAX_URL_BYTES: usize = 2048;
 /// Longest `next` value put in a login redirect, in bytes.
 pub const MAX_NEXT_BYTES: usize = 2048;
 
-/// Every var [`Config::from_vars`] reads.
-pub const VARS: [&str; 12] = [
+/// Every var [`Config::from_vars`] reads (but `SESSION_CONSISTENCY` and
+/// `MAX_SESSIONS_PER_USER`, named by their owners).
+pub const VARS: [&str; 17] = [
     "ADMIN_KEY",
     "TOKEN_KEYS",
     "ORIGIN_URL",
@@ -58,6 +63,11 @@ pub const VARS: [&str; 12] = [
     "API_PREFIX",
     "KEY_PREFIX",
     "FORWARD_TOKEN",
+    "ASSERTION_KEYS",
+    "ASSERTION_ISSUER",
+    "ASSERTION_AUDIENCE",
+    "ASSERTION_TTL",
+    "IDENTITY_HEADERS",
 ];
 
 /// The TTL vars, as the core's policy names them.
@@ -126,6 +136,10 @@ pub struct Config {
     pub forward_token: bool,
     /// `SESSION_CONSISTENCY`.
     pub consistency: Consistency,
+    /// `ASSERTION_KEYS`, `ASSERTION_ISSUER`, `ASSERTION_AUDIENCE`, `ASSERTION_TTL`.
+    pub assertion: AssertionSettings,
+    /// `IDENTITY_HEADERS`.
+    pub identity_headers: IdentityHeaders,
 }
 
 /// `SESSION_CONSISTENCY`: where a user's sessions are decided.
@@ -167,6 +181,8 @@ impl fmt::Debug for Config {
             .field("key_ring", &self.key_ring.as_ref().map(|r| r.kids()))
             .field("forward_token", &self.forward_token)
             .field("consistency", &self.consistency)
+            .field("assertion", &self.assertion)
+            .field("identity_headers", &self.identity_headers)
             .finish()
     }
 }
@@ -190,6 +206,8 @@ impl PartialEq for Config {
             && ring(self) == ring(other)
             && self.forward_token == other.forward_token
             && self.consistency == other.consistency
+            && self.assertion == other.assertion
+            && self.identity_headers == other.identity_headers
     }
 }
 
@@ -209,6 +227,8 @@ impl Default for Config {
             key_ring: Err(ConfigError::new("TOKEN_KEYS", "not set")),
             forward_token: false,
             consistency: Consistency::Eventual,
+            assertion: AssertionSettings::default(),
+            identity_headers: IdentityHeaders::Plain,
         }
     }
 }
@@ -307,6 +327,38 @@ impl Config {
             let cap = parse_session_cap(&v).map_err(|r| ConfigError::new(MAX_SESSIONS_VAR, r))?;
             c.policy = c.policy.with_session_cap(Some(cap));
         }
+        if let Some(v) = var("ASSERTION_KEYS") {
+            c.assertion.keys = Some(Rc::new(
+                AssertionKeys::parse(&v).map_err(|e| ConfigError::new("ASSERTION_KEYS", e))?,
+            ));
+        }
+        if let Some(v) = var("ASSERTION_ISSUER") {
+            c.assertion.issuer = Some(parse_claim_text("ASSERTION_ISSUER", v)?);
+        }
+        if let Some(v) = var("ASSERTION_AUDIENCE") {
+            c.assertion.audience = Some(parse_claim_text("ASSERTION_AUDIENCE", v)?);
+        }
+        if let Some(v) = var("ASSERTION_TTL") {
+            c.assertion.ttl = parse_assertion_ttl(&v)?;
+        }
+        if let Some(v) = var("IDENTITY_HEADERS") {
+            c.identity_headers = match v.as_str() {
+                "plain" => IdentityHeaders::Plain,
+                "assertion" => IdentityHeaders::Assertion,
+                _ => {
+                    return Err(ConfigError::new(
+                        "IDENTITY_HEADERS",
+                        "must be \"plain\" or \"assertion\"",
+                    ))
+                }
+            };
+            if c.identity_headers == IdentityHeaders::Assertion && c.assertion.keys.is_none() {
+                return Err(ConfigError::new(
+                    "IDENTITY_HEADERS",
+                    "is \"assertion\" but ASSERTION_KEYS is not set: the origin would learn nothing of the session",
+                ));
+            }
+        }
         Ok(c)
     }
 
@@ -388,6 +440,41 @@ fn parse_ttl(var: &'static str, v: &str) -> Result<u64, ConfigError> {
     };
     let n = n.ok_or_else(|| ConfigError::new(var, "is not a whole number of seconds"))?;
     session_core::policy::check_ttl(n).map_err(|reason| ConfigError::new(var, reason))
+}
+
+/// `ASSERTION_TTL`: plain decimal digits, [`MIN_ASSERTION_TTL`] to [`MAX_ASSERTION_TTL`].
+fn parse_assertion_ttl(v: &str) -> Result<u64, ConfigError> {
+    let var = "ASSERTION_TTL";
+    let n = (v.len() <= 20 && v.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| v.parse::<u64>().ok())
+        .flatten()
+        .ok_or_else(|| ConfigError::new(var, "is not a whole number of seconds"))?;
+    if !(MIN_ASSERTION_TTL..=MAX_ASSERTION_TTL).contains(&n) {
+        return Err(ConfigError::new(
+            var,
+            format!("must be {MIN_ASSERTION_TTL} to {MAX_ASSERTION_TTL} seconds"),
+        ));
+    }
+    Ok(n)
+}
+
+/// `ASSERTION_ISSUER` or `ASSERTION_AUDIENCE`: a claim's text, visible ASCII
+/// without spaces (a URL, or a name such as `my-app`), at most
+/// [`MAX_URL_BYTES`].
+fn parse_claim_text(var: &'static str, v: String) -> Result<String, ConfigError> {
+    if v.len() > MAX_URL_BYTES {
+        return Err(ConfigError::new(
+            var,
+            format!("is longer than {MAX_URL_BYTES} bytes"),
+        ));
+    }
+    if !v.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::new(
+            var,
+            "must be visible ASCII without spaces (a URL or a name)",
+        ));
+    }
+    Ok(v)
 }
 
 fn parse_admin_key(v: &str) -> Result<String, ConfigError> {
@@ -949,8 +1036,11 @@ mod tests {
         let c = ok(&[
             ("ADMIN_KEY", "very-secret-admin-key"),
             ("TOKEN_KEYS", "k1:c2VjcmV0LWtleS1ieXRlcw"),
+            ("ASSERTION_KEYS", crate::assertion::EXAMPLE_KEYS),
         ]);
         let dbg = format!("{c:?}");
+        assert!(!dbg.contains("MIGHAgEA"), "{dbg}");
+        assert!(dbg.contains("AssertionKeys { kids: [\"k1\"] }"), "{dbg}");
         assert!(!dbg.contains("very-secret"), "{dbg}");
         assert!(!dbg.contains("c2VjcmV0"), "{dbg}");
         assert!(dbg.contains("<redacted>"));
@@ -967,11 +1057,97 @@ mod tests {
     }
 
     #[test]
+    fn assertion_vars() {
+        use crate::assertion::{DEFAULT_TTL, EXAMPLE_KEYS};
+        let c = ok(&[]);
+        assert!(c.assertion.keys.is_none());
+        assert_eq!(c.assertion.ttl, DEFAULT_TTL);
+        assert_eq!(c.identity_headers, IdentityHeaders::Plain);
+        let c = ok(&[
+            ("ASSERTION_KEYS", EXAMPLE_KEYS),
+            ("ASSERTION_ISSUER", "https://auth.example"),
+            ("ASSERTION_AUDIENCE", "my-app"),
+            ("ASSERTION_TTL", " 600 "),
+            ("IDENTITY_HEADERS", "assertion"),
+        ]);
+        assert_eq!(c.assertion.keys.as_ref().unwrap().kids(), ["k1"]);
+        assert_eq!(c.assertion.issuer.as_deref(), Some("https://auth.example"));
+        assert_eq!(c.assertion.audience.as_deref(), Some("my-app"));
+        assert_eq!(c.assertion.ttl, 600);
+        assert_eq!(c.identity_headers, IdentityHeaders::Assertion);
+        assert_eq!(ok(&[("ASSERTION_TTL", "10")]).assertion.ttl, 10);
+        assert_eq!(
+            ok(&[("IDENTITY_HEADERS", "plain")]).identity_headers,
+            IdentityHeaders::Plain
+        );
+        for (var, value, reason) in [
+            (
+                "ASSERTION_TTL",
+                "9",
+                "ASSERTION_TTL: must be 10 to 600 seconds",
+            ),
+            (
+                "ASSERTION_TTL",
+                "601",
+                "ASSERTION_TTL: must be 10 to 600 seconds",
+            ),
+            (
+                "ASSERTION_TTL",
+                "60s",
+                "ASSERTION_TTL: is not a whole number of seconds",
+            ),
+            (
+                "ASSERTION_TTL",
+                "-60",
+                "ASSERTION_TTL: is not a whole number of seconds",
+            ),
+            (
+                "ASSERTION_TTL",
+                "99999999999999999999999",
+                "ASSERTION_TTL: is not a whole number",
+            ),
+            (
+                "IDENTITY_HEADERS",
+                "both",
+                "IDENTITY_HEADERS: must be \"plain\" or \"assertion\"",
+            ),
+            (
+                "IDENTITY_HEADERS",
+                "assertion",
+                "IDENTITY_HEADERS: is \"assertion\" but ASSERTION_KEYS is not set",
+            ),
+            (
+                "ASSERTION_ISSUER",
+                "my app",
+                "ASSERTION_ISSUER: must be visible ASCII",
+            ),
+            (
+                "ASSERTION_AUDIENCE",
+                "aud\u{e9}",
+                "ASSERTION_AUDIENCE: must be visible ASCII",
+            ),
+            (
+                "ASSERTION_KEYS",
+                "k1:AAAA",
+                "ASSERTION_KEYS: entry 1: is not PKCS#8 DER",
+            ),
+        ] {
+            let e = bad(&[(var, value)]);
+            assert_eq!(e.var, var);
+            assert!(e.to_string().starts_with(reason), "{value}: {e}");
+        }
+        assert_eq!(
+            bad(&[("ASSERTION_AUDIENCE", &"a".repeat(MAX_URL_BYTES + 1))]).var,
+            "ASSERTION_AUDIENCE"
+        );
+    }
+
+    #[test]
     fn errors_never_echo_the_value() {
         // Any var's value may hold a secret (a password in a URL, a key): a
         // configuration problem names the var and the reason only.
         const SECRET: &str = "PASSWORD123xyz";
-        let cases: [(&str, String); 14] = [
+        let cases: [(&str, String); 19] = [
             ("TOKEN_KEYS", format!("{SECRET}:AAAA")),
             (
                 "TOKEN_KEYS",
@@ -990,6 +1166,11 @@ mod tests {
             ("KEY_PREFIX", format!("{SECRET} {}", "x".repeat(70))),
             ("FORWARD_TOKEN", SECRET.to_owned()),
             ("SESSION_IDLE_TTL", SECRET.to_owned()),
+            ("ASSERTION_KEYS", format!("{SECRET}:AAAA")),
+            ("ASSERTION_KEYS", format!("k1:{SECRET}")),
+            ("ASSERTION_ISSUER", format!("{SECRET} x")),
+            ("ASSERTION_TTL", SECRET.to_owned()),
+            ("IDENTITY_HEADERS", SECRET.to_owned()),
             (
                 "GUARD_RULES",
                 format!(r#"[{{"path":"{SECRET}","access":"public"}}]"#),

@@ -6,6 +6,11 @@
 //!   `decodeURIComponent`.
 //! - `X-Session-Meta`: base64url without padding of the meta JSON
 //!   ([`encode_meta`]).
+//! - `X-Session-Auth-Time`: when the user last proved who they are, in
+//!   seconds since the epoch ([`auth_time`]).
+//! - `X-Session-Assertion`: the signed identity assertion
+//!   ([`crate::assertion`]); with `IDENTITY_HEADERS=assertion`
+//!   ([`IdentityHeaders`]) it is the only one of these sent.
 //! - Every `X-Session-*` header a client sends is removed before forwarding
 //!   ([`strip_session_headers`], [`is_session_header`]); `X-Session-Issue` and
 //!   `X-Session-Revoke` are removed from every origin response after being
@@ -31,6 +36,8 @@ use session_core::Session;
 pub const SESSION_ID: &str = "X-Session-Id";
 pub const SESSION_USER: &str = "X-Session-User";
 pub const SESSION_META: &str = "X-Session-Meta";
+pub const SESSION_AUTH_TIME: &str = "X-Session-Auth-Time";
+pub const SESSION_ASSERTION: &str = "X-Session-Assertion";
 pub const SESSION_ISSUE: &str = "X-Session-Issue";
 pub const SESSION_REVOKE: &str = "X-Session-Revoke";
 
@@ -38,6 +45,8 @@ pub const SESSION_REVOKE: &str = "X-Session-Revoke";
 pub const SESSION_ID_HEADER: HeaderName = HeaderName::from_static("x-session-id");
 pub const SESSION_USER_HEADER: HeaderName = HeaderName::from_static("x-session-user");
 pub const SESSION_META_HEADER: HeaderName = HeaderName::from_static("x-session-meta");
+pub const SESSION_AUTH_TIME_HEADER: HeaderName = HeaderName::from_static("x-session-auth-time");
+pub const SESSION_ASSERTION_HEADER: HeaderName = HeaderName::from_static("x-session-assertion");
 pub const SESSION_ISSUE_HEADER: HeaderName = HeaderName::from_static("x-session-issue");
 pub const SESSION_REVOKE_HEADER: HeaderName = HeaderName::from_static("x-session-revoke");
 
@@ -84,15 +93,34 @@ pub fn decode_meta(encoded: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Sets `X-Session-Id`, `X-Session-User` and `X-Session-Meta` of `session`,
-/// replacing any value already there.
+/// `IDENTITY_HEADERS`: which identity headers a forwarded request carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdentityHeaders {
+    /// `plain` (default): `X-Session-Id`, `-User`, `-Meta`, `-Auth-Time`, and
+    /// `X-Session-Assertion` when `ASSERTION_KEYS` is set.
+    #[default]
+    Plain,
+    /// `assertion`: `X-Session-Assertion` only (needs `ASSERTION_KEYS`).
+    Assertion,
+}
+
+/// When the session's user last proved who they are (`authenticatedAt`), in
+/// whole seconds since the epoch: `X-Session-Auth-Time` and the assertion's
+/// `auth_time`.
+pub fn auth_time(session: &Session) -> i64 {
+    session.lifetime.authenticated_at.div_euclid(1000)
+}
+
+/// Sets `X-Session-Id`, `X-Session-User`, `X-Session-Meta` and
+/// `X-Session-Auth-Time` of `session`, replacing any value already there.
 pub fn add_identity_headers(headers: &mut HeaderMap, session: &Session) {
     for (name, value) in [
         (SESSION_ID_HEADER, session.id.to_string()),
         (SESSION_USER_HEADER, encode_user(&session.user_id)),
         (SESSION_META_HEADER, encode_meta(&session.meta)),
+        (SESSION_AUTH_TIME_HEADER, auth_time(session).to_string()),
     ] {
-        // All three are visible ASCII by construction; a failure would only
+        // All four are visible ASCII by construction; a failure would only
         // drop the header, never panic.
         match HeaderValue::from_str(&value) {
             Ok(value) => {
@@ -249,14 +277,28 @@ mod tests {
             SESSION_REVOKE_HEADER.as_str(),
             SESSION_REVOKE.to_ascii_lowercase()
         );
+        assert_eq!(
+            SESSION_AUTH_TIME_HEADER.as_str(),
+            SESSION_AUTH_TIME.to_ascii_lowercase()
+        );
+        assert_eq!(
+            SESSION_ASSERTION_HEADER.as_str(),
+            SESSION_ASSERTION.to_ascii_lowercase()
+        );
+        // Every header of ours is one a client cannot send: stripped by the
+        // `x-session-` rule, in every spelling.
         for n in [
             SESSION_ID,
             SESSION_USER,
             SESSION_META,
+            SESSION_AUTH_TIME,
+            SESSION_ASSERTION,
             SESSION_ISSUE,
             SESSION_REVOKE,
+            "x_session_assertion",
+            "X-SESSION_ASSERTION",
         ] {
-            assert!(is_session_header(n));
+            assert!(is_session_header(n), "{n}");
         }
     }
 
@@ -325,6 +367,15 @@ mod tests {
         h.insert("X-Session-Meta", HeaderValue::from_static("e30"));
         h.insert("x-session-issue", HeaderValue::from_static("{}"));
         h.insert("x-session-whatever", HeaderValue::from_static("1"));
+        h.insert(
+            "x-session-assertion",
+            HeaderValue::from_static("e30.e30.sig"),
+        );
+        h.insert(
+            "x_session_assertion",
+            HeaderValue::from_static("e30.e30.sig"),
+        );
+        h.insert("x-session-auth-time", HeaderValue::from_static("0"));
         h.insert("x-sessionx", HeaderValue::from_static("keep"));
         h.insert("x_session_user", HeaderValue::from_static("root"));
         h.insert("x-session_meta", HeaderValue::from_static("e30"));

@@ -8,6 +8,7 @@
 //! - [`cookie`], [`bearer`]: reading, setting and stripping credentials.
 //! - [`csrf`], [`cors`]: the `Origin` check, CORS of the session API.
 //! - [`identity`]: the `X-Session-*` headers and the headers stripped.
+//! - [`assertion`]: the signed identity assertion, its keys and JWKS.
 //! - [`rules`]: `GUARD_RULES`, patterns and path readings.
 //! - [`guard`]: the guard's decisions, and [`guard::handoff`], what the
 //!   origin's answer does.
@@ -17,6 +18,7 @@
 
 pub mod api;
 pub mod app;
+pub mod assertion;
 pub mod auth;
 pub mod bearer;
 pub mod config;

@@ -1433,7 +1433,12 @@ fn identity_headers_spoofed_with_underscores_are_stripped() {
         if auth.is_some() {
             assert_eq!(
                 names,
-                ["x-session-id", "x-session-meta", "x-session-user"],
+                [
+                    "x-session-auth-time",
+                    "x-session-id",
+                    "x-session-meta",
+                    "x-session-user"
+                ],
                 "{path}"
             );
             assert_eq!(header(&f.headers, "x-session-user"), Some("alice"));

@@ -17,6 +17,8 @@ pub fn cases(cases: u32) -> proptest::test_runner::Config {
 
 #[path = "properties/api.rs"]
 mod api;
+#[path = "properties/assertion.rs"]
+mod assertion;
 #[path = "properties/bearer.rs"]
 mod bearer;
 #[path = "properties/config.rs"]

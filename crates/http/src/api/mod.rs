@@ -73,6 +73,7 @@ async fn route<O: Sessions>(
     }
     match route {
         Route::OpenApi => Ok(render::openapi(&app.config().api_prefix)),
+        Route::Jwks => Ok(render::jwks(app.config().assertion.keys.as_deref())),
         Route::Session | Route::Refresh | Route::Sessions | Route::SessionById(_) => {
             let me = authenticate(app, head).await.map_err(|e| e.problem())?;
             self_service::answer(app, head, &me, &route, body).await

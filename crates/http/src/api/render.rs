@@ -1,5 +1,5 @@
-//! Rendering the API's answers: JSON bodies, empty answers, cookies, and
-//! the OpenAPI document.
+//! Rendering the API's answers: JSON bodies, empty answers, cookies, the
+//! OpenAPI document and the JWKS of the identity assertion.
 
 use http::{header, HeaderValue, Response, StatusCode};
 use serde_json::{Map, Value};
@@ -39,6 +39,17 @@ pub(super) fn with_cookie(mut response: Response<Vec<u8>>, cookie: &str) -> Resp
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
+    response
+}
+
+/// The public keys of `ASSERTION_KEYS` (`{"keys": []}` without any),
+/// cacheable for 5 minutes: see the README's rotation steps.
+pub(super) fn jwks(keys: Option<&crate::assertion::AssertionKeys>) -> Response<Vec<u8>> {
+    let mut response = json(StatusCode::OK, &crate::assertion::jwks(keys));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(crate::assertion::JWKS_CACHE_CONTROL),
+    );
     response
 }
 

@@ -12,6 +12,7 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("/admin/sessions/{id}", &["GET", "PATCH", "DELETE"]),
     ("/admin/users/{userId}/sessions", &["GET", "DELETE"]),
     ("/openapi.json", &["GET"]),
+    ("/.well-known/jwks.json", &["GET"]),
 ];
 
 /// A matched route, with its path parameter still percent-encoded.
@@ -26,6 +27,7 @@ pub(super) enum Route<'a> {
     AdminSessionById(&'a str),
     AdminUserSessions(&'a str),
     OpenApi,
+    Jwks,
 }
 
 impl<'a> Route<'a> {
@@ -43,6 +45,7 @@ impl<'a> Route<'a> {
             ["admin", "sessions", id] => Route::AdminSessionById(param(id)?),
             ["admin", "users", user, "sessions"] => Route::AdminUserSessions(param(user)?),
             ["openapi.json"] => Route::OpenApi,
+            [".well-known", "jwks.json"] => Route::Jwks,
             _ => return None,
         })
     }
@@ -58,6 +61,7 @@ impl<'a> Route<'a> {
             Route::AdminSessionById(_) => "/admin/sessions/{id}",
             Route::AdminUserSessions(_) => "/admin/users/{userId}/sessions",
             Route::OpenApi => "/openapi.json",
+            Route::Jwks => "/.well-known/jwks.json",
         };
         ROUTES
             .iter()

@@ -4,13 +4,17 @@
 //!
 //! The Worker's part, in order:
 //! 1. [`decide`]; on [`GuardDecision::Respond`], send it.
-//! 2. Fetch [`Forward::url`] with [`Forward::headers`], the request's method
+//! 2. When [`Forward::assertion`] waits for its signature, sign its
+//!    [`Pending::signing_input`] with its key (ES256) and
+//!    [`Forward::add_assertion`]; a signer that fails answers
+//!    [`signing_failed`] (and [`abandon`]).
+//! 3. Fetch [`Forward::url`] with [`Forward::headers`], the request's method
 //!    and its body (streamed). Unreachable origin: [`abandon`], then 502
 //!    `origin_unavailable`.
-//! 3. [`finish`] with the origin response's headers ([`handoff`]); remove
+//! 4. [`finish`] with the origin response's headers ([`handoff`]); remove
 //!    [`Finish::remove_headers`] from the response, append every
 //!    [`Finish::set_cookies`] value, print [`Finish::logs`], send it.
-//! 4. Run [`Finish::after`], when there is one, after the response
+//! 5. Run [`Finish::after`], when there is one, after the response
 //!    (`waitUntil`): the sliding write.
 //!
 //! # Decisions, in order
@@ -29,6 +33,12 @@
 //!
 //! `decide` never writes: a due sliding write is claimed
 //! ([`Forward::slide`]) and made after the response.
+//!
+//! # Identity headers
+//! A request forwarded with a session carries `X-Session-Id`, `-User`,
+//! `-Meta` and `-Auth-Time` unless `IDENTITY_HEADERS=assertion`, and
+//! `X-Session-Assertion` whenever `ASSERTION_KEYS` is set
+//! ([`crate::assertion`]): a session's recent one again, or one to sign.
 
 pub mod handoff;
 
@@ -41,11 +51,15 @@ use http::{HeaderMap, Method, Response, StatusCode};
 use session_core::{Session, Sessions};
 
 use crate::app::App;
+use crate::assertion::{BadSignature, Pending, Signing};
 use crate::auth::{authenticate, AuthError, TokenSource};
 use crate::bearer::strip_our_authorization;
 use crate::config::Config;
 use crate::cookie::{clear_cookie, set_cookie, strip_cookie};
-use crate::identity::{add_identity_headers, strip_override_headers, strip_session_headers};
+use crate::identity::{
+    add_identity_headers, strip_override_headers, strip_session_headers, IdentityHeaders,
+    SESSION_ASSERTION_HEADER,
+};
 use crate::problem::{ErrorCode, Problem};
 use crate::request::RequestHead;
 use crate::rules::Access;
@@ -77,7 +91,8 @@ pub struct Forward {
     /// `X-Session-*` and override header and (unless `FORWARD_TOKEN=true`)
     /// the session cookie and an `Authorization` header carrying a session
     /// token, plus `X-Session-Id`, `X-Session-User` and `X-Session-Meta` when
-    /// a session is attached.
+    /// a session is attached (unless `IDENTITY_HEADERS=assertion`), and
+    /// `X-Session-Assertion` once signed (see [`Forward::assertion`]).
     pub headers: HeaderMap,
     /// The access the path required.
     pub access: Access,
@@ -93,6 +108,34 @@ pub struct Forward {
     /// (sliding on a cookie-authenticated request); [`finish`] passes it on
     /// while the sliding write still applies.
     pub set_cookie: Option<String>,
+    /// The identity assertion still to be signed (`ASSERTION_KEYS` set and
+    /// no recent one of this session to reuse): the request must not be
+    /// forwarded before [`Forward::add_assertion`].
+    pub assertion: Option<Pending>,
+}
+
+impl Forward {
+    /// Puts the signed assertion in the headers: `pending` (taken from
+    /// [`Forward::assertion`]) with the ES256 `signature` of its signing
+    /// input (`r‖s`, 64 bytes).
+    pub fn add_assertion(&mut self, pending: Pending, signature: &[u8]) -> Result<(), Problem> {
+        let value = pending
+            .complete(signature)
+            .map_err(|BadSignature| signing_failed())?;
+        self.headers.insert(SESSION_ASSERTION_HEADER, value);
+        Ok(())
+    }
+}
+
+/// 503 `misconfigured`: the platform could not sign with the first key of
+/// `ASSERTION_KEYS` (it refused the key, e.g. a public key that is not the
+/// private key's). The request is not forwarded without its assertion.
+pub fn signing_failed() -> Problem {
+    Problem::new(
+        ErrorCode::Misconfigured,
+        "ASSERTION_KEYS: the signing key could not be used to sign the identity assertion \
+(is its public key the private key's?)",
+    )
 }
 
 impl fmt::Debug for Forward {
@@ -109,6 +152,7 @@ impl fmt::Debug for Forward {
                 "set_cookie",
                 &self.set_cookie.as_ref().map(|_| "<redacted>"),
             )
+            .field("assertion", &self.assertion)
             .finish()
     }
 }
@@ -157,6 +201,7 @@ pub async fn decide<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> GuardD
             token_source: None,
             slide: None,
             set_cookie: None,
+            assertion: None,
         });
     }
 
@@ -175,17 +220,33 @@ pub async fn decide<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> GuardD
         }
     }
 
+    let now_ms = app.now_ms();
     // At most one request per session and isolate makes the sliding write.
     let slide = app.claims().claim(&caller.session);
     let set_cookie = match &slide {
         Some(next) if caller.source == TokenSource::Cookie => Some(set_cookie(
             &config.cookie_name,
             caller.token,
-            next.seconds_to_expiry(app.now_ms()),
+            next.seconds_to_expiry(now_ms),
         )),
         _ => None,
     };
-    add_identity_headers(&mut headers, &caller.session);
+    if config.identity_headers == IdentityHeaders::Plain {
+        add_identity_headers(&mut headers, &caller.session);
+    }
+    let assertion = match config.assertion.prepare(
+        &head.url,
+        config.origin_url.as_ref(),
+        &caller.session,
+        now_ms,
+    ) {
+        Some(Signing::Ready(value)) => {
+            headers.insert(SESSION_ASSERTION_HEADER, value);
+            None
+        }
+        Some(Signing::Pending(pending)) => Some(pending),
+        None => None,
+    };
     GuardDecision::Forward(Forward {
         url,
         headers,
@@ -194,6 +255,7 @@ pub async fn decide<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> GuardD
         token_source: Some(caller.source),
         slide,
         set_cookie,
+        assertion,
     })
 }
 

@@ -58,6 +58,17 @@ fn marked_value(var: &'static str) -> BoxedStrategy<String> {
             format!(r#"["{m}"#),
             format!("{m}"),
         ],
+        "ASSERTION_KEYS" => {
+            let k = crate::support::ASSERTION_K1.strip_prefix("k1:").unwrap();
+            vec![
+                format!("{m}:AAAA"),
+                format!("k1:{m}"),
+                format!("k1:{k}{m}"),
+                format!("k1:{k},k1:{k}{m}"),
+                format!("k1:{k},{m}"),
+                format!("{m}"),
+            ]
+        }
         "ALLOWED_ORIGINS" => vec![
             format!("https://ok.example,https://{m}.example/p"),
             format!("{m}"),
@@ -130,7 +141,7 @@ proptest! {
             Err(e) => e.to_string(),
         };
         prop_assert!(!shown.contains(MARK), "{} echoed its value: {}", var, shown);
-        if matches!(var, "ADMIN_KEY" | "TOKEN_KEYS") {
+        if matches!(var, "ADMIN_KEY" | "TOKEN_KEYS" | "ASSERTION_KEYS") {
             // Nor does the configuration's `Debug` show a secret.
             let debug = format!("{:?}", load(var, &value));
             prop_assert!(!debug.contains(MARK), "{}", debug);

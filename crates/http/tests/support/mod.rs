@@ -20,6 +20,10 @@ use session_http::request::RequestHead;
 
 /// A `TOKEN_KEYS` with one 32-byte key, `k1`.
 pub const TOKEN_KEYS: &str = "k1:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=";
+/// `ASSERTION_KEYS` entries (P-256 PKCS#8, made with Node's
+/// `generateKeyPairSync('ec', {namedCurve: 'P-256'})`; test keys only).
+pub const ASSERTION_K1: &str = session_http::assertion::EXAMPLE_KEYS;
+pub const ASSERTION_K2: &str = "k2:MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgoxA1s4Lyn+9gnxgB5XOkU2eqsF409gEmeqDWAo3GjhWhRANCAATup+dP6EEls5qL9dMNASM+ZY6fdGtm0wAquJHLkobv/J0OCNb1RM69/vqTFa1HN6cADhyZSWjr91IIEQATFgDD";
 /// An `ADMIN_KEY`.
 pub const ADMIN_KEY: &str = "admin-key-for-tests-0123456789";
 

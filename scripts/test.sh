@@ -51,6 +51,8 @@ read -r p f < <(cargo_counts "$logs/wasm.log"); layer wasm "$logs/wasm.log" "$p"
 echo "[test] layer 3: build the Worker, check its size budget (bench/budget.json), then node --test in Miniflare"
 bash scripts/build.sh
 node scripts/size-budget.mjs || { echo "[test] the wasm is over its size budget"; exit 1; }
+# The demo origin (tests/demo-origin.test.mjs) imports the verifier package's build.
+npm --prefix origin run build --silent
 status=0; node --test --test-concurrency=4 tests/*.test.mjs 2>&1 | tee "$logs/node.log" || status=$?
 p=$(awk '/^# pass /{print $3}' "$logs/node.log" | tail -1); f=$(awk '/^# fail /{print $3}' "$logs/node.log" | tail -1)
 layer node "$logs/node.log" "${p:-0}" "${f:-0}" "$status"

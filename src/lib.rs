@@ -11,6 +11,7 @@ pub mod owners;
 pub mod platform;
 pub mod promise;
 pub mod proxy;
+pub mod ratelimit;
 pub mod store;
 pub mod warm;
 
@@ -25,13 +26,16 @@ use session_http::config::{
     missing_owner_binding, Config, ConfigError, Consistency, OWNER_BINDING,
 };
 use session_http::guard::{self, GuardDecision};
+use session_http::page;
 use session_http::problem::{ErrorCode, Problem};
+use session_http::ratelimit::{RateLimits, Refusals};
 use session_http::request::RequestHead;
 use worker::{console_error, console_log, event, Context, Env, ScheduleContext, ScheduledEvent};
 
 use crate::http::{read_body, request_head, to_js_response, BodyError};
 use crate::owners::DurableOwners;
 use crate::platform::JsClock;
+use crate::ratelimit::WorkerLimiters;
 use crate::store::WorkersKv;
 
 /// The allocator of the wasm: talc instead of Rust's default dlmalloc, for
@@ -50,17 +54,22 @@ thread_local! {
     static SETTINGS: std::cell::OnceCell<Rc<Result<Config, ConfigError>>> = const { std::cell::OnceCell::new() };
     /// What this isolate remembers between requests: sliding claims, revocations.
     static LEDGER: Rc<Ledger> = Rc::default();
+    /// Admin clients this isolate refuses before comparing their key (`RL_ADMIN`).
+    static REFUSALS: Rc<Refusals> = Rc::default();
 }
 
 pub(crate) fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
     SETTINGS.with(|cell| {
         cell.get_or_init(|| {
-            Rc::new(Config::from_vars(|name| {
-                env.secret(name)
-                    .ok()
-                    .map(|s| s.to_string())
-                    .or_else(|| env.var(name).ok().map(|v| v.to_string()))
-            }))
+            Rc::new(
+                Config::from_vars(|name| {
+                    env.secret(name)
+                        .ok()
+                        .map(|s| s.to_string())
+                        .or_else(|| env.var(name).ok().map(|v| v.to_string()))
+                })
+                .and_then(|config| config.with_bindings(|name| ratelimit::is_bound(env, name))),
+            )
         })
         .clone()
     })
@@ -68,7 +77,7 @@ pub(crate) fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
 
 fn new_app<'s>(settings: &'s Config, env: &Env, ledger: Rc<Ledger>) -> WorkerApp<'s> {
     let kv = WorkersKv::from_env(env);
-    match settings.consistency {
+    let app = match settings.consistency {
         Consistency::Eventual => App::eventual(settings, kv, JsClock, OsRandom, ledger),
         Consistency::Strong => {
             let owners = env
@@ -77,7 +86,9 @@ fn new_app<'s>(settings: &'s Config, env: &Env, ledger: Rc<Ledger>) -> WorkerApp
                 .map_err(|_| missing_owner_binding());
             App::strong(settings, kv, JsClock, OsRandom, ledger, owners)
         }
-    }
+    };
+    let limiters = Rc::new(WorkerLimiters::new(env.clone()));
+    app.with_limits(RateLimits::new(limiters, REFUSALS.with(Rc::clone)))
 }
 
 #[event(start)]
@@ -113,10 +124,6 @@ pub(crate) async fn serve(
     ctx: &Context,
     served: &Served,
 ) -> worker::Result<web_sys::Response> {
-    let settings = match served.settings.as_ref() {
-        Ok(settings) => settings,
-        Err(e) => return problem(ErrorCode::Misconfigured, e.to_string()),
-    };
     let head = match request_head(req) {
         Ok(head) => head,
         Err(_) => {
@@ -124,6 +131,13 @@ pub(crate) async fn serve(
                 ErrorCode::InvalidRequest,
                 "the request line could not be read",
             )
+        }
+    };
+    let settings = match served.settings.as_ref() {
+        Ok(settings) => settings,
+        Err(e) => {
+            let problem = Problem::new(ErrorCode::Misconfigured, e.to_string());
+            return to_js_response(page::refusal(&head, &problem));
         }
     };
     let app = new_app(settings, env, Rc::clone(&served.ledger));
@@ -156,6 +170,9 @@ async fn guarded(
         GuardDecision::Respond(response) => return to_js_response(response),
         GuardDecision::Forward(forward) => forward,
     };
+    for line in &forward.logs {
+        console_log!("{line}");
+    }
     let response = match proxy::forward(req, &forward, served.origin.as_ref()).await {
         Ok(response) => response,
         Err(e) => {
@@ -172,7 +189,7 @@ async fn guarded(
     for line in &finish.logs {
         console_log!("{line}");
     }
-    let response = match finish.failure_response() {
+    let response = match finish.failure_response_to(head) {
         Some(failed) => to_js_response(failed)?,
         None => proxy::finished(response, &finish)?,
     };

@@ -3,7 +3,7 @@
 //! the isolate's sliding claims.
 //!
 //! ```ignore
-//! let app = App::eventual(&config, kv, clock, random, ledger);
+//! let app = App::eventual(&config, kv, clock, random, ledger).with_limits(limits);
 //! let session = app.sessions()?.run(Op::Verify { token }).await?.session()?;
 //! ```
 
@@ -17,6 +17,7 @@ use session_core::{
 
 use crate::config::{Config, ConfigError};
 use crate::problem::{ErrorCode, Problem};
+use crate::ratelimit::RateLimits;
 
 /// The service over Workers KV (`eventual` mode).
 pub type KvService<S, C, R> = SessionService<KvRepo<S, C>, C, R>;
@@ -42,6 +43,7 @@ pub struct App<'c, O> {
     pub config: &'c Config,
     sessions: Result<O, Problem>,
     claims: SlideClaims<Rc<dyn Clock>>,
+    limits: RateLimits,
 }
 
 impl<'c, S: KvStore, C: Clock + Clone + 'static, R: Random> App<'c, ConfiguredSessions<S, C, R>> {
@@ -99,7 +101,20 @@ impl<'c, O: Sessions> App<'c, O> {
             config,
             sessions,
             claims: SlideClaims::new(ledger, clock),
+            limits: RateLimits::default(),
         }
+    }
+
+    /// The same app counting with these rate limiting bindings (by
+    /// default, every limit is off).
+    pub fn with_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The rate limits ([`crate::ratelimit`]).
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
     }
 
     pub fn config(&self) -> &Config {
@@ -139,6 +154,7 @@ pub fn owner_settings(config: &Config) -> Result<OwnerSettings, Problem> {
             key_ring: Rc::clone(ring),
             layout: Rc::clone(&config.layout),
             policy: config.policy,
+            create_limit: config.create_limit,
         }),
         Err(why) => Err(Problem::new(ErrorCode::Misconfigured, why.to_string())),
     }

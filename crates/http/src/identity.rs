@@ -6,6 +6,8 @@
 //!   `decodeURIComponent`.
 //! - `X-Session-Meta`: base64url without padding of the meta JSON
 //!   ([`encode_meta`]).
+//! - `X-Session-Auth-Time`: when the user last proved who they are, in
+//!   seconds since the epoch ([`auth_time`]).
 //! - Every `X-Session-*` header a client sends is removed before forwarding
 //!   ([`strip_session_headers`], [`is_session_header`]); `X-Session-Issue` and
 //!   `X-Session-Revoke` are removed from every origin response after being
@@ -31,6 +33,7 @@ use session_core::Session;
 pub const SESSION_ID: &str = "X-Session-Id";
 pub const SESSION_USER: &str = "X-Session-User";
 pub const SESSION_META: &str = "X-Session-Meta";
+pub const SESSION_AUTH_TIME: &str = "X-Session-Auth-Time";
 pub const SESSION_ISSUE: &str = "X-Session-Issue";
 pub const SESSION_REVOKE: &str = "X-Session-Revoke";
 
@@ -38,6 +41,7 @@ pub const SESSION_REVOKE: &str = "X-Session-Revoke";
 pub const SESSION_ID_HEADER: HeaderName = HeaderName::from_static("x-session-id");
 pub const SESSION_USER_HEADER: HeaderName = HeaderName::from_static("x-session-user");
 pub const SESSION_META_HEADER: HeaderName = HeaderName::from_static("x-session-meta");
+pub const SESSION_AUTH_TIME_HEADER: HeaderName = HeaderName::from_static("x-session-auth-time");
 pub const SESSION_ISSUE_HEADER: HeaderName = HeaderName::from_static("x-session-issue");
 pub const SESSION_REVOKE_HEADER: HeaderName = HeaderName::from_static("x-session-revoke");
 
@@ -84,15 +88,22 @@ pub fn decode_meta(encoded: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Sets `X-Session-Id`, `X-Session-User` and `X-Session-Meta` of `session`,
-/// replacing any value already there.
+/// When the session's user last proved who they are (`authenticatedAt`), in
+/// whole seconds since the epoch: `X-Session-Auth-Time`.
+pub fn auth_time(session: &Session) -> i64 {
+    session.lifetime.authenticated_at.div_euclid(1000)
+}
+
+/// Sets `X-Session-Id`, `X-Session-User`, `X-Session-Meta` and
+/// `X-Session-Auth-Time` of `session`, replacing any value already there.
 pub fn add_identity_headers(headers: &mut HeaderMap, session: &Session) {
     for (name, value) in [
         (SESSION_ID_HEADER, session.id.to_string()),
         (SESSION_USER_HEADER, encode_user(&session.user_id)),
         (SESSION_META_HEADER, encode_meta(&session.meta)),
+        (SESSION_AUTH_TIME_HEADER, auth_time(session).to_string()),
     ] {
-        // All three are visible ASCII by construction; a failure would only
+        // All four are visible ASCII by construction; a failure would only
         // drop the header, never panic.
         match HeaderValue::from_str(&value) {
             Ok(value) => {

@@ -11,17 +11,18 @@ use super::Answer;
 use crate::app::App;
 use crate::auth::authorize_admin;
 use crate::problem::{ErrorCode, Problem};
+use crate::ratelimit::OnFailure;
 use crate::request::RequestHead;
 
-/// Answers an admin route: the admin key first (see [`authorize_admin`]),
-/// then whether the service can run at all, then the input.
+/// Answers an admin route: the admin key first (see [`admin_key`]), then
+/// whether the service can run at all, then the input.
 pub(super) async fn answer<O: Sessions>(
     app: &App<'_, O>,
     head: &RequestHead,
     route: &Route<'_>,
     body: &[u8],
 ) -> Answer {
-    authorize_admin(app.config(), head)?;
+    admin_key(app, head).await?;
     app.sessions()?;
     let method = &head.method;
     match *route {
@@ -39,6 +40,11 @@ pub(super) async fn answer<O: Sessions>(
             // user agent would mislead, so admin-made sessions record no client.
             let new = NewSession::from_json(json_body(head, body)?, Default::default())
                 .map_err(|e| Problem::invalid_field(&e.field, &e.reason))?;
+            let prefix = app.config().layout.prefix();
+            let limits = app.limits();
+            limits
+                .creation(prefix, &new.user_id, OnFailure::Closed)
+                .await?;
             let (token, session) = app.run(Op::Create { new }).await?.created()?;
             let answer = json!({ "token": token.expose(), "session": session.to_json() });
             Ok(json(StatusCode::CREATED, &answer))
@@ -96,5 +102,23 @@ pub(super) async fn answer<O: Sessions>(
             ErrorCode::NotFound,
             "no such route of the session API",
         )),
+    }
+}
+
+/// The admin key ([`authorize_admin`]) under `RL_ADMIN`: a client over its
+/// limit of failed attempts is refused before the key is compared, and a
+/// key that does not match is counted (see [`crate::ratelimit`]).
+async fn admin_key<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> Result<(), Problem> {
+    let config = app.config();
+    if config.admin_key.is_none() {
+        return authorize_admin(config, head);
+    }
+    let now = app.now_ms();
+    let attempt = app.limits().admin_gate(head, now)?;
+    match authorize_admin(config, head) {
+        Ok(()) => Ok(()),
+        // No key presented: nothing was guessed.
+        Err(refusal) if head.header("authorization").is_none() => Err(refusal),
+        Err(refusal) => Err(app.limits().admin_failed(attempt, now, refusal).await),
     }
 }

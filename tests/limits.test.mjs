@@ -199,7 +199,7 @@ describe('input limits at their edges', () => {
       const got = (await res.json()).headers;
       assert.equal(Object.keys(got).filter((h) => h.startsWith('x-app-')).length, 1000, `${path}: every client header`);
       const identity = Object.keys(got).filter((h) => /^x[-_]session[-_]/i.test(h));
-      const expected = path === '/app/x' ? ['x-session-id', 'x-session-meta', 'x-session-user'] : [];
+      const expected = path === '/app/x' ? ['x-session-auth-time', 'x-session-id', 'x-session-meta', 'x-session-user'] : [];
       assert.deepEqual(identity.sort(), expected, `${path}: only the Worker's identity headers`);
       if (path === '/app/x') assert.equal(got['x-session-user'], 'header');
     }

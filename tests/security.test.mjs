@@ -239,7 +239,7 @@ describe('security fixes (issue 8), end to end', { concurrency: 4 }, () => {
         const { json } = await sendText(w, path, { ...opts, headers: spoofs });
         const names = Object.keys(json.headers).filter((k) => k.replace(/_/g, '-').startsWith('x-session-')).sort();
         if (opts.bearer) {
-          assert.deepEqual(names, ['x-session-id', 'x-session-meta', 'x-session-user'], path);
+          assert.deepEqual(names, ['x-session-auth-time', 'x-session-id', 'x-session-meta', 'x-session-user'], path);
           assert.equal(json.headers['x-session-user'], 'alice');
           assert.equal(json.headers['x-session-id'], session.id);
         } else {

@@ -242,9 +242,16 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "invalid_request" | "payload_too_large" | "unsupported_media_type" | "method_not_allowed" | "not_found" | "unauthorized" | "invalid_token" | "session_expired" | "forbidden" | "csrf" | "admin_disabled" | "misconfigured" | "store_unavailable" | "origin_unavailable";
+            code: "invalid_request" | "payload_too_large" | "unsupported_media_type" | "method_not_allowed" | "not_found" | "unauthorized" | "invalid_token" | "session_expired" | "reauthentication_required" | "forbidden" | "csrf" | "rate_limited" | "admin_disabled" | "misconfigured" | "store_unavailable" | "origin_unavailable";
             /** @description the offending field, on 400s */
             field?: string;
+            /** @description reauthentication_required (the guard): the rule's `fresh`, in seconds */
+            maxAge?: number;
+            /**
+             * Format: date-time
+             * @description reauthentication_required (the guard): when the session's user last signed in
+             */
+            authenticatedAt?: string;
         };
         /** @description What the holder of a session may change: its label. A body with `meta` (any value) answers 403 forbidden naming `meta`. */
         HolderPatch: {
@@ -315,7 +322,18 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description admin_disabled, misconfigured, store_unavailable */
+        /** @description rate_limited: over a Workers Rate Limiting binding's limit (RL_ADMIN: failed admin-key attempts per client IP, counted before the key is compared; RL_CREATE: sessions created per user); nothing was done */
+        TooManyRequests: {
+            headers: {
+                /** @description seconds to wait before trying again */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description admin_disabled, misconfigured, store_unavailable (on the admin API also: a rate limiting binding that failed, fail closed) */
         Unavailable: {
             headers: {
                 [name: string]: unknown;
@@ -551,6 +569,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -585,6 +604,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -620,6 +640,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -647,6 +668,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -672,6 +694,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -707,6 +730,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -736,6 +760,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -765,6 +790,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };

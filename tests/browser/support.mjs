@@ -17,9 +17,10 @@ export const SCREENSHOTS = path.join(root, 'tests', 'browser', 'screenshots');
 /**
  * Starts the demo origin, the Worker in front of it and a browser. Answers
  * `{ base, worker, browser, close }`; `close()` stops all three (call it in a
- * finally or an `after`).
+ * finally or an `after`). `fresh`: the seconds of the demo's sensitive page
+ * rule (examples/demo/config.mjs; 300 by default).
  */
-export async function startStack() {
+export async function startStack({ fresh } = {}) {
   for (const f of [path.join(root, 'build', 'index.js'), path.join(root, 'client', 'dist', 'index.js')]) {
     if (!existsSync(f)) throw new Error(`${f} is missing: run \`npm run build\` and \`npm --prefix client run build\` first`);
   }
@@ -34,7 +35,7 @@ export async function startStack() {
     const origins = [];
     const demo = await startDemo({ port: 0, origins });
     started.push(() => demo.close());
-    const worker = await startWorker({ bindings: workerVars(demo.url) });
+    const worker = await startWorker({ bindings: workerVars(demo.url, { fresh }) });
     started.push(() => worker.dispose());
     origins.push(new URL(worker.base).origin, new URL(worker.base.replace('127.0.0.1', 'app.test')).origin);
     // app.test: a host name other than localhost / 127.0.0.1 that reaches the same Worker.

@@ -114,12 +114,7 @@ fn the_owner_counts_creations_exactly_at_the_edges_of_its_window() {
     create(&api, "alice").unwrap();
     // N+1 within the window: refused, until the first leaves it.
     owners.reset_calls();
-    assert_eq!(
-        create(&api, "alice"),
-        Err(SessionError::RateLimited {
-            retry_after_secs: 50
-        })
-    );
+    assert_eq!(create(&api, "alice"), Err(SessionError::RateLimited(50)));
     assert_eq!(owners.calls(), 1, "the create's own request, nothing more");
     let listed = block_on(api.list_user("alice", None)).unwrap();
     assert_eq!(listed.len(), 3, "nothing created");
@@ -127,18 +122,13 @@ fn the_owner_counts_creations_exactly_at_the_edges_of_its_window() {
     create(&api, "bob").unwrap();
     // A millisecond before the first creation leaves the window: refused.
     clock.set_ms(T0 + 59_999);
-    assert_eq!(
-        create(&api, "alice"),
-        Err(SessionError::RateLimited {
-            retry_after_secs: 1
-        })
-    );
+    assert_eq!(create(&api, "alice"), Err(SessionError::RateLimited(1)));
     // At 60 s it has left: one more fits, and the window is full again.
     clock.set_ms(T0 + 60_000);
     create(&api, "alice").unwrap();
     assert!(matches!(
         create(&api, "alice"),
-        Err(SessionError::RateLimited { .. })
+        Err(SessionError::RateLimited(_))
     ));
     // At 70 s the two made at 10 s have left too.
     clock.set_ms(T0 + 70_000);
@@ -163,6 +153,6 @@ fn a_creation_that_fails_does_not_count() {
     }
     assert!(matches!(
         create(&api, "alice"),
-        Err(SessionError::RateLimited { .. })
+        Err(SessionError::RateLimited(_))
     ));
 }

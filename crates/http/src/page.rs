@@ -15,7 +15,9 @@
 //! escaped; the headers of the problem (`Retry-After`, `WWW-Authenticate`,
 //! `Cache-Control: no-store`) are the same as with problem+json.
 
-use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::header::{
+    HeaderValue, ACCEPT, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+};
 use http::{Response, StatusCode};
 
 use crate::problem::Problem;
@@ -56,14 +58,8 @@ pub fn html_response(problem: &Problem) -> Response<Vec<u8>> {
     *res.status_mut() = problem.status();
     let h = res.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(HTML_CONTENT_TYPE));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(PAGE_CSP),
-    );
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     problem.add_headers(h);
     res
 }

@@ -338,8 +338,8 @@ impl From<SessionError> for Problem {
             ),
             // What failed inside is for the logs, not for clients.
             SessionError::Store(_) | SessionError::Random => ErrorCode::StoreUnavailable.into(),
-            SessionError::RateLimited { retry_after_secs } => Problem::rate_limited(
-                retry_after_secs,
+            SessionError::RateLimited(secs) => Problem::rate_limited(
+                secs,
                 "Too many sessions were created for this user lately: try again later.",
             ),
         }

@@ -415,7 +415,7 @@ fn client_keys() {
         ip_key("::ffff:203.0.113.7").as_deref(),
         Some("ip:203.0.113.7")
     );
-    assert_eq!(ip_key("::1").as_deref(), Some("ip:::/64"));
+    assert_eq!(ip_key("::1").as_deref(), Some("ip:0:0:0:0::/64"));
     for bad in [
         "",
         "unknown",
@@ -468,7 +468,7 @@ fn client_keys() {
             ("user-agent", "Firefox"),
         ],
     );
-    assert_eq!(client_key(&real), "ip:2001:db8::/64");
+    assert_eq!(client_key(&real), "ip:2001:db8:0:0::/64");
 }
 
 // --- RL_ADMIN --------------------------------------------------------------------

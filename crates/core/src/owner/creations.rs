@@ -6,7 +6,7 @@
 //! ```ignore
 //! let settings = OwnerSettings { create_limit: Some(CreateLimit::new(20, 60)), ..settings };
 //! // the 21st Op::Create of a user within 60 s:
-//! // Err(SessionError::RateLimited { retry_after_secs }) and nothing created
+//! // Err(SessionError::RateLimited(seconds to wait)) and nothing created
 //! ```
 //!
 //! A sliding window: one row per creation of the last `period` seconds
@@ -68,9 +68,8 @@ pub(super) fn admit(
     if count >= i64::from(limit.limit) {
         let oldest = column(1).unwrap_or(now_ms);
         let wait_ms = oldest.saturating_add(limit.period_ms()) - now_ms;
-        return Err(SessionError::RateLimited {
-            retry_after_secs: u64::try_from(wait_ms.max(1)).unwrap_or(1).div_ceil(1000),
-        });
+        let wait_ms = u64::try_from(wait_ms.max(1)).unwrap_or(1);
+        return Err(SessionError::RateLimited(wait_ms.div_ceil(1000)));
     }
     sql.exec(
         "INSERT INTO creations (at) VALUES (?1)",

@@ -401,7 +401,7 @@ async fn act<O: Sessions>(
             .and_then(Reply::created)
         {
             Err(SessionError::Invalid(e)) => out.logs.push(format!("{SESSION_ISSUE} ignored: {e}")),
-            Err(e @ SessionError::RateLimited { .. }) => {
+            Err(e @ SessionError::RateLimited(_)) => {
                 out.logs
                     .push(format!("{SESSION_ISSUE} not carried out: {e}"));
                 out.failure = Some(Problem::from(e));

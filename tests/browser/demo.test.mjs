@@ -138,7 +138,9 @@ describe('the demo in Chromium', () => {
     assert.equal(await page.textContent('h1'), 'Forbidden');
     assert.match(await page.textContent('#reason'), /role/);
     await screenshot(page, 'admin-forbidden');
-    // A script's fetch of the same path still gets problem+json.
+    // A script's fetch of the same path still gets problem+json (from a page
+    // of the demo: the refusal page's own policy allows no fetch at all).
+    await page.goto(url('/'));
     const fetched = await page.evaluate(async () => {
       const r = await fetch('/admin');
       return { status: r.status, type: r.headers.get('content-type'), body: await r.json() };

@@ -84,6 +84,7 @@ pub fn render(problem: &Problem) -> String {
 <h1>{title}</h1>
 <p id="reason">{detail}</p>
 <p class="code">{status} · <code id="code">{code}</code></p>
+<p><a href="/">Home</a></p>
 </main>
 </body>
 </html>

@@ -11,6 +11,7 @@ pub mod owners;
 pub mod platform;
 pub mod promise;
 pub mod proxy;
+pub mod ratelimit;
 pub mod signing;
 pub mod store;
 pub mod warm;
@@ -27,13 +28,16 @@ use session_http::config::{
     missing_owner_binding, Config, ConfigError, Consistency, OWNER_BINDING,
 };
 use session_http::guard::{self, GuardDecision};
+use session_http::page;
 use session_http::problem::{ErrorCode, Problem};
+use session_http::ratelimit::{RateLimits, Refusals};
 use session_http::request::RequestHead;
 use worker::{console_error, console_log, event, Context, Env, ScheduleContext, ScheduledEvent};
 
 use crate::http::{read_body, request_head, to_js_response, BodyError};
 use crate::owners::DurableOwners;
 use crate::platform::JsClock;
+use crate::ratelimit::WorkerLimiters;
 use crate::store::{WorkersKv, WorkersQueue};
 
 /// The allocator of the wasm: talc instead of Rust's default dlmalloc, for
@@ -52,17 +56,22 @@ thread_local! {
     static SETTINGS: std::cell::OnceCell<Rc<Result<Config, ConfigError>>> = const { std::cell::OnceCell::new() };
     /// What this isolate remembers between requests: sliding claims, revocations.
     static LEDGER: Rc<Ledger> = Rc::default();
+    /// Admin clients this isolate refuses before comparing their key (`RL_ADMIN`).
+    static REFUSALS: Rc<Refusals> = Rc::default();
 }
 
 pub(crate) fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
     SETTINGS.with(|cell| {
         cell.get_or_init(|| {
-            Rc::new(Config::from_vars(|name| {
-                env.secret(name)
-                    .ok()
-                    .map(|s| s.to_string())
-                    .or_else(|| env.var(name).ok().map(|v| v.to_string()))
-            }))
+            Rc::new(
+                Config::from_vars(|name| {
+                    env.secret(name)
+                        .ok()
+                        .map(|s| s.to_string())
+                        .or_else(|| env.var(name).ok().map(|v| v.to_string()))
+                })
+                .and_then(|config| config.with_bindings(|name| ratelimit::is_bound(env, name))),
+            )
         })
         .clone()
     })
@@ -73,7 +82,7 @@ pub(crate) fn settings(env: &Env) -> Rc<Result<Config, ConfigError>> {
 fn new_app<'s>(settings: &'s Config, env: &Env, ledger: Rc<Ledger>) -> WorkerApp<'s> {
     let kv = WorkersKv::from_env(env);
     let events = WorkersQueue::from_env(env).map(|_| Rc::new(EventLog::default()));
-    match settings.consistency {
+    let app = match settings.consistency {
         Consistency::Eventual => App::eventual(settings, kv, JsClock, OsRandom, ledger, events),
         Consistency::Strong => {
             let owners = env
@@ -82,7 +91,9 @@ fn new_app<'s>(settings: &'s Config, env: &Env, ledger: Rc<Ledger>) -> WorkerApp
                 .map_err(|_| missing_owner_binding());
             App::strong(settings, kv, JsClock, OsRandom, ledger, owners, events)
         }
-    }
+    };
+    let limiters = Rc::new(WorkerLimiters::new(env.clone()));
+    app.with_limits(RateLimits::new(limiters, REFUSALS.with(Rc::clone)))
 }
 
 /// Sends `events` to the `EVENTS` queue (`eventual` mode: what a crash or
@@ -141,10 +152,6 @@ pub(crate) async fn serve(
     ctx: &Context,
     served: &Served,
 ) -> worker::Result<web_sys::Response> {
-    let settings = match served.settings.as_ref() {
-        Ok(settings) => settings,
-        Err(e) => return problem(ErrorCode::Misconfigured, e.to_string()),
-    };
     let head = match request_head(req) {
         Ok(head) => head,
         Err(_) => {
@@ -152,6 +159,13 @@ pub(crate) async fn serve(
                 ErrorCode::InvalidRequest,
                 "the request line could not be read",
             )
+        }
+    };
+    let settings = match served.settings.as_ref() {
+        Ok(settings) => settings,
+        Err(e) => {
+            let problem = Problem::new(ErrorCode::Misconfigured, e.to_string());
+            return to_js_response(page::refusal(&head, &problem));
         }
     };
     let app = new_app(settings, env, Rc::clone(&served.ledger));
@@ -188,6 +202,9 @@ async fn guarded(
         GuardDecision::Respond(response) => return to_js_response(response),
         GuardDecision::Forward(forward) => forward,
     };
+    for line in &forward.logs {
+        console_log!("{line}");
+    }
     if let Some(pending) = forward.assertion.take() {
         let signed = match signing::sign(&pending).await {
             Ok(signature) => forward.add_assertion(pending, &signature),
@@ -215,7 +232,7 @@ async fn guarded(
     for line in &finish.logs {
         console_log!("{line}");
     }
-    let response = match finish.failure_response() {
+    let response = match finish.failure_response_to(head) {
         Some(failed) => to_js_response(failed)?,
         None => proxy::finished(response, &finish)?,
     };

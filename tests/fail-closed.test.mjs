@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOrigin, startWorker } from './support/worker.mjs';
 import { call } from './support/api.mjs';
-import { COOKIE, createSession, expectProblem, setCookies } from './support/common.mjs';
+import { COOKIE, createSession, expectPage, expectProblem, setCookies } from './support/common.mjs';
 
 const KV_OPS = ['get', 'getWithMetadata', 'put', 'delete', 'list'];
 const OWNER_OPS = ['do:fetch'];
@@ -75,7 +75,9 @@ describe('fail closed when storage is unavailable', () => {
         for (const [what, path, opts] of guarded) {
           const res = await call(w, path, opts);
           assert.deepEqual(setCookies(res).filter((c) => c.startsWith(COOKIE)), [], `${what}: no cookie`);
-          await expectProblem(res, 503, 'store_unavailable', what);
+          // A person's browser gets the page, anything else problem+json.
+          if (opts.headers?.accept === 'text/html') await expectPage(res, 503, 'store_unavailable', what);
+          else await expectProblem(res, 503, 'store_unavailable', what);
         }
         assert.equal(origin.received.length, seen, 'the origin saw no guarded request');
 

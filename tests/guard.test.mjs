@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startOrigin, startWorker } from './support/worker.mjs';
 import {
-  COOKIE, assertCookieAttrs, closedPort, createSession, currentSession, expectProblem,
+  COOKIE, assertCookieAttrs, expectPage, closedPort, createSession, currentSession, expectProblem,
   forge, forgeSecret, kvSnapshot, selfOrigin, send, sendText, sessionCookie, sessionHeaders,
   setCookies, sleep, withGuard,
 } from './support/guard.mjs';
@@ -301,7 +301,7 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
           'x-session-id': session.id,
           'x-session-user': 'real-user',
           'x-session-meta': Buffer.from('{}').toString('base64url'),
-          'x-session-auth-time': String(Math.floor(Date.parse(session.authenticatedAt ?? session.createdAt) / 1000)),
+          'x-session-auth-time': String(Math.floor(Date.parse(session.authenticatedAt) / 1000)),
         });
       }
     });
@@ -445,8 +445,9 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
       // Not a navigation: 401.
       await expectProblem(await send(w, '/app/dash', { headers: { accept: 'application/json' } }), 401, 'unauthorized', 'fetch json');
       await expectProblem(await send(w, '/app/dash'), 401, 'unauthorized', 'no accept');
-      await expectProblem(await send(w, '/app/dash', { method: 'POST', headers: nav, body: 'x' }), 401, 'unauthorized', 'POST html');
-      await expectProblem(await send(w, '/app/dash', { headers: { ...nav }, bearer: forge(token), method: 'DELETE' }), 401, 'invalid_token', 'DELETE html');
+      // Not navigations but accepting HTML: the page, same status and code.
+      await expectPage(await send(w, '/app/dash', { method: 'POST', headers: nav, body: 'x' }), 401, 'unauthorized', 'POST html');
+      await expectPage(await send(w, '/app/dash', { headers: { ...nav }, bearer: forge(token), method: 'DELETE' }), 401, 'invalid_token', 'DELETE html');
       assert.equal(origin.received.length, 0);
 
       // With a session, the navigation goes through.
@@ -454,9 +455,9 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
       assert.equal(ok.status, 200);
       await ok.arrayBuffer();
     });
-    // Without LOGIN_URL a navigation gets the 401.
+    // Without LOGIN_URL a navigation gets the 401, as the page.
     await withGuard({}, async ({ w }) => {
-      await expectProblem(await send(w, '/app/dash', { headers: { accept: 'text/html' } }), 401, 'unauthorized', 'no LOGIN_URL');
+      await expectPage(await send(w, '/app/dash', { headers: { accept: 'text/html' } }), 401, 'unauthorized', 'no LOGIN_URL');
     });
   });
 
@@ -758,7 +759,7 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
       await expectProblem(await send(w, '/app/x', { cookie: token }), 503, 'store_unavailable', 'cookie');
       await expectProblem(await send(w, '/admin/x', { bearer: token }), 503, 'store_unavailable', 'role path');
       // A navigation is not sent to the login page: the store is down, not the session.
-      await expectProblem(await send(w, '/app/x', { cookie: token, headers: { accept: 'text/html' } }), 503, 'store_unavailable', 'navigation');
+      await expectPage(await send(w, '/app/x', { cookie: token, headers: { accept: 'text/html' } }), 503, 'store_unavailable', 'navigation');
       assert.equal(origin.received.length, 0, 'fail closed: origin never called');
       // A forged token costs no KV read: 401, not 503.
       await expectProblem(await send(w, '/app/x', { bearer: forge(token) }), 401, 'invalid_token', 'forged');
@@ -795,7 +796,7 @@ describe('guard (contract §6), end to end', { concurrency: 4 }, () => {
       await expectProblem(logout, 503, 'misconfigured', 'logout handoff');
       await expectProblem(await send(w, '/app/x'), 503, 'misconfigured', 'no token');
       await expectProblem(await send(w, '/app/x', { bearer: 'es1.k1.aaaa.bbbb.cccc' }), 503, 'misconfigured', 'token');
-      await expectProblem(await send(w, '/somewhere', { headers: { accept: 'text/html' } }), 503, 'misconfigured', 'unmatched');
+      await expectPage(await send(w, '/somewhere', { headers: { accept: 'text/html' } }), 503, 'misconfigured', 'unmatched');
       assert.equal(origin.received.length, 3);
     });
     // An invalid key ring behaves the same.

@@ -23,8 +23,9 @@ export type SessionApiErrorCode = ProblemCode | ClientErrorCode;
 /** Every code of contract §7, in its order. */
 export const PROBLEM_CODES: readonly ProblemCode[] = Object.freeze([
   'invalid_request', 'payload_too_large', 'unsupported_media_type', 'method_not_allowed',
-  'not_found', 'unauthorized', 'invalid_token', 'session_expired', 'forbidden', 'csrf',
-  'admin_disabled', 'misconfigured', 'store_unavailable', 'origin_unavailable',
+  'not_found', 'unauthorized', 'invalid_token', 'session_expired', 'reauthentication_required',
+  'forbidden', 'csrf', 'rate_limited', 'admin_disabled', 'misconfigured', 'store_unavailable',
+  'origin_unavailable',
 ] as const);
 
 const CLIENT_TYPE_BASE = 'about:blank#edge-session-client/';

@@ -262,9 +262,16 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "invalid_request" | "payload_too_large" | "unsupported_media_type" | "method_not_allowed" | "not_found" | "unauthorized" | "invalid_token" | "session_expired" | "forbidden" | "csrf" | "admin_disabled" | "misconfigured" | "store_unavailable" | "origin_unavailable";
+            code: "invalid_request" | "payload_too_large" | "unsupported_media_type" | "method_not_allowed" | "not_found" | "unauthorized" | "invalid_token" | "session_expired" | "reauthentication_required" | "forbidden" | "csrf" | "rate_limited" | "admin_disabled" | "misconfigured" | "store_unavailable" | "origin_unavailable";
             /** @description the offending field, on 400s */
             field?: string;
+            /** @description reauthentication_required (the guard): the rule's `fresh`, in seconds */
+            maxAge?: number;
+            /**
+             * Format: date-time
+             * @description reauthentication_required (the guard): when the session's user last signed in
+             */
+            authenticatedAt?: string;
         };
         /** @description What the holder of a session may change: its label. A body with `meta` (any value) answers 403 forbidden naming `meta`. */
         HolderPatch: {
@@ -378,7 +385,18 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description admin_disabled, misconfigured, store_unavailable */
+        /** @description rate_limited: over a Workers Rate Limiting binding's limit (RL_ADMIN: failed admin-key attempts per client IP, counted before the key is compared; RL_CREATE: sessions created per user); nothing was done */
+        TooManyRequests: {
+            headers: {
+                /** @description seconds to wait before trying again */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description admin_disabled, misconfigured, store_unavailable (on the admin API also: a rate limiting binding that failed, fail closed) */
         Unavailable: {
             headers: {
                 [name: string]: unknown;
@@ -614,6 +632,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -648,6 +667,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -683,6 +703,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -710,6 +731,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -735,6 +757,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -770,6 +793,7 @@ export interface operations {
             405: components["responses"]["MethodNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -799,6 +823,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -828,6 +853,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             405: components["responses"]["MethodNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };
     };

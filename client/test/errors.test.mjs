@@ -160,8 +160,25 @@ describe('problems of the API, one code at a time', () => {
     }
   });
 
-  test('every code a client can meet was seen (origin_unavailable belongs to the guard only)', () => {
-    const apiCodes = PROBLEM_CODES.filter((c) => c !== 'origin_unavailable');
+  test('rate_limited: a user\'s sessions created past RL_CREATE', async () => {
+    // Miniflare counts per 60 s window: not across the turn of one.
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 3000) await new Promise((r) => setTimeout(r, left + 100));
+    const w2 = await startWorker({ ratelimits: { RL_CREATE: { simple: { limit: 1, period: 60 } } } });
+    try {
+      const a = adminOf(w2);
+      await a.createSession({ userId: 'busy' });
+      const e = await expectCode(a.createSession({ userId: 'busy' }), { code: 'rate_limited', status: 429 });
+      assert.equal(e.problem.code, 'rate_limited');
+      await a.createSession({ userId: 'other' });
+    } finally {
+      await w2.dispose();
+    }
+  });
+
+  test('every code a client can meet was seen (origin_unavailable and reauthentication_required belong to the guard only)', () => {
+    const guardOnly = ['origin_unavailable', 'reauthentication_required'];
+    const apiCodes = PROBLEM_CODES.filter((c) => !guardOnly.includes(c));
     assert.deepEqual([...covered].filter((c) => PROBLEM_CODES.includes(c)).sort(), [...apiCodes].sort());
   });
 });

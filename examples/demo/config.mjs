@@ -4,14 +4,27 @@ import { pathToFileURL } from 'node:url';
 // (scripts/dev.sh passes these as `wrangler dev --var`s) and by the browser
 // tests (tests/browser/), which start the built Worker in Miniflare with them.
 
-/** GUARD_RULES of the demo: first match wins; unmatched paths need a session. */
-export const rules = [
-  { path: '/', access: 'public' },
-  { path: '/login', access: 'public' },
-  { path: '/logout', access: 'public' },
-  { path: '/public/**', access: 'public' },
-  { path: '/admin/**', access: 'role:admin' },
-];
+/** Seconds a sign-in stays recent enough for the sensitive page (`fresh`). */
+export const FRESH_SECONDS = 300;
+
+/**
+ * GUARD_RULES of the demo: first match wins; unmatched paths need a session.
+ * `/app/email` (change your e-mail) needs a sign-in at most `fresh` seconds
+ * old: an older one is sent to sign in again (`/login?…&reauth=1`).
+ */
+export function demoRules({ fresh = FRESH_SECONDS } = {}) {
+  return [
+    { path: '/', access: 'public' },
+    { path: '/login', access: 'public' },
+    { path: '/logout', access: 'public' },
+    { path: '/public/**', access: 'public' },
+    { path: '/admin/**', access: 'role:admin' },
+    { path: '/app/email', access: 'session', fresh },
+  ];
+}
+
+/** The rules as `npm run dev` serves them. */
+export const rules = demoRules();
 
 /** Where browser navigations without a session are sent (`?next=` added by the Worker). */
 export const loginUrl = '/login';
@@ -29,12 +42,15 @@ export function jwksUrl(workerUrl) {
   return new URL('/auth/.well-known/jwks.json', workerUrl).href;
 }
 
-/** The Worker's vars in front of the demo origin at `originUrl`: only the signed assertion tells it who the user is. */
-export function workerVars(originUrl) {
+/**
+ * The Worker's vars in front of the demo origin at `originUrl` (`fresh` as in
+ * demoRules): only the signed assertion tells the origin who the user is.
+ */
+export function workerVars(originUrl, options = {}) {
   return {
     ORIGIN_URL: originUrl,
     LOGIN_URL: loginUrl,
-    GUARD_RULES: JSON.stringify(rules),
+    GUARD_RULES: JSON.stringify(demoRules(options)),
     IDENTITY_HEADERS: 'assertion',
     ASSERTION_ISSUER: assertion.issuer,
     ASSERTION_AUDIENCE: assertion.audience,

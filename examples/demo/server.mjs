@@ -63,6 +63,11 @@ export function asciiJson(value) {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** The demo's e-mail addresses, by userId (in memory: a demo has no database). */
+const emails = new Map();
+const emailOf = (userId) => emails.get(userId) ?? `${userId.replace(/[^A-Za-z0-9._-]/g, '') || 'user'}@example.com`;
+const MAX_EMAIL = 254;
+
 /**
  * Who the Worker says sent the request: `{ who }` from its verified
  * `X-Session-Assertion` (`userId`, `sessionId`, `roles`, `authTime`,
@@ -88,7 +93,7 @@ function plainIdentityHeaders(req) {
 
 /** The page around every body; `path` is the page's own (the nav marks it, "sign in again" returns to it). */
 function layout({ title, page, path: here = '/', body, who = null }) {
-  const nav = [['/', 'Home'], ['/app', 'App'], ['/app/devices', 'Devices'], ['/admin', 'Admin']]
+  const nav = [['/', 'Home'], ['/app', 'App'], ['/app/devices', 'Devices'], ['/app/email', 'E-mail'], ['/admin', 'Admin']]
     .map(([href, text]) => `<a href="${href}"${href === here ? ' aria-current="page"' : ''}>${text}</a>`)
     .join('');
   return `<!doctype html>
@@ -123,31 +128,36 @@ ${body}
 }
 
 function home() {
-  const rows = rules.map((r) => `<tr><td><code>${esc(r.path)}</code></td><td><code>${esc(r.access)}</code></td></tr>`).join('');
+  const also = (r) => [r.fresh ? `fresh: ${r.fresh}` : '', r.limit ? `limit: ${r.limit}` : ''].filter(Boolean).join(', ');
+  const rows = rules.map((r) => `<tr><td><code>${esc(r.path)}</code></td><td><code>${esc(r.access)}</code></td><td>${also(r) ? `<code>${esc(also(r))}</code>` : ''}</td></tr>`).join('');
   return layout({
     title: 'Home', page: 'home', path: '/', body: `
 <h1>A session handler at the edge</h1>
 <p>Every request to this site passes the edge-session Worker first. This page is
 <strong>public</strong>; <a href="/app">/app</a> and <a href="/app/devices">/app/devices</a> need a session,
-<a href="/admin">/admin</a> needs the role <code>admin</code>. The application behind the Worker (the
+<a href="/admin">/admin</a> needs the role <code>admin</code>, and <a href="/app/email">/app/email</a> (change your
+e-mail) a <em>recent</em> sign-in: the rule's <code>fresh</code>. The application behind the Worker (the
 <em>origin</em>, <code>examples/demo/server.mjs</code>) never sees a token: it signs you in by answering with an
 <code>X-Session-Issue</code> header, and learns who you are from <code>X-Session-Assertion</code>, a token the Worker
 signs and the origin verifies (sent straight to the origin, <code>X-Session-User: admin</code> proves nothing).</p>
 <p><a class="button" href="/login">Sign in</a></p>
 <h2>The Worker's rules (<code>GUARD_RULES</code>)</h2>
-<table><thead><tr><th>path</th><th>access</th></tr></thead><tbody>${rows}
-<tr><td>anything else</td><td><code>session</code></td></tr></tbody></table>
+<table><thead><tr><th>path</th><th>access</th><th>also</th></tr></thead><tbody>${rows}
+<tr><td>anything else</td><td><code>session</code></td><td></td></tr></tbody></table>
 <p>The session API is under <a href="/auth/openapi.json"><code>/auth</code></a> on this same host, so the page's
 script (the TypeScript client in <code>client/</code>) calls it with the session cookie, which JavaScript never sees
 (<code>HttpOnly</code>).</p>`,
   });
 }
 
-function loginPage({ next, error = '', ua = '', userId = '' }) {
+function loginPage({ next, error = '', ua = '', userId = '', reauth = false }) {
   return layout({
     title: 'Sign in', page: 'login', path: '/login', body: `
-<h1>Sign in</h1>
-${next ? `<p class="note">Sign in to continue to <code>${esc(next)}</code>.</p>` : ''}
+<h1>${reauth ? 'Sign in again' : 'Sign in'}</h1>
+${reauth ? `<p class="note" id="reauth-note" role="status">You are signed in, but <code>${esc(next || '/app')}</code> changes
+something that matters, so it needs a recent sign-in. Please confirm it is you: sign in again to continue.
+(The Worker sent you here with <code>reauth=1</code>: your sign-in was older than the page's rule allows.)</p>`
+    : next ? `<p class="note">Sign in to continue to <code>${esc(next)}</code>.</p>` : ''}
 ${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
 <form method="post" action="/login" class="card" id="login-form">
   <input type="hidden" name="next" value="${esc(next || '/app')}">
@@ -227,6 +237,22 @@ origin.</p>`,
   });
 }
 
+function emailPage(who, { saved = false, error = '' } = {}) {
+  const signedIn = who?.authTime ? new Date(who.authTime * 1000).toISOString() : null;
+  return layout({
+    title: 'Change e-mail', page: 'email', path: '/app/email', who, body: `
+<h1>Change your e-mail</h1>
+<p>A sensitive page: the Worker lets it through only when you signed in recently (the rule's <code>fresh</code>).
+Signed in at <strong id="auth-time">${signedIn ? esc(signedIn) : '?'}</strong> (the assertion's <code>auth_time</code>).</p>
+${saved ? '<p class="note" id="email-saved" role="status">Saved.</p>' : ''}
+${error ? `<p class="error" role="alert">${esc(error)}</p>` : ''}
+<form method="post" action="/app/email" class="card" id="email-form">
+  <label>E-mail <input type="email" name="email" required maxlength="${MAX_EMAIL}" value="${esc(emailOf(who?.userId ?? ''))}"></label>
+  <button type="submit">Save</button>
+</form>`,
+  });
+}
+
 function devicesPage(who) {
   return layout({
     title: 'Your devices', page: 'devices', path: '/app/devices', who, body: `
@@ -290,7 +316,7 @@ async function serveFile(res, file, type) {
 }
 
 /** The paths whose pages show who you are: the Worker guards them, the demo verifies who. */
-const needsUser = (p) => p === '/app' || p === '/app/devices' || p === '/admin' || p.startsWith('/admin/');
+const needsUser = (p) => p === '/app' || p === '/app/devices' || p === '/app/email' || p === '/admin' || p.startsWith('/admin/');
 
 async function handle(req, res, trust, origins) {
   const url = new URL(req.url, 'http://demo.invalid');
@@ -301,17 +327,34 @@ async function handle(req, res, trust, origins) {
     if (!who) return send(res, refused.status, refusedPage(refused, plainIdentityHeaders(req), p));
     if (p === '/app') return send(res, 200, appPage(who));
     if (p === '/app/devices') return send(res, 200, devicesPage(who));
+    if (p === '/app/email') return send(res, 200, emailPage(who, { saved: url.searchParams.get('saved') === '1' }));
     return send(res, 200, adminPage(who, p));
   }
 
   if (req.method === 'GET' || req.method === 'HEAD') {
     if (p === '/') return send(res, 200, home());
-    if (p === '/login') return send(res, 200, loginPage({ next: url.searchParams.get('next'), ua: req.headers['user-agent'] }));
+    if (p === '/login') {
+      const reauth = url.searchParams.get('reauth') === '1';
+      return send(res, 200, loginPage({ next: url.searchParams.get('next'), ua: req.headers['user-agent'], reauth }));
+    }
     if (p === '/public/app.js') return serveFile(res, path.join(publicDir, 'app.js'), 'text/javascript; charset=utf-8');
     if (p === '/public/style.css') return serveFile(res, path.join(publicDir, 'style.css'), 'text/css; charset=utf-8');
     const m = /^\/public\/client\/([a-z]+\.js)$/.exec(p);
     if (m) return serveFile(res, path.join(clientDist, m[1]), 'text/javascript; charset=utf-8');
     return send(res, 404, layout({ title: 'Not found', page: 'none', path: p, body: `<h1>Not found</h1><p><a href="/">Home</a></p>` }));
+  }
+
+  if (req.method === 'POST' && p === '/app/email') {
+    const refused = crossSite(req, origins);
+    if (refused) return send(res, 403, `cross-site form post refused: ${refused}`, { 'content-type': 'text/plain; charset=utf-8' });
+    const { who, refused: unverified } = await identity(req, trust);
+    if (!who) return send(res, unverified.status, refusedPage(unverified, plainIdentityHeaders(req), p));
+    const email = ((await readForm(req)).get('email') ?? '').trim();
+    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > MAX_EMAIL) {
+      return send(res, 400, emailPage(who, { error: 'Give an e-mail address like name@example.com.' }));
+    }
+    emails.set(who.userId, email);
+    return send(res, 303, '', { location: '/app/email?saved=1' });
   }
 
   if (req.method === 'POST' && (p === '/login' || p === '/logout')) {

@@ -134,11 +134,22 @@ describe('the demo in Chromium', () => {
     const context = await newContext();
     const page = await newPage(context);
     await signIn(page, 'dana');
+    // A person gets a page, not problem+json: same status and code.
     let res = await page.goto(url('/admin'));
     assert.equal(res.status(), 403);
-    const problem = JSON.parse(await page.textContent('body'));
-    assert.equal(problem.code, 'forbidden');
+    assert.equal(res.headers()['content-type'], 'text/html; charset=utf-8');
+    assert.equal(await page.textContent('#code'), 'forbidden');
+    assert.equal(await page.textContent('h1'), 'Forbidden');
+    assert.match(await page.textContent('#reason'), /role/);
     await screenshot(page, 'admin-forbidden');
+    // A script's fetch of the same path still gets problem+json (from a page
+    // of the demo: the refusal page's own policy allows no fetch at all).
+    await page.goto(url('/'));
+    const fetched = await page.evaluate(async () => {
+      const r = await fetch('/admin');
+      return { status: r.status, type: r.headers.get('content-type'), body: await r.json() };
+    });
+    assert.deepEqual([fetched.status, fetched.type, fetched.body.code], [403, 'application/problem+json', 'forbidden']);
 
     // Signing in again with the role replaces the session (same cookie jar).
     await signIn(page, 'dana', { admin: true });

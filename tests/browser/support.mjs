@@ -18,9 +18,10 @@ export const SCREENSHOTS = path.join(root, 'tests', 'browser', 'screenshots');
 /**
  * Starts the demo origin, the Worker in front of it and a browser. Answers
  * `{ base, worker, browser, close }`; `close()` stops all three (call it in a
- * finally or an `after`).
+ * finally or an `after`). `fresh`: the seconds of the demo's sensitive page
+ * rule (examples/demo/config.mjs; 300 by default).
  */
-export async function startStack() {
+export async function startStack({ fresh } = {}) {
   for (const f of [path.join(root, 'build', 'index.js'), path.join(root, 'client', 'dist', 'index.js'), path.join(root, 'origin', 'dist', 'index.js')]) {
     if (!existsSync(f)) {
       throw new Error(`${f} is missing: run \`npm run build\`, \`npm --prefix client run build\` and \`npm --prefix origin run build\` first`);
@@ -40,7 +41,7 @@ export async function startStack() {
     // The demo's vars (IDENTITY_HEADERS=assertion) with a signing key of this run's.
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const ASSERTION_KEYS = `demo:${privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64')}`;
-    const worker = await startWorker({ bindings: { ...workerVars(demo.url), ASSERTION_KEYS } });
+    const worker = await startWorker({ bindings: { ...workerVars(demo.url, { fresh }), ASSERTION_KEYS } });
     started.push(() => worker.dispose());
     origins.push(new URL(worker.base).origin, new URL(worker.base.replace('127.0.0.1', 'app.test')).origin);
     demo.setWorkerUrl(worker.base);

@@ -101,7 +101,14 @@ for (const mode of modes) {
   // With an assertion key, so that the JWKS it serves has one to check against its schema.
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ASSERTION_KEYS = `a1:${privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64')}`;
-  const w = await startWorker({ strong: mode === 'strong', bindings: { ORIGIN_URL: origin.url, ASSERTION_KEYS } });
+  // The service's rate limits bound, so that every admin call goes through
+  // them, with limits the run never reaches: schemathesis sends wrong admin
+  // keys from one address (ignored_auth), and wrangler.toml's 10 a minute
+  // would answer every later call 429 (documented, but then nothing else is
+  // tested). tests/policy.test.mjs checks the 429s themselves.
+  const unreached = { simple: { limit: 1_000_000, period: 60 } };
+  const ratelimits = { RL_ADMIN: unreached, RL_CREATE: unreached };
+  const w = await startWorker({ strong: mode === 'strong', bindings: { ORIGIN_URL: origin.url, ASSERTION_KEYS }, ratelimits });
   const reportDir = mkdtempSync(path.join(tmpdir(), `schemathesis-${mode}-`));
   let code;
   let operations = [];

@@ -8,15 +8,17 @@ export const COOKIE = '__Host-session';
 /** Every `code` of contract §7. */
 export const CODES = [
   'invalid_request', 'payload_too_large', 'unsupported_media_type', 'method_not_allowed',
-  'not_found', 'unauthorized', 'invalid_token', 'session_expired', 'forbidden', 'csrf',
-  'admin_disabled', 'misconfigured', 'store_unavailable', 'origin_unavailable',
+  'not_found', 'unauthorized', 'invalid_token', 'session_expired', 'reauthentication_required',
+  'forbidden', 'csrf', 'rate_limited', 'admin_disabled', 'misconfigured', 'store_unavailable',
+  'origin_unavailable',
 ];
 
 /** Status of each code (contract §4, §5, §7). */
 export const CODE_STATUS = {
   invalid_request: 400, payload_too_large: 413, unsupported_media_type: 415,
   method_not_allowed: 405, not_found: 404, unauthorized: 401, invalid_token: 401,
-  session_expired: 401, forbidden: 403, csrf: 403, admin_disabled: 503,
+  session_expired: 401, reauthentication_required: 401, forbidden: 403, csrf: 403,
+  rate_limited: 429, admin_disabled: 503,
   misconfigured: 503, store_unavailable: 503, origin_unavailable: 502,
 };
 
@@ -65,6 +67,23 @@ export async function expectProblem(res, expect, ...rest) {
   if (typeof expect.detail === 'string') assert.ok(p.detail.includes(expect.detail), where);
   if (expect.detail instanceof RegExp) assert.match(p.detail, expect.detail, where);
   return p;
+}
+
+/**
+ * Checks the small HTML page a refused browser navigation gets (contract §6)
+ * and returns its text: `status`, the `code` shown, self-contained.
+ */
+export async function expectPage(res, status, code, context = '') {
+  const text = await res.text();
+  const where = `${context} → ${res.status} ${text.slice(0, 200)}`;
+  assert.equal(res.status, status, where);
+  assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8', where);
+  assert.equal(res.headers.get('cache-control'), 'no-store', where);
+  assert.match(res.headers.get('content-security-policy') || '', /^default-src 'none'/, where);
+  assert.match(text, /^<!doctype html>/, where);
+  assert.ok(text.includes(`<code id="code">${code}</code>`), where);
+  assert.doesNotMatch(text, /<script/i, where);
+  return text;
 }
 
 /** The `Set-Cookie` values of a response. */

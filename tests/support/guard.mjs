@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { startOrigin, startWorker } from './worker.mjs';
 import { COOKIE, listAllKeys, setCookies } from './common.mjs';
 
-export { COOKIE, createSession, expectProblem, setCookies, sleep } from './common.mjs';
+export { COOKIE, createSession, expectPage, expectProblem, setCookies, sleep } from './common.mjs';
 
 
 /** Rules used by most guard tests. */
@@ -23,17 +23,20 @@ export const RULES = [
 
 /**
  * Starts an origin answering with `respond(seen)` and a Worker forwarding to
- * it (`ORIGIN_URL`, `GUARD_RULES` = `rules`, plus `bindings`; `spyKv` and
- * `strong` as startWorker takes them), runs `fn({w, origin})`, and disposes
+ * it (`ORIGIN_URL`, `GUARD_RULES` = `rules`, plus `bindings`; `spyKv`,
+ * `strong`, `ratelimits` and `throwingLimiters` as startWorker takes them),
+ * runs `fn({w, origin})`, and disposes
  * of both whatever happens.
  */
-export async function withGuard({ respond, rules = RULES, bindings = {}, kvNamespaces, originUrl, spyKv, strong } = {}, fn) {
+export async function withGuard({
+  respond, rules = RULES, bindings = {}, kvNamespaces, originUrl, spyKv, strong, ratelimits, throwingLimiters,
+} = {}, fn) {
   const origin = await startOrigin(respond);
   let w;
   try {
     w = await startWorker({
       bindings: { ORIGIN_URL: originUrl ?? origin.url, GUARD_RULES: JSON.stringify(rules), ...bindings },
-      kvNamespaces, spyKv, strong,
+      kvNamespaces, spyKv, strong, ratelimits, throwingLimiters,
     });
     return await fn({ w, origin });
   } finally {

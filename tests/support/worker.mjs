@@ -62,10 +62,15 @@ function kvControl() {
  * `strong`, SESSION_CONSISTENCY is `strong` and the owners (USER_SESSIONS) are
  * bound; spied, each call to an owner counts as `do:fetch` and
  * `w.failKv('do:fetch', n)` makes owners unreachable.
+ *
+ * `ratelimits` are Rate Limiting bindings as Miniflare takes them
+ * (`{RL_ADMIN: {simple: {limit: 10, period: 60}}}`); each name in
+ * `throwingLimiters` is bound to one whose `limit()` throws
+ * (tests/support/rl-throw.js).
  */
 export async function startWorker({
   bindings = {}, kvPersist, kvNamespaces = ['SESSIONS'], spyKv = false, strong = false, ownerBinding = true,
-  durableObjectsPersist, secrets: given, events = false,
+  durableObjectsPersist, secrets: given, events = false, ratelimits = {}, throwingLimiters = [],
 } = {}) {
   const secrets = given || randomSecrets();
   const env = { ...secrets, ...(strong ? { SESSION_CONSISTENCY: 'strong' } : {}), ...bindings };
@@ -79,7 +84,11 @@ export async function startWorker({
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
     compatibilityDate: '2026-04-01',
     bindings: env,
+    ratelimits,
   };
+  const support = path.join(root, 'tests', 'support');
+  const throwing = Object.fromEntries(throwingLimiters.map((name) => [name, { scriptName: 'rl-throw' }]));
+  const rlThrow = { name: 'rl-throw', modules: true, modulesRoot: support, scriptPath: path.join(support, 'rl-throw.js') };
   // The owners' class is the Worker's own; with `spyKv` their namespace is
   // wrapped too (tests/support/do-spy.js), and `ownerBinding: false` leaves
   // USER_SESSIONS unbound (the class still exists, as RAW_USER_SESSIONS).
@@ -87,8 +96,7 @@ export async function startWorker({
   const control = kvControl();
   let options;
   if (spyKv) {
-    const support = path.join(root, 'tests', 'support');
-    const wrapped = { SESSIONS: { scriptName: 'kv-spy' } };
+    const wrapped = { SESSIONS: { scriptName: 'kv-spy' }, ...throwing };
     if (ownerBinding) wrapped.USER_SESSIONS = { scriptName: 'do-spy' };
     options = {
       kvPersist,
@@ -106,7 +114,15 @@ export async function startWorker({
           name: 'do-spy', modules: true, modulesRoot: support, scriptPath: path.join(support, 'do-spy.js'),
           durableObjects: { INNER: { ...owners, scriptName: 'edge-session' } }, serviceBindings: { CTL: control.handler },
         },
+        rlThrow,
       ],
+    };
+  } else if (throwingLimiters.length > 0) {
+    const durableObjects = ownerBinding ? { USER_SESSIONS: owners } : { RAW_USER_SESSIONS: owners };
+    options = {
+      kvPersist,
+      durableObjectsPersist,
+      workers: [{ ...worker, kvNamespaces, durableObjects, wrappedBindings: throwing }, rlThrow],
     };
   } else {
     const durableObjects = ownerBinding ? { USER_SESSIONS: owners } : { RAW_USER_SESSIONS: owners };

@@ -19,11 +19,12 @@ export function randomSecrets() {
 
 /**
  * `bindings`: vars and secrets (a value `undefined` removes the default
- * secret); `kvNamespaces: []` starts it without SESSIONS.
+ * secret); `kvNamespaces: []` starts it without SESSIONS; `ratelimits`: Rate
+ * Limiting bindings as Miniflare takes them.
  * Answers { base, env, fetch, kv, dispose }: `fetch(url, init)` sends through
  * Miniflare (a fetch-compatible function to inject into the client).
  */
-export async function startWorker({ bindings = {}, kvNamespaces = ['SESSIONS'] } = {}) {
+export async function startWorker({ bindings = {}, kvNamespaces = ['SESSIONS'], ratelimits = {} } = {}) {
   const env = { ...randomSecrets(), ...bindings };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   const mf = new Miniflare({
@@ -34,6 +35,7 @@ export async function startWorker({ bindings = {}, kvNamespaces = ['SESSIONS'] }
     compatibilityDate: '2026-04-01',
     bindings: env,
     kvNamespaces,
+    ratelimits,
   });
   const url = await mf.ready;
   const base = url.href.replace(/\/$/, '');

@@ -3,7 +3,7 @@
 //! the isolate's sliding claims.
 //!
 //! ```ignore
-//! let app = App::eventual(&config, kv, clock, random, ledger, events);
+//! let app = App::eventual(&config, kv, clock, random, ledger, events).with_limits(limits);
 //! let session = app.run(Op::Verify { token }, &head.context(Actor::User)).await?.session()?;
 //! ```
 
@@ -18,6 +18,7 @@ use session_core::{
 
 use crate::config::{Config, ConfigError};
 use crate::problem::{ErrorCode, Problem};
+use crate::ratelimit::RateLimits;
 
 /// The service over Workers KV (`eventual` mode).
 pub type KvService<S, C, R> = SessionService<KvRepo<S, C>, C, R>;
@@ -44,6 +45,7 @@ pub struct App<'c, O> {
     sessions: Result<O, Problem>,
     claims: SlideClaims<Rc<dyn Clock>>,
     events: Option<Rc<EventLog>>,
+    limits: RateLimits,
 }
 
 impl<'c, S: KvStore, C: Clock + Clone + 'static, R: Random> App<'c, ConfiguredSessions<S, C, R>> {
@@ -114,6 +116,7 @@ impl<'c, O: Sessions> App<'c, O> {
             sessions,
             claims: SlideClaims::new(ledger, clock),
             events: None,
+            limits: RateLimits::default(),
         }
     }
 
@@ -121,6 +124,18 @@ impl<'c, O: Sessions> App<'c, O> {
     pub fn with_events(mut self, log: Option<Rc<EventLog>>) -> Self {
         self.events = log;
         self
+    }
+
+    /// The same app counting with these rate limiting bindings (by
+    /// default, every limit is off).
+    pub fn with_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The rate limits ([`crate::ratelimit`]).
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
     }
 
     pub fn config(&self) -> &Config {
@@ -178,6 +193,7 @@ pub fn owner_settings(config: &Config) -> Result<OwnerSettings, Problem> {
             key_ring: Rc::clone(ring),
             layout: Rc::clone(&config.layout),
             policy: config.policy,
+            create_limit: config.create_limit,
         }),
         Err(why) => Err(Problem::new(ErrorCode::Misconfigured, why.to_string())),
     }

@@ -23,6 +23,7 @@
 use std::fmt;
 use std::rc::Rc;
 
+use session_core::owner::CreateLimit;
 use session_core::policy::{parse_session_cap, TtlNames, MAX_SESSIONS_VAR, TTL_VARS};
 use session_core::{KeyLayout, KeyRing, Policy};
 
@@ -33,6 +34,7 @@ use crate::cookie::{is_cookie_name, MAX_COOKIE_NAME_BYTES};
 use crate::csrf::normalize_origin;
 use crate::http_url::HttpUrl;
 use crate::identity::{encode_user, IdentityHeaders};
+use crate::ratelimit::CREATE_BINDING;
 use crate::rules::Rules;
 
 pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
@@ -140,7 +142,22 @@ pub struct Config {
     pub assertion: AssertionSettings,
     /// `IDENTITY_HEADERS`.
     pub identity_headers: IdentityHeaders,
+    /// The owners' exact count of a user's new sessions (`strong` mode):
+    /// `SESSION_CREATE_LIMIT` once [`Config::with_bindings`] found
+    /// `RL_CREATE` bound, `None` otherwise (off, like the binding).
+    pub create_limit: Option<CreateLimit>,
+    /// `SESSION_CREATE_LIMIT` as given (default [`DEFAULT_CREATE_LIMIT`]).
+    create_limit_var: CreateLimit,
 }
+
+/// The var giving the owners' exact count of a user's new sessions.
+pub const CREATE_LIMIT_VAR: &str = "SESSION_CREATE_LIMIT";
+/// Its default: wrangler.toml's `RL_CREATE` (20 per 60 s).
+pub const DEFAULT_CREATE_LIMIT: CreateLimit = CreateLimit::new(20, 60);
+/// Most sessions `SESSION_CREATE_LIMIT` may allow per period.
+pub const MAX_CREATE_LIMIT: u32 = 100_000;
+/// Longest period of `SESSION_CREATE_LIMIT`, in seconds (a day).
+pub const MAX_CREATE_PERIOD_SECS: u32 = 86_400;
 
 /// `SESSION_CONSISTENCY`: where a user's sessions are decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -183,6 +200,7 @@ impl fmt::Debug for Config {
             .field("consistency", &self.consistency)
             .field("assertion", &self.assertion)
             .field("identity_headers", &self.identity_headers)
+            .field("create_limit", &self.create_limit)
             .finish()
     }
 }
@@ -208,6 +226,8 @@ impl PartialEq for Config {
             && self.consistency == other.consistency
             && self.assertion == other.assertion
             && self.identity_headers == other.identity_headers
+            && self.create_limit == other.create_limit
+            && self.create_limit_var == other.create_limit_var
     }
 }
 
@@ -229,6 +249,8 @@ impl Default for Config {
             consistency: Consistency::Eventual,
             assertion: AssertionSettings::default(),
             identity_headers: IdentityHeaders::Plain,
+            create_limit: None,
+            create_limit_var: DEFAULT_CREATE_LIMIT,
         }
     }
 }
@@ -359,7 +381,29 @@ impl Config {
                 ));
             }
         }
+        if let Some(v) = var(CREATE_LIMIT_VAR) {
+            c.create_limit_var = parse_create_limit(&v)?;
+        }
         Ok(c)
+    }
+
+    /// The configuration checked against the rate limiting bindings that
+    /// are bound (`bound(name)`): a rule whose `limit` names one that is not
+    /// is an error naming the rule (never a limit silently off); the owners
+    /// count creations ([`Config::create_limit`]) only while `RL_CREATE` is
+    /// bound.
+    pub fn with_bindings(mut self, bound: impl Fn(&str) -> bool) -> Result<Config, ConfigError> {
+        if let Some((i, _)) = self.rules.limits().find(|(_, name)| !bound(name)) {
+            return Err(ConfigError::new(
+                "GUARD_RULES",
+                format!(
+                    "GUARD_RULES[{i}].limit: names a rate limiting binding that is not bound \
+                     (declare it under [[ratelimits]] in wrangler.toml)"
+                ),
+            ));
+        }
+        self.create_limit = bound(CREATE_BINDING).then_some(self.create_limit_var);
+        Ok(self)
     }
 
     /// The part of `path` after `{API_PREFIX}` when `path` is under
@@ -382,6 +426,17 @@ impl Config {
     /// protocol-relative URL at a naive login page; longer than
     /// [`MAX_NEXT_BYTES`] it loses its query, then falls back to `/`.
     pub fn login_redirect(&self, path_and_query: &str) -> Option<String> {
+        self.redirect_to_login(path_and_query, "")
+    }
+
+    /// Where a browser navigation whose session is too old for a rule's
+    /// `fresh` is sent: [`Config::login_redirect`] with `reauth=1` after
+    /// `next`, so the login page can say why it asks again.
+    pub fn reauth_redirect(&self, path_and_query: &str) -> Option<String> {
+        self.redirect_to_login(path_and_query, "&reauth=1")
+    }
+
+    fn redirect_to_login(&self, path_and_query: &str, extra: &str) -> Option<String> {
         let login = self.login_url.as_deref()?;
         let next = safe_next(path_and_query);
         let (base, fragment) = match login.split_once('#') {
@@ -393,7 +448,7 @@ impl Config {
             Some(_) if base.ends_with('?') || base.ends_with('&') => "",
             Some(_) => "&",
         };
-        let mut out = format!("{base}{sep}next={}", encode_user(&next));
+        let mut out = format!("{base}{sep}next={}{extra}", encode_user(&next));
         if let Some(f) = fragment {
             out.push('#');
             out.push_str(f);
@@ -429,6 +484,33 @@ fn safe_next(path_and_query: &str) -> String {
         next = "/".to_owned();
     }
     next
+}
+
+/// `SESSION_CREATE_LIMIT`: `N/SECONDS`, sessions per user and period.
+fn parse_create_limit(v: &str) -> Result<CreateLimit, ConfigError> {
+    let number = |s: &str, max: u32| {
+        let s = s.trim();
+        (!s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+            .filter(|n| (1..=max).contains(n))
+    };
+    v.split_once('/')
+        .and_then(|(n, secs)| {
+            Some(CreateLimit::new(
+                number(n, MAX_CREATE_LIMIT)?,
+                number(secs, MAX_CREATE_PERIOD_SECS)?,
+            ))
+        })
+        .ok_or_else(|| {
+            ConfigError::new(
+                CREATE_LIMIT_VAR,
+                format!(
+                    "must be SESSIONS/SECONDS, like 20/60: 1 to {MAX_CREATE_LIMIT} sessions \
+                     per 1 to {MAX_CREATE_PERIOD_SECS} seconds"
+                ),
+            )
+        })
 }
 
 /// A TTL var: plain decimal digits, then the core's bounds.

@@ -13,7 +13,9 @@
 //! - [`guard`]: the guard's decisions, and [`guard::handoff`], what the
 //!   origin's answer does.
 //! - [`api`]: the session API.
-//! - [`problem`]: RFC 9457 error answers, one table of codes.
+//! - [`problem`]: RFC 9457 error answers, one table of codes; [`page`]: the
+//!   HTML page a refused browser navigation gets instead.
+//! - [`ratelimit`]: the rate limits, their keys and answers.
 //! - [`syntax`]: pieces of the HTTP grammar; [`http_url`]: absolute http(s) URLs.
 
 pub mod api;
@@ -28,7 +30,9 @@ pub mod csrf;
 pub mod guard;
 pub mod http_url;
 pub mod identity;
+pub mod page;
 pub mod problem;
+pub mod ratelimit;
 pub mod request;
 pub mod rules;
 pub mod syntax;

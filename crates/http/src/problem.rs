@@ -16,9 +16,12 @@
 
 use std::fmt;
 
-use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{
+    HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use http::{Response, StatusCode};
 use serde::Serialize;
+use session_core::session::json::rfc3339;
 use session_core::text::truncate_owned;
 use session_core::SessionError;
 
@@ -89,10 +92,14 @@ error_codes! {
         "The session token is not valid.";
     SessionExpired = "session_expired", UNAUTHORIZED, "Session expired",
         "The session has expired.";
+    ReauthenticationRequired = "reauthentication_required", UNAUTHORIZED, "Reauthentication required",
+        "This resource needs a more recent sign-in: sign in again.";
     Forbidden = "forbidden", FORBIDDEN, "Forbidden",
         "The session lacks the role this resource requires.";
     Csrf = "csrf", FORBIDDEN, "Cross-site request refused",
         "A cookie-authenticated unsafe request needs an allowed Origin header.";
+    RateLimited = "rate_limited", TOO_MANY_REQUESTS, "Too many requests",
+        "Too many requests: try again later.";
     AdminDisabled = "admin_disabled", SERVICE_UNAVAILABLE, "Admin API disabled",
         "The admin API is disabled: ADMIN_KEY is not set.";
     Misconfigured = "misconfigured", SERVICE_UNAVAILABLE, "Service misconfigured",
@@ -139,6 +146,25 @@ pub struct Problem {
     pub field: Option<String>,
     /// Methods for the `Allow` header of a 405, e.g. `"GET, PATCH, DELETE"`.
     pub allow: Option<String>,
+    /// Seconds for the `Retry-After` header (429 `rate_limited`).
+    pub retry_after: Option<u64>,
+    /// What a `reauthentication_required` problem says of the session.
+    pub reauth: Option<Reauth>,
+}
+
+/// The members of a 401 `reauthentication_required` (contract §6 "Recent
+/// login"): the rule's `fresh` as `maxAge`, the session's
+/// `authenticatedAt`; a bearer-authenticated request also gets RFC 9470's
+/// `WWW-Authenticate: Bearer error="insufficient_user_authentication",
+/// max_age="N"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reauth {
+    /// The rule's `fresh`, in seconds.
+    pub max_age: u64,
+    /// The session's `authenticatedAt` (ms since the epoch).
+    pub authenticated_at_ms: i64,
+    /// The token came as `Authorization: Bearer`.
+    pub bearer: bool,
 }
 
 impl Problem {
@@ -149,7 +175,30 @@ impl Problem {
             detail: truncate_owned(detail.into(), MAX_DETAIL_BYTES),
             field: None,
             allow: None,
+            retry_after: None,
+            reauth: None,
         }
+    }
+
+    /// A 429 `rate_limited` whose `Retry-After` is `retry_after` seconds
+    /// (at least 1).
+    pub fn rate_limited(retry_after: u64, detail: impl Into<String>) -> Problem {
+        let mut p = Problem::new(ErrorCode::RateLimited, detail);
+        p.retry_after = Some(retry_after.max(1));
+        p
+    }
+
+    /// A 401 `reauthentication_required` (see [`Reauth`]).
+    pub fn reauthentication_required(reauth: Reauth) -> Problem {
+        let mut p = Problem::new(
+            ErrorCode::ReauthenticationRequired,
+            format!(
+                "This resource needs a sign-in less than {} seconds old: sign in again.",
+                reauth.max_age
+            ),
+        );
+        p.reauth = Some(reauth);
+        p
     }
 
     /// A 400 `invalid_request` naming the offending field, e.g.
@@ -197,6 +246,13 @@ impl Problem {
         if let Some(field) = &self.field {
             map.insert("field".into(), field.clone().into());
         }
+        if let Some(reauth) = &self.reauth {
+            map.insert("maxAge".into(), reauth.max_age.into());
+            map.insert(
+                "authenticatedAt".into(),
+                rfc3339(reauth.authenticated_at_ms).into(),
+            );
+        }
         serde_json::Value::Object(map)
     }
 
@@ -208,16 +264,36 @@ impl Problem {
             .unwrap_or_else(|_| format!(r#"{{"code":"{}"}}"#, self.code.as_str()).into_bytes())
     }
 
-    /// The full response: status, `Content-Type: application/problem+json`,
-    /// `Cache-Control: no-store`, `Allow` on a 405 and `WWW-Authenticate:
-    /// Bearer` (with `error="invalid_token"` per RFC 6750 for bad or expired
-    /// tokens) on a 401.
+    /// The full response: status, `Content-Type: application/problem+json`
+    /// and the headers of [`Problem::add_headers`].
     pub fn to_response(&self) -> Response<Vec<u8>> {
         let mut res = Response::new(self.body());
         *res.status_mut() = self.code.status();
-        let h = res.headers_mut();
-        h.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+        res.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+        self.add_headers(res.headers_mut());
+        res
+    }
+
+    /// The headers of this problem's answer, whatever its body:
+    /// `Cache-Control: no-store`, `Allow` on a 405, `Retry-After` on a 429,
+    /// and `WWW-Authenticate` on a 401: `Bearer` (with
+    /// `error="invalid_token"` per RFC 6750 for bad or expired tokens), or
+    /// RFC 9470's for a bearer request that must sign in again.
+    pub fn add_headers(&self, h: &mut http::HeaderMap) {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(seconds) = self.retry_after {
+            h.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(reauth) = self.reauth.filter(|r| r.bearer) {
+            let value = format!(
+                r#"Bearer error="insufficient_user_authentication", max_age="{}""#,
+                reauth.max_age
+            );
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                h.insert(WWW_AUTHENTICATE, value);
+            }
+        }
         match self.code {
             ErrorCode::Unauthorized => {
                 h.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -239,7 +315,6 @@ impl Problem {
                 h.insert(ALLOW, v);
             }
         }
-        res
     }
 }
 
@@ -263,6 +338,10 @@ impl From<SessionError> for Problem {
             ),
             // What failed inside is for the logs, not for clients.
             SessionError::Store(_) | SessionError::Random => ErrorCode::StoreUnavailable.into(),
+            SessionError::RateLimited(secs) => Problem::rate_limited(
+                secs,
+                "Too many sessions were created for this user lately: try again later.",
+            ),
         }
     }
 }
@@ -301,8 +380,10 @@ mod tests {
             ("unauthorized", 401),
             ("invalid_token", 401),
             ("session_expired", 401),
+            ("reauthentication_required", 401),
             ("forbidden", 403),
             ("csrf", 403),
+            ("rate_limited", 429),
             ("admin_disabled", 503),
             ("misconfigured", 503),
             ("store_unavailable", 503),

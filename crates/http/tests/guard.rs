@@ -185,6 +185,30 @@ fn problem(d: GuardDecision) -> (u16, String) {
     )
 }
 
+/// `(status, code)` of the HTML page a browser is refused with.
+#[track_caller]
+fn page(d: GuardDecision) -> (u16, String) {
+    page_of(&responded(d))
+}
+
+#[track_caller]
+fn page_of(r: &Response<Vec<u8>>) -> (u16, String) {
+    assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+    let body = String::from_utf8(r.body().clone()).unwrap();
+    let code = body
+        .split_once(r#"<code id="code">"#)
+        .and_then(|(_, rest)| rest.split_once("</code>"))
+        .expect("the page shows the code")
+        .0;
+    assert!(body.contains(&format!("<title>{} ", r.status().as_u16())));
+    (r.status().as_u16(), code.to_owned())
+}
+
 fn set_cookies(r: &Response<Vec<u8>>) -> Vec<String> {
     r.headers()
         .get_all(SET_COOKIE)
@@ -605,13 +629,12 @@ fn navigations_are_redirected_to_the_login_page() {
     assert_eq!(r.status(), StatusCode::FOUND);
     assert_eq!(set_cookies(&r), [cleared()]);
 
-    // Not navigations: plain 401.
-    for (method, accept) in [
-        ("POST", "text/html"),
-        ("HEAD", "text/html"),
-        ("GET", "application/json"),
-        ("GET", "*/*"),
-    ] {
+    // Not navigations: plain 401, as a page for what accepts HTML.
+    for (method, accept) in [("POST", "text/html"), ("HEAD", "text/html")] {
+        let d = env.decide(&req(method, "/app", &[("accept", accept)]));
+        assert_eq!(page(d), (401, "unauthorized".into()), "{method} {accept}");
+    }
+    for (method, accept) in [("GET", "application/json"), ("GET", "*/*")] {
         let d = env.decide(&req(method, "/app", &[("accept", accept)]));
         assert_eq!(
             problem(d),
@@ -622,10 +645,10 @@ fn navigations_are_redirected_to_the_login_page() {
     let d = env.decide(&req("GET", "/app", &[]));
     assert_eq!(problem(d), (401, "unauthorized".into()));
 
-    // Without LOGIN_URL: 401 even for navigations.
+    // Without LOGIN_URL: 401 even for navigations, as the page.
     let env = Env::new(&[("LOGIN_URL", "")]);
     let d = env.decide(&req("GET", "/app", &[html]));
-    assert_eq!(problem(d), (401, "unauthorized".into()));
+    assert_eq!(page(d), (401, "unauthorized".into()));
 
     // An absolute LOGIN_URL keeps its own query.
     let env = Env::new(&[("LOGIN_URL", "https://id.example/login?client=web")]);
@@ -754,6 +777,8 @@ fn missing_or_invalid_token_keys() {
         assert!(f.headers.get("cookie").is_none());
         for path in ["/app/x", "/other", "/admin/x"] {
             let d = env.decide(&req("GET", path, &[("accept", "text/html")]));
+            assert_eq!(page(d), (503, "misconfigured".into()), "{keys:?} {path}");
+            let d = env.decide(&req("GET", path, &[]));
             assert_eq!(problem(d), (503, "misconfigured".into()), "{keys:?} {path}");
         }
         assert_eq!(env.ops().total(), 0);
@@ -778,6 +803,10 @@ fn store_failure_fails_closed() {
     ] {
         let (k, v) = &headers[0];
         let r = responded(env.decide(&req("GET", "/app/x", &[(k, v), ("accept", "text/html")])));
+        assert_eq!(page_of(&r), (503, "store_unavailable".into()));
+        assert!(!String::from_utf8_lossy(r.body()).contains("KV is down"));
+        assert!(set_cookies(&r).is_empty());
+        let r = responded(env.decide(&req("GET", "/app/x", &[(k, v)])));
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         let body: Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(body["code"], "store_unavailable");

@@ -27,6 +27,8 @@ mod config;
 mod cookies;
 #[path = "properties/handoff.rs"]
 mod handoff;
+#[path = "properties/policy.rs"]
+mod policy;
 #[path = "properties/rules.rs"]
 mod rules;
 #[path = "properties/urls.rs"]

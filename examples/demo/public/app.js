@@ -6,7 +6,7 @@ import { SessionClient, createSessionStore, isSessionApiError } from '/public/cl
 // along (credentials: 'include'); the page's script never sees the token.
 const store = createSessionStore({ client: new SessionClient(), focusRefetchInterval: 10_000 });
 const page = document.body.dataset.page;
-const guarded = page === 'app' || page === 'devices' || page === 'admin';
+const guarded = page === 'app' || page === 'devices' || page === 'admin' || page === 'email';
 const $ = (sel) => document.querySelector(sel);
 
 // Signing in and out goes through the origin (form posts answered with
@@ -85,7 +85,7 @@ function showDevices(list) {
     const tr = el('tr', { className: s.current ? 'current' : '' },
       el('td', {}, el('strong', { textContent: s.label || '(no label)' })),
       el('td', { className: 'ua', title: client, textContent: client }),
-      el('td', { className: 'when', textContent: when(s.createdAt) }),
+      el('td', { className: 'when signed-in', title: 'authenticatedAt: when this device last signed in', textContent: when(s.authenticatedAt ?? s.createdAt) }),
       el('td', { className: 'when', textContent: when(s.lastSeenAt) }),
       el('td', { className: 'when', textContent: when(s.expiresAt) }),
       el('td', {}, action));

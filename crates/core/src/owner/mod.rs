@@ -15,11 +15,13 @@
 //!   read to find it, no call at all for a forged token.
 //! - [`Owner`] ([`owner`]): the operation over [`Tables`], KV's index kept
 //!   in step through an outbox, the alarm; [`import`]: the sessions of
-//!   `eventual` mode moved in once per user.
+//!   `eventual` mode moved in once per user; [`creations`]: the exact
+//!   count of a user's new sessions (`RL_CREATE`).
 //! - [`OwnerClient`] ([`client`]): the Worker's side; [`wire`]: what the
 //!   two say to each other; [`sql`]: the storage the owner needs.
 
 pub mod client;
+pub mod creations;
 pub mod import;
 #[allow(clippy::module_inception)]
 mod owner;
@@ -29,6 +31,7 @@ pub mod tables;
 pub mod wire;
 
 pub use client::{OwnerClient, OwnerTransport, TransportFuture};
+pub use creations::CreateLimit;
 pub use import::IMPORT_PAGE;
 pub use owner::{Handled, Owner, OwnerSettings, DRAIN_BUDGET, RETRY_MS};
 pub use route::{route, Route};

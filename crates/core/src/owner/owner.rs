@@ -19,6 +19,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use super::creations::{admit, CreateLimit};
 use super::route::{route, Route};
 use super::sql::{run_now, Sql};
 use super::tables::{Pending, Tables};
@@ -41,12 +42,14 @@ pub const RETRY_MS: i64 = 1000;
 const DRAIN_BATCH: usize = 100;
 
 /// What the owner's sessions are made with: the configuration's key ring,
-/// layout (`KEY_PREFIX`) and policy.
+/// layout (`KEY_PREFIX`) and policy, and how many a user may create
+/// ([`super::creations`]; `None`: no limit).
 #[derive(Clone)]
 pub struct OwnerSettings {
     pub key_ring: Rc<KeyRing>,
     pub layout: Rc<KeyLayout>,
     pub policy: Policy,
+    pub create_limit: Option<CreateLimit>,
 }
 
 /// What [`Owner::handle`] answers: the operation's reply, and when the
@@ -154,7 +157,11 @@ impl<Q: Sql, K: KvStore, E: EventQueue, C: Clock, N: Random> Owner<Q, K, E, C, N
         if let Err(e) = self.import_for(&op).await {
             return (Err(e), self.tables.take_queued());
         }
-        let reply = self.transact(|| run_now(self.service().run(op, ctx))?);
+        let reply = self.transact(|| {
+            let limit = self.settings.create_limit.as_ref();
+            admit(self.tables.sql(), limit, &op, self.clock.now_ms())?;
+            run_now(self.service().run(op, ctx))?
+        });
         (reply, self.tables.take_queued())
     }
 

@@ -52,6 +52,7 @@ mod tests {
             SessionError::Store(StoreError::Rejected("no".into())),
             SessionError::Store(StoreError::Unavailable("down".into())),
             SessionError::Random,
+            SessionError::RateLimited(42),
         ] {
             let text = encode_reply(&Err(error.clone()));
             assert_eq!(decode_reply(&text).unwrap_err(), error, "{text}");

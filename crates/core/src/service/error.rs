@@ -32,6 +32,10 @@ pub enum SessionError {
     Store(StoreError),
     /// The CSPRNG failed.
     Random,
+    /// Too many sessions created for this user lately (429 `rate_limited`),
+    /// with the seconds until one fits again: `strong` mode's exact count
+    /// ([`crate::owner::creations`]).
+    RateLimited(u64),
 }
 
 fn meta() -> &'static str {
@@ -63,6 +67,10 @@ impl std::fmt::Display for SessionError {
             SessionError::Forbidden { field } => write!(f, "{field}: may not be written here"),
             SessionError::Store(e) => e.fmt(f),
             SessionError::Random => f.write_str("random source unavailable"),
+            SessionError::RateLimited(secs) => write!(
+                f,
+                "too many sessions created for this user: try again in {secs} s"
+            ),
         }
     }
 }

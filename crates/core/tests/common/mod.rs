@@ -101,6 +101,7 @@ pub fn owner_settings(token_keys: &str, policy: Policy) -> OwnerSettings {
         key_ring: Rc::new(KeyRing::parse(token_keys).expect("test keys")),
         layout: Rc::new(KeyLayout::default()),
         policy,
+        create_limit: None,
     }
 }
 

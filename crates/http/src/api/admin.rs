@@ -2,7 +2,7 @@
 
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
-use session_core::{Actor, NewSession, Op, SessionError, Sessions};
+use session_core::{Actor, Context, NewSession, Op, SessionError, Sessions};
 
 use super::input::{decode_path_param, json_body, list_params, only_fields};
 use super::render::{empty, json, summaries};
@@ -11,10 +11,11 @@ use super::Answer;
 use crate::app::App;
 use crate::auth::authorize_admin;
 use crate::problem::{ErrorCode, Problem};
+use crate::ratelimit::OnFailure;
 use crate::request::RequestHead;
 
-/// Answers an admin route: the admin key first (see [`authorize_admin`]),
-/// then whether the service can run at all, then the input.
+/// Answers an admin route: the admin key first (see [`admin_key`]), then
+/// whether the service can run at all, then the input.
 pub(super) async fn answer<O: Sessions>(
     app: &App<'_, O>,
     head: &RequestHead,
@@ -22,12 +23,7 @@ pub(super) async fn answer<O: Sessions>(
     body: &[u8],
 ) -> Answer {
     let ctx = head.context(Actor::Admin);
-    if let Err(refused) = authorize_admin(app.config(), head) {
-        if refused.code == ErrorCode::Unauthorized {
-            app.record_admin_auth_failure(&ctx);
-        }
-        return Err(refused);
-    }
+    admin_key(app, head, &ctx).await?;
     app.sessions()?;
     let method = &head.method;
     match *route {
@@ -45,6 +41,11 @@ pub(super) async fn answer<O: Sessions>(
             // user agent would mislead, so admin-made sessions record no client.
             let new = NewSession::from_json(json_body(head, body)?, Default::default())
                 .map_err(|e| Problem::invalid_field(&e.field, &e.reason))?;
+            let prefix = app.config().layout.prefix();
+            let limits = app.limits();
+            limits
+                .creation(prefix, &new.user_id, OnFailure::Closed)
+                .await?;
             let (token, session) = app.run(Op::Create { new }, &ctx).await?.created()?;
             let answer = json!({ "token": token.expose(), "session": session.to_json() });
             Ok(json(StatusCode::CREATED, &answer))
@@ -106,5 +107,31 @@ pub(super) async fn answer<O: Sessions>(
             ErrorCode::NotFound,
             "no such route of the session API",
         )),
+    }
+}
+
+/// The admin key ([`authorize_admin`]) under `RL_ADMIN`: a client over its
+/// limit of failed attempts is refused before the key is compared, and a
+/// key that does not match is counted (see [`crate::ratelimit`]).
+async fn admin_key<O: Sessions>(
+    app: &App<'_, O>,
+    head: &RequestHead,
+    ctx: &Context,
+) -> Result<(), Problem> {
+    let config = app.config();
+    if config.admin_key.is_none() {
+        return authorize_admin(config, head);
+    }
+    let now = app.now_ms();
+    let attempt = app.limits().admin_gate(head, now)?;
+    match authorize_admin(config, head) {
+        Ok(()) => Ok(()),
+        // No key presented: nothing was guessed.
+        Err(refusal) if head.header("authorization").is_none() => Err(refusal),
+        // A wrong key: an `admin.auth_failed` event, and it counts.
+        Err(refusal) => {
+            app.record_admin_auth_failure(ctx);
+            Err(app.limits().admin_failed(attempt, now, refusal).await)
+        }
     }
 }

@@ -64,6 +64,11 @@
 //!   claim given back) when a revocation failed. Its cookie
 //!   ([`crate::guard::Forward::set_cookie`]) goes with it: it is in
 //!   [`Finish::set_cookies`] exactly while the write is in `after`.
+//! - An issue over the user's creation limit (`RL_CREATE`, or the owner's
+//!   exact count in `strong` mode) is refused with 429 `rate_limited`
+//!   instead of the origin's answer: the binding is asked before anything
+//!   is acted on, so nothing is created or revoked; the owner's count
+//!   refuses the creation alone (a revocation asked with it stands).
 //! - A revocation or an issue that the store fails (fail closed): the
 //!   origin's answer is replaced by 503 `store_unavailable`
 //!   ([`Finish::failure`]), so the client is never told it signed out or in
@@ -94,6 +99,7 @@ use crate::auth::{handoff_allowed, presented_token};
 use crate::cookie::{clear_cookie, private_cache_control, set_cookie, SHARED_CACHE_FIELDS};
 use crate::identity::{is_handoff_header, SESSION_ISSUE, SESSION_REVOKE};
 use crate::problem::{ErrorCode, Problem};
+use crate::ratelimit::{OnFailure, Passed, CREATE_BINDING};
 use crate::request::RequestHead;
 use crate::syntax::trim_ows_str;
 
@@ -141,7 +147,16 @@ impl Finish {
     /// The answer when the handoff failed: the problem, with every
     /// [`Finish::set_cookies`] value.
     pub fn failure_response(&self) -> Option<Response<Vec<u8>>> {
-        let mut response = self.failure.as_ref()?.to_response();
+        self.with_cookies(self.failure.as_ref()?.to_response())
+    }
+
+    /// [`Finish::failure_response`] as answered to `head`: the HTML page for
+    /// a browser ([`crate::page::refusal`]: a refused sign-in form).
+    pub fn failure_response_to(&self, head: &RequestHead) -> Option<Response<Vec<u8>>> {
+        self.with_cookies(crate::page::refusal(head, self.failure.as_ref()?))
+    }
+
+    fn with_cookies(&self, mut response: Response<Vec<u8>>) -> Option<Response<Vec<u8>>> {
         for cookie in &self.set_cookies {
             if let Ok(value) = HeaderValue::from_str(cookie) {
                 response.headers_mut().append(SET_COOKIE, value);
@@ -290,6 +305,22 @@ async fn act<O: Sessions>(
         out.set_cookies.extend(forward.set_cookie.clone());
         return out;
     }
+    if let Some(new) = &issue {
+        // Over RL_CREATE nothing is acted on: no session, no sign-out.
+        let prefix = app.config().layout.prefix();
+        match app.limits().creation(prefix, &new.user_id, OnFailure::Open).await {
+            Ok(Passed::Yes) => {}
+            Ok(Passed::Unchecked) => out.logs.push(format!(
+                "{SESSION_ISSUE}: the rate limit {CREATE_BINDING} could not be checked (the binding failed): session created"
+            )),
+            Err(problem) => {
+                out.logs.push(format!(
+                    "{SESSION_ISSUE} not carried out: too many sessions created for this user ({CREATE_BINDING})"
+                ));
+                return refuse(app, forward, out, problem);
+            }
+        }
+    }
     let cookie_name = &app.config().cookie_name;
     let sessions = match app.sessions() {
         Ok(sessions) => sessions,
@@ -379,6 +410,11 @@ async fn act<O: Sessions>(
             .and_then(Reply::created)
         {
             Err(SessionError::Invalid(e)) => out.logs.push(format!("{SESSION_ISSUE} ignored: {e}")),
+            Err(e @ SessionError::RateLimited(_)) => {
+                out.logs
+                    .push(format!("{SESSION_ISSUE} not carried out: {e}"));
+                out.failure = Some(Problem::from(e));
+            }
             Err(e) => {
                 out.logs
                     .push(format!("{SESSION_ISSUE}: creating the session failed: {e}"));

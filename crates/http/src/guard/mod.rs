@@ -18,18 +18,29 @@
 //!    (`waitUntil`): the sliding write.
 //!
 //! # Decisions, in order
-//! 1. Access from `GUARD_RULES` ([`crate::rules::Rules::access_for`]); a
-//!    path rejected there answers 400 `invalid_request`.
+//! 1. What the path requires from `GUARD_RULES`
+//!    ([`crate::rules::Rules::requirement`]); a path rejected there answers
+//!    400 `invalid_request`.
 //! 2. Public: forwarded as is (minus client `X-Session-*` and override
-//!    headers and our token), no KV call, even while `TOKEN_KEYS` is missing.
+//!    headers and our token), no KV call, even while `TOKEN_KEYS` is missing;
+//!    a rule's `limit` counts it per client IP first.
 //! 3. Otherwise the request is authenticated ([`crate::auth::authenticate`]):
 //!    503 `misconfigured` or `store_unavailable` (fail closed), 401
 //!    `unauthorized` / `invalid_token` / `session_expired`, 403 `csrf`; then
 //!    `role:NAME` without NAME in `meta.roles` → 403 `forbidden`.
-//! 4. Every 401 on a browser navigation (GET whose `Accept` holds
+//! 4. A rule's `fresh: N`: a session whose `authenticatedAt` is more than
+//!    N seconds old is refused, cookie kept ([`is_fresh`]): a browser
+//!    navigation goes to `LOGIN_URL?next=…&reauth=1`, anything else gets
+//!    401 `reauthentication_required` (with RFC 9470's `WWW-Authenticate`
+//!    for a bearer request). No storage call: the session is the one read.
+//! 5. A rule's `limit` counts the request per session user
+//!    ([`crate::ratelimit`]): 429 `rate_limited` over it, nothing forwarded.
+//! 6. Every 401 on a browser navigation (GET whose `Accept` holds
 //!    `text/html`) becomes a 302 to `LOGIN_URL?next=…` when `LOGIN_URL` is
 //!    set. A 401 (or 302) caused by an invalid or expired **cookie** also
 //!    clears that cookie, so the browser stops sending a dead token.
+//! 7. Any other refusal of a request whose `Accept` holds `text/html` is
+//!    the small HTML page of [`crate::page`], with the same status and code.
 //!
 //! `decide` never writes: a due sliding write is claimed
 //! ([`Forward::slide`]) and made after the response.
@@ -52,7 +63,7 @@ use session_core::{Session, Sessions};
 
 use crate::app::App;
 use crate::assertion::{BadSignature, Pending, Signing};
-use crate::auth::{authenticate, AuthError, TokenSource};
+use crate::auth::{authenticate, AuthError, Caller, TokenSource};
 use crate::bearer::strip_our_authorization;
 use crate::config::Config;
 use crate::cookie::{clear_cookie, set_cookie, strip_cookie};
@@ -60,9 +71,11 @@ use crate::identity::{
     add_identity_headers, strip_override_headers, strip_session_headers, IdentityHeaders,
     SESSION_ASSERTION_HEADER,
 };
-use crate::problem::{ErrorCode, Problem};
+use crate::page;
+use crate::problem::{ErrorCode, Problem, Reauth};
+use crate::ratelimit::{client_key, user_key, Passed};
 use crate::request::RequestHead;
-use crate::rules::Access;
+use crate::rules::{Access, Requirement};
 
 /// What the guard decided for one request.
 // Built once per request and matched right away: boxing `Forward` would buy
@@ -112,6 +125,9 @@ pub struct Forward {
     /// no recent one of this session to reuse): the request must not be
     /// forwarded before [`Forward::add_assertion`].
     pub assertion: Option<Pending>,
+    /// Messages for `console.log` (a rate limiting binding that failed and
+    /// let the request through); never tokens nor header values.
+    pub logs: Vec<String>,
 }
 
 impl Forward {
@@ -166,33 +182,39 @@ host, which on a local server is this Worker itself: set ORIGIN_URL to your appl
 ///
 /// KV cost: none on public paths, for requests without a token, for CSRF
 /// refusals and for malformed or forged tokens; exactly one read otherwise.
-/// Never writes.
+/// Never writes. A rule's `fresh` costs nothing more; its `limit`, one call
+/// of its rate limiting binding.
 pub async fn decide<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> GuardDecision {
     let config = app.config();
-    let access = match config
+    let requirement = match config
         .rules
-        .access_for(head.method.as_str(), head.url.path())
+        .requirement(head.method.as_str(), head.url.path())
     {
-        Ok(access) => access.clone(),
+        Ok(requirement) => requirement,
         Err(rejection) => {
-            return respond(Problem::new(
-                ErrorCode::InvalidRequest,
-                rejection.to_string(),
-            ))
+            return respond(
+                head,
+                Problem::new(ErrorCode::InvalidRequest, rejection.to_string()),
+            )
         }
     };
+    let access = requirement.access.clone();
     let url = match config.upstream_url(&head.url) {
         Some(url) => url,
         // No ORIGIN_URL: on Cloudflare the route's own origin answers, but
         // a local server has none and would send the request back to this
         // Worker (which strips the token and answers a puzzling 401).
         None if head.url.is_loopback() => {
-            return respond(Problem::new(ErrorCode::Misconfigured, SELF_LOOP))
+            return respond(head, Problem::new(ErrorCode::Misconfigured, SELF_LOOP))
         }
         None => head.url.as_str().to_owned(),
     };
     let mut headers = forward_headers(config, &head.headers);
+    let mut logs = Vec::new();
     if access == Access::Public {
+        if let Err(problem) = count(app, &requirement, || client_key(head), &mut logs).await {
+            return respond(head, problem);
+        }
         return GuardDecision::Forward(Forward {
             url,
             headers,
@@ -202,6 +224,7 @@ pub async fn decide<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> GuardD
             slide: None,
             set_cookie: None,
             assertion: None,
+            logs,
         });
     }
 
@@ -209,15 +232,29 @@ pub async fn decide<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> GuardD
         Ok(caller) => caller,
         Err(AuthError::NoToken) => return deny(config, head, ErrorCode::Unauthorized, false),
         Err(AuthError::Rejected { code, by_cookie }) => return deny(config, head, code, by_cookie),
-        Err(e @ (AuthError::Csrf | AuthError::Unavailable(_))) => return respond(e.problem()),
+        Err(e @ (AuthError::Csrf | AuthError::Unavailable(_))) => {
+            return respond(head, e.problem())
+        }
     };
     if let Access::Role(role) = &access {
         if !caller.session.has_role(role) {
-            return respond(Problem::new(
-                ErrorCode::Forbidden,
-                "The session does not have the role this path requires.",
-            ));
+            return respond(
+                head,
+                Problem::new(
+                    ErrorCode::Forbidden,
+                    "The session does not have the role this path requires.",
+                ),
+            );
         }
+    }
+    if let Some(max_age) = requirement.fresh {
+        if !is_fresh(&caller.session, max_age, app.now_ms()) {
+            return reauthenticate(config, head, &caller, max_age);
+        }
+    }
+    let user = || user_key(config.layout.prefix(), &caller.session.user_id);
+    if let Err(problem) = count(app, &requirement, user, &mut logs).await {
+        return respond(head, problem);
     }
 
     let now_ms = app.now_ms();
@@ -256,7 +293,60 @@ pub async fn decide<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> GuardD
         slide,
         set_cookie,
         assertion,
+        logs,
     })
+}
+
+/// Whether `session`'s user proved who they are at most `max_age` seconds
+/// before `now_ms` (a rule's `fresh`): at exactly `max_age` seconds it is,
+/// a millisecond later it is not.
+pub fn is_fresh(session: &Session, max_age: u64, now_ms: i64) -> bool {
+    let age_ms = i128::from(now_ms) - i128::from(session.lifetime.authenticated_at);
+    age_ms <= i128::from(max_age) * 1000
+}
+
+/// A valid session too old for the rule's `fresh`: a browser navigation
+/// goes to the login page with `reauth=1` (when `LOGIN_URL` is set),
+/// anything else gets 401 `reauthentication_required`. The cookie is kept.
+fn reauthenticate(
+    config: &Config,
+    head: &RequestHead,
+    caller: &Caller<'_>,
+    max_age: u64,
+) -> GuardDecision {
+    if is_navigation(head) {
+        if let Some(location) = config.reauth_redirect(head.url.path_and_query()) {
+            if let Some(response) = redirect(&location) {
+                return GuardDecision::Respond(response);
+            }
+        }
+    }
+    respond(
+        head,
+        Problem::reauthentication_required(Reauth {
+            max_age,
+            authenticated_at_ms: caller.session.lifetime.authenticated_at,
+            bearer: caller.source == TokenSource::Bearer,
+        }),
+    )
+}
+
+/// Counts the request on each `limit` of its rule, under `key` (made only
+/// when there is one): the first over its limit refuses it.
+async fn count<O: Sessions>(
+    app: &App<'_, O>,
+    requirement: &Requirement<'_>,
+    key: impl Fn() -> String,
+    logs: &mut Vec<String>,
+) -> Result<(), Problem> {
+    for binding in &requirement.limits {
+        if app.limits().rule(binding, key()).await? == Passed::Unchecked {
+            logs.push(format!(
+                "rate limit {binding} could not be checked (the binding failed): request let through"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The request could not be forwarded (the origin is unreachable): its
@@ -295,28 +385,34 @@ pub fn is_navigation(head: &RequestHead) -> bool {
         })
 }
 
-fn respond(problem: Problem) -> GuardDecision {
-    GuardDecision::Respond(problem.to_response())
+/// The refusal of `head` with `problem`: problem+json, or the HTML page
+/// for a browser ([`page::refusal`]).
+fn respond(head: &RequestHead, problem: Problem) -> GuardDecision {
+    GuardDecision::Respond(page::refusal(head, &problem))
+}
+
+/// A 302 to `location`, never stored.
+fn redirect(location: &str) -> Option<Response<Vec<u8>>> {
+    let location = HeaderValue::from_str(location).ok()?;
+    let mut res = Response::new(Vec::new());
+    *res.status_mut() = StatusCode::FOUND;
+    res.headers_mut().insert(LOCATION, location);
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Some(res)
 }
 
 /// A 401 with `code`, or a 302 to the login page for a browser navigation
 /// when `LOGIN_URL` is set; `clear` adds a `Set-Cookie` clearing the
 /// session cookie (the cookie presented was invalid or expired).
 fn deny(config: &Config, head: &RequestHead, code: ErrorCode, clear: bool) -> GuardDecision {
-    let redirect = is_navigation(head)
+    let to_login = is_navigation(head)
         .then(|| config.login_redirect(head.url.path_and_query()))
         .flatten()
-        .and_then(|location| HeaderValue::from_str(&location).ok());
-    let mut response = match redirect {
-        Some(location) => {
-            let mut res = Response::new(Vec::new());
-            *res.status_mut() = StatusCode::FOUND;
-            res.headers_mut().insert(LOCATION, location);
-            res.headers_mut()
-                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
-        }
-        None => Problem::from(code).to_response(),
+        .and_then(|location| redirect(&location));
+    let mut response = match to_login {
+        Some(response) => response,
+        None => page::refusal(head, &Problem::from(code)),
     };
     if clear {
         if let Ok(v) = HeaderValue::from_str(&clear_cookie(&config.cookie_name)) {

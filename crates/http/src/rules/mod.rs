@@ -24,6 +24,15 @@
 //! - `access` (required): `"public"`, `"session"` or `"role:NAME"` with a
 //!   non-empty NAME (exact, no surrounding whitespace, at most
 //!   [`MAX_ROLE_BYTES`] bytes) that must appear in the session's `meta.roles`.
+//! - `fresh` (optional, not on public rules): whole seconds, 1 to
+//!   [`MAX_FRESH_SECS`]: the session's `authenticatedAt` must be at most
+//!   that old (a recent sign-in, see [`crate::guard`]).
+//! - `limit` (optional): the name of a rate limiting binding, `RL_` and
+//!   then letters, digits or `_` (at most [`MAX_LIMIT_NAME_BYTES`] bytes;
+//!   not `RL_ADMIN` nor `RL_CREATE`, the service's own), counting the rule's
+//!   requests per session user, or per client IP on a public rule (see
+//!   [`crate::ratelimit`]). Whether it is bound is checked once the
+//!   bindings are known ([`crate::config::Config::with_bindings`]).
 //!
 //! Unknown fields are rejected. Errors name the rule and field:
 //! `GUARD_RULES[2].access: …`. The first rule whose path and methods match
@@ -78,6 +87,12 @@ pub const MAX_METHODS: usize = 32;
 pub const MAX_METHOD_BYTES: usize = 32;
 /// Longest role NAME, in bytes.
 pub const MAX_ROLE_BYTES: usize = 128;
+/// Largest `fresh`, in seconds: a year, the longest a session lives.
+pub const MAX_FRESH_SECS: u64 = 31_536_000;
+/// Longest `limit` binding name, in bytes.
+pub const MAX_LIMIT_NAME_BYTES: usize = 64;
+/// What every `limit` binding name starts with.
+pub const LIMIT_NAME_PREFIX: &str = "RL_";
 /// Longest request path [`Rules::access_for`] accepts, in bytes.
 pub const MAX_PATH_BYTES: usize = 8192;
 /// Most segments a request path may have. Matching reads the path up to
@@ -185,6 +200,57 @@ pub struct Rule {
     pattern: Pattern,
     methods: Option<Vec<String>>,
     access: Access,
+    fresh: Option<u64>,
+    limit: Option<String>,
+}
+
+/// What a request must meet: the access of the rule that decides it, and
+/// that rule's `fresh` and `limit`. See [`Rules::requirement`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement<'a> {
+    pub access: &'a Access,
+    /// Seconds the session's sign-in may be old at most.
+    pub fresh: Option<u64>,
+    /// Rate limiting bindings counting the request (usually none or one).
+    pub limits: Vec<&'a str>,
+}
+
+impl<'a> Requirement<'a> {
+    fn of_rule(rule: Option<&'a Rule>) -> Self {
+        match rule {
+            None => Requirement {
+                access: &DEFAULT_ACCESS,
+                fresh: None,
+                limits: Vec::new(),
+            },
+            Some(rule) => Requirement {
+                access: &rule.access,
+                fresh: rule.fresh,
+                limits: rule.limit.as_deref().into_iter().collect(),
+            },
+        }
+    }
+
+    /// The stricter of two readings' requirements: the stricter access
+    /// (see [`stricter`]), the shorter `fresh`, every limit of both.
+    fn merge(self, other: Requirement<'a>) -> Result<Requirement<'a>, PathRejection> {
+        let access = stricter(self.access, other.access)?;
+        let fresh = match (self.fresh, other.fresh) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut limits = self.limits;
+        for name in other.limits {
+            if !limits.contains(&name) {
+                limits.push(name);
+            }
+        }
+        Ok(Requirement {
+            access,
+            fresh,
+            limits,
+        })
+    }
 }
 
 impl Rule {
@@ -198,6 +264,14 @@ impl Rule {
     }
     pub fn access(&self) -> &Access {
         &self.access
+    }
+    /// `fresh`, in seconds.
+    pub fn fresh(&self) -> Option<u64> {
+        self.fresh
+    }
+    /// The `limit` binding's name.
+    pub fn limit(&self) -> Option<&str> {
+        self.limit.as_deref()
     }
 
     fn matches_method(&self, method: &str) -> bool {
@@ -271,11 +345,17 @@ impl Rules {
         self.rules.iter()
     }
 
-    /// The access `method path` requires: the first matching rule's, or
-    /// [`Access::Session`] when none matches, taking the strictest answer
-    /// over every reading of the path (see the module docs). `path` is the
-    /// raw, percent-encoded request path.
+    /// The access `method path` requires: [`Rules::requirement`]'s.
     pub fn access_for(&self, method: &str, path: &str) -> Result<&Access, PathRejection> {
+        self.requirement(method, path).map(|r| r.access)
+    }
+
+    /// What `method path` requires: the first matching rule's access,
+    /// `fresh` and `limit`, or [`Access::Session`] alone when none matches,
+    /// taking the strictest answer over every reading of the path (see the
+    /// module docs): the strictest access, the shortest `fresh`, every
+    /// `limit`. `path` is the raw, percent-encoded request path.
+    pub fn requirement(&self, method: &str, path: &str) -> Result<Requirement<'_>, PathRejection> {
         if path.len() > MAX_PATH_BYTES {
             return Err(PathRejection::TooLong);
         }
@@ -283,7 +363,7 @@ impl Rules {
             return Err(PathRejection::TooManySegments);
         }
         let readings = readings::distinct_readings(path).ok_or(PathRejection::TooManyReadings)?;
-        let mut result: Option<&Access> = None;
+        let mut result: Option<Requirement<'_>> = None;
         for (segs, trimmed) in &readings {
             let has_upper = segs
                 .iter()
@@ -295,13 +375,14 @@ impl Rules {
                 candidates.push(self.first_match(method, lower, *trimmed, true));
             }
             for found in candidates {
+                let found = Requirement::of_rule(found);
                 result = Some(match result {
                     None => found,
-                    Some(prev) => stricter(prev, found)?,
+                    Some(prev) => prev.merge(found)?,
                 });
             }
         }
-        Ok(result.unwrap_or(&DEFAULT_ACCESS))
+        Ok(result.unwrap_or_else(|| Requirement::of_rule(None)))
     }
 
     fn first_match(
@@ -310,11 +391,18 @@ impl Rules {
         segs: &[String],
         trimmed: bool,
         fold_case: bool,
-    ) -> &Access {
+    ) -> Option<&Rule> {
         self.rules
             .iter()
             .find(|r| r.matches_method(method) && r.pattern.matches(segs, trimmed, fold_case))
-            .map_or(&DEFAULT_ACCESS, |r| &r.access)
+    }
+
+    /// Each rule's index and `limit` binding, for the rules that have one.
+    pub fn limits(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((i, r.limit.as_deref()?)))
     }
 }
 
@@ -332,13 +420,15 @@ fn parse_rule(item: &Value) -> Result<Rule, FieldError> {
     let Value::Object(obj) = item else {
         return Err((None, "must be an object".into()));
     };
-    if obj
-        .keys()
-        .any(|k| !matches!(k.as_str(), "path" | "methods" | "access"))
-    {
+    if obj.keys().any(|k| {
+        !matches!(
+            k.as_str(),
+            "path" | "methods" | "access" | "fresh" | "limit"
+        )
+    }) {
         return Err((
             None,
-            "has an unknown field (allowed: path, methods, access)".into(),
+            "has an unknown field (allowed: path, methods, access, fresh, limit)".into(),
         ));
     }
     let path = match obj.get("path") {
@@ -356,12 +446,61 @@ fn parse_rule(item: &Value) -> Result<Rule, FieldError> {
         Some(Value::String(s)) => Access::parse(s).map_err(|m| (Some("access"), m))?,
         Some(_) => return Err((Some("access"), "must be a string".into())),
     };
+    let fresh = match obj.get("fresh") {
+        None => None,
+        Some(_) if access == Access::Public => {
+            return Err((
+                Some("fresh"),
+                "a public rule has no session whose sign-in could be recent".into(),
+            ))
+        }
+        Some(v) => Some(parse_fresh(v).map_err(|m| (Some("fresh"), m))?),
+    };
+    let limit = match obj.get("limit") {
+        None => None,
+        Some(v) => Some(parse_limit_name(v).map_err(|m| (Some("limit"), m))?),
+    };
     Ok(Rule {
         path: path.clone(),
         pattern,
         methods,
         access,
+        fresh,
+        limit,
     })
+}
+
+/// `fresh`: a whole number of seconds, 1 to [`MAX_FRESH_SECS`].
+fn parse_fresh(v: &Value) -> Result<u64, String> {
+    match v.as_u64() {
+        Some(n @ 1..=MAX_FRESH_SECS) => Ok(n),
+        _ => Err(format!(
+            "must be a whole number of seconds from 1 to {MAX_FRESH_SECS}"
+        )),
+    }
+}
+
+/// `limit`: a rate limiting binding's name (see the module docs).
+fn parse_limit_name(v: &Value) -> Result<String, String> {
+    let Value::String(name) = v else {
+        return Err("must be the name of a rate limiting binding, e.g. \"RL_API\"".into());
+    };
+    let rest = name.strip_prefix(LIMIT_NAME_PREFIX).unwrap_or("");
+    if rest.is_empty()
+        || name.len() > MAX_LIMIT_NAME_BYTES
+        || !rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(format!(
+            "must be a binding name of {LIMIT_NAME_PREFIX} and then letters, digits or _ \
+             (at most {MAX_LIMIT_NAME_BYTES} bytes)"
+        ));
+    }
+    if crate::ratelimit::SERVICE_BINDINGS.contains(&name.as_str()) {
+        return Err(
+            "RL_ADMIN and RL_CREATE count the service's own work: name another binding".into(),
+        );
+    }
+    Ok(name.clone())
 }
 
 fn parse_methods(v: &Value) -> Result<Vec<String>, String> {

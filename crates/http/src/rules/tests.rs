@@ -80,7 +80,7 @@ fn rule_errors_name_index_and_field() {
     assert_eq!(err(r#"[1]"#), "GUARD_RULES[0]: must be an object");
     assert_eq!(
         err(r#"[{"path":"/","access":"public"},{"path":"/x","access":"public","role":"a"}]"#),
-        "GUARD_RULES[1]: has an unknown field (allowed: path, methods, access)"
+        "GUARD_RULES[1]: has an unknown field (allowed: path, methods, access, fresh, limit)"
     );
     assert_eq!(
         err(r#"[{"access":"public"}]"#),
@@ -579,4 +579,100 @@ fn a_path_stacked_with_every_trick_is_refused() {
         .contains(&MAX_READINGS.to_string()));
     // One trick of each kind still reads.
     assert_eq!(get(&r, "/public/a%2Fb;v=1/..%5C./c"), Access::Public);
+}
+
+// --- fresh and limit ---------------------------------------------------
+
+#[test]
+fn fresh_and_limit_parse_and_apply_to_their_rule() {
+    let r = rules(
+        r#"[{"path":"/account/email","access":"session","fresh":300,"limit":"RL_SENSITIVE"},
+            {"path":"/api/**","access":"role:api","limit":"RL_API"},
+            {"path":"/search","access":"public","limit":"RL_SEARCH"},
+            {"path":"/**","access":"session"}]"#,
+    );
+    let email = r.requirement("POST", "/account/email").unwrap();
+    assert_eq!(
+        (email.access, email.fresh, email.limits.as_slice()),
+        (&Access::Session, Some(300), &["RL_SENSITIVE"][..])
+    );
+    let api = r.requirement("GET", "/api/x").unwrap();
+    assert_eq!((api.fresh, api.limits.as_slice()), (None, &["RL_API"][..]));
+    let search = r.requirement("GET", "/search").unwrap();
+    assert_eq!(search.access, &Access::Public);
+    assert_eq!(search.limits, ["RL_SEARCH"]);
+    let other = r.requirement("GET", "/other").unwrap();
+    assert_eq!((other.fresh, other.limits.len()), (None, 0));
+    assert_eq!(
+        r.limits().collect::<Vec<_>>(),
+        [(0, "RL_SENSITIVE"), (1, "RL_API"), (2, "RL_SEARCH")]
+    );
+    let empty = rules("[]");
+    let none = empty.requirement("GET", "/x").unwrap();
+    assert_eq!((none.access, none.fresh), (&Access::Session, None));
+}
+
+#[test]
+fn readings_of_two_rules_take_the_shorter_fresh_and_every_limit() {
+    // `/ADMIN` is read as `/admin` too (case-insensitive origins): both
+    // rules' demands apply.
+    let r = rules(
+        r#"[{"path":"/admin","access":"role:admin","fresh":600,"limit":"RL_A"},
+            {"path":"/ADMIN","access":"role:admin","fresh":60,"limit":"RL_B"}]"#,
+    );
+    let q = r.requirement("GET", "/ADMIN").unwrap();
+    assert_eq!(q.fresh, Some(60));
+    assert_eq!(q.limits, ["RL_B", "RL_A"]);
+    let q = r.requirement("GET", "/admin").unwrap();
+    assert_eq!((q.fresh, q.limits.as_slice()), (Some(600), &["RL_A"][..]));
+}
+
+#[test]
+fn bad_fresh_and_limit_name_the_rule() {
+    for (fresh, why) in [
+        ("0", "whole number"),
+        ("-5", "whole number"),
+        ("1.5", "whole number"),
+        ("\"300\"", "whole number"),
+        ("null", "whole number"),
+        ("31536001", "whole number"),
+    ] {
+        let e = err(&format!(
+            r#"[{{"path":"/","access":"public"}},{{"path":"/a","access":"session","fresh":{fresh}}}]"#
+        ));
+        assert!(e.starts_with("GUARD_RULES[1].fresh: "), "{fresh}: {e}");
+        assert!(e.contains(why), "{fresh}: {e}");
+    }
+    assert_eq!(
+        rules(r#"[{"path":"/a","access":"session","fresh":31536000}]"#)
+            .requirement("GET", "/a")
+            .unwrap()
+            .fresh,
+        Some(31_536_000)
+    );
+    let e = err(r#"[{"path":"/a","access":"public","fresh":60}]"#);
+    assert!(e.starts_with("GUARD_RULES[0].fresh: a public rule"), "{e}");
+    for limit in [
+        "5",
+        "\"\"",
+        "\"RL_\"",
+        "\"API\"",
+        "\"rl_api\"",
+        "\"RL_A-B\"",
+        "\"RL_ \"",
+        "\"RL_ADMIN\"",
+        "\"RL_CREATE\"",
+    ] {
+        let e = err(&format!(
+            r#"[{{"path":"/a","access":"session","limit":{limit}}}]"#
+        ));
+        assert!(e.starts_with("GUARD_RULES[0].limit: "), "{limit}: {e}");
+    }
+    let long = format!("RL_{}", "A".repeat(MAX_LIMIT_NAME_BYTES - 3));
+    let ok = format!(r#"[{{"path":"/a","access":"session","limit":"{long}"}}]"#);
+    assert_eq!(rules(&ok).limits().count(), 1);
+    let e = err(&format!(
+        r#"[{{"path":"/a","access":"session","limit":"{long}X"}}]"#
+    ));
+    assert!(e.starts_with("GUARD_RULES[0].limit: "), "{e}");
 }

@@ -10,7 +10,11 @@ use crate::support::try_config;
 /// Every var `Config::from_vars` reads.
 fn all_vars() -> Vec<&'static str> {
     let mut vars = VARS.to_vec();
-    vars.extend(["SESSION_CONSISTENCY", "MAX_SESSIONS_PER_USER"]);
+    vars.extend([
+        "SESSION_CONSISTENCY",
+        "MAX_SESSIONS_PER_USER",
+        "SESSION_CREATE_LIMIT",
+    ]);
     vars
 }
 
@@ -55,6 +59,9 @@ fn marked_value(var: &'static str) -> BoxedStrategy<String> {
             format!(r#"[{{"path":"/","access":"{m}"}}]"#),
             format!(r#"[{{"path":"/","access":"public","{m}":1}}]"#),
             format!(r#"[{{"path":"/","methods":["{m} "],"access":"public"}}]"#),
+            format!(r#"[{{"path":"/","access":"session","limit":"{m}"}}]"#),
+            format!(r#"[{{"path":"/","access":"session","limit":"RL_{m}-"}}]"#),
+            format!(r#"[{{"path":"/","access":"session","fresh":"{m}"}}]"#),
             format!(r#"["{m}"#),
             format!("{m}"),
         ],
@@ -69,6 +76,7 @@ fn marked_value(var: &'static str) -> BoxedStrategy<String> {
                 format!("{m}"),
             ]
         }
+        "SESSION_CREATE_LIMIT" => vec![format!("{m}/60"), format!("20/{m}"), format!("2{m}/6")],
         "ALLOWED_ORIGINS" => vec![
             format!("https://ok.example,https://{m}.example/p"),
             format!("{m}"),

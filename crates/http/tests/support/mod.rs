@@ -3,6 +3,7 @@
 //! isolate over an in-memory KV.
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -10,12 +11,13 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 pub use session_core::testing::Ops;
 use session_core::testing::{ManualClock, MemoryKv, SeededRandom};
-use session_core::{EventLog, Ledger, Sessions, Slide};
+use session_core::{Clock, EventLog, Ledger, Sessions, Slide};
 use session_http::app::{App, ConfiguredSessions};
 use session_http::config::{Config, ConfigError};
 use session_http::guard::AfterResponse;
 use session_http::http_url::HttpUrl;
 use session_http::problem::Problem;
+use session_http::ratelimit::{LimitFuture, Limiters, Outcome, RateLimits, Refusals};
 use session_http::request::RequestHead;
 
 /// A `TOKEN_KEYS` with one 32-byte key, `k1`.
@@ -115,4 +117,98 @@ impl World {
 /// Makes a request's write after its response, as the Worker does.
 pub fn run_after<O: Sessions>(after: &AfterResponse, app: &App<'_, O>) -> Result<Slide, Problem> {
     pollster::block_on(after.run(app)).and_then(|reply| Ok(reply.slide()?))
+}
+
+/// Rate limiting bindings in memory, as Miniflare runs them: each bound one
+/// counts per key in fixed windows of its period (by the clock), answers
+/// `Limited` past its limit, and can be made to fail. Counts its calls.
+#[derive(Clone)]
+pub struct MemoryLimiters {
+    clock: ManualClock,
+    state: Rc<RefCell<LimiterState>>,
+}
+
+#[derive(Default)]
+struct LimiterState {
+    /// name → (limit, period in seconds, failing)
+    bound: HashMap<String, (u64, i64, bool)>,
+    /// (name, key, window) → count
+    counts: HashMap<(String, String, i64), u64>,
+    /// every call: (name, key)
+    calls: Vec<(String, String)>,
+}
+
+impl MemoryLimiters {
+    pub fn new(clock: ManualClock) -> Self {
+        Self {
+            clock,
+            state: Rc::default(),
+        }
+    }
+
+    /// Binds `name`: `limit` calls per key and `period` seconds.
+    pub fn bind(self, name: &str, limit: u64, period: i64) -> Self {
+        self.state
+            .borrow_mut()
+            .bound
+            .insert(name.to_owned(), (limit, period, false));
+        self
+    }
+
+    /// Makes `name` throw on every call (or stop).
+    pub fn fail(&self, name: &str, failing: bool) {
+        if let Some(b) = self.state.borrow_mut().bound.get_mut(name) {
+            b.2 = failing;
+        }
+    }
+
+    pub fn is_bound(&self, name: &str) -> bool {
+        self.state.borrow().bound.contains_key(name)
+    }
+
+    /// The calls made so far to `name`: their keys, in order.
+    pub fn calls(&self, name: &str) -> Vec<String> {
+        let state = self.state.borrow();
+        state
+            .calls
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
+    pub fn total_calls(&self) -> usize {
+        self.state.borrow().calls.len()
+    }
+
+    /// The [`RateLimits`] of an app over these bindings, with the isolate's
+    /// memory `refusals`.
+    pub fn limits(&self, refusals: &Rc<Refusals>) -> RateLimits {
+        RateLimits::new(Rc::new(self.clone()), Rc::clone(refusals))
+    }
+}
+
+impl Limiters for MemoryLimiters {
+    fn limit<'a>(&'a self, binding: &'a str, key: String) -> LimitFuture<'a> {
+        let mut state = self.state.borrow_mut();
+        state.calls.push((binding.to_owned(), key.clone()));
+        let outcome = match state.bound.get(binding).copied() {
+            None => Outcome::Unbound,
+            Some((_, _, true)) => Outcome::Failed,
+            Some((limit, period, false)) => {
+                let window = self.clock.now_ms().div_euclid(period * 1000);
+                let count = state
+                    .counts
+                    .entry((binding.to_owned(), key, window))
+                    .or_default();
+                if *count >= limit {
+                    Outcome::Limited
+                } else {
+                    *count += 1;
+                    Outcome::Allowed
+                }
+            }
+        };
+        Box::pin(std::future::ready(outcome))
+    }
 }

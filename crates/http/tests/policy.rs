@@ -612,11 +612,16 @@ fn creations_per_user_are_cut_off_through_the_admin_api_and_the_handoff() {
         );
     }
     env.world.kv.reset_counts();
+    assert_eq!(env.world.events.take().len(), 2, "one event per creation");
     let r = env.api(&create_req("192.0.2.1"), &json!({"userId": "alice"}));
     assert_eq!(r.status(), 429);
     assert_eq!(json_of(&r)["code"], "rate_limited");
     assert_eq!(r.headers()["retry-after"], "60");
     assert_eq!(env.world.kv.counts().writes, 0, "nothing created");
+    assert!(
+        env.world.events.take().is_empty(),
+        "nothing changed: no event"
+    );
     assert_eq!(
         env.api(&create_req("192.0.2.1"), &json!({"userId": "bob"}))
             .status(),
@@ -646,6 +651,14 @@ fn creations_per_user_are_cut_off_through_the_admin_api_and_the_handoff() {
     assert_eq!(
         env.world.kv.counts().writes + env.world.kv.counts().deletes,
         0
+    );
+    assert!(
+        env.world
+            .events
+            .take()
+            .iter()
+            .all(|e| e.user_id.as_deref() != Some("alice")),
+        "a refused sign-in makes no event"
     );
     let page = fin.failure_response_to(&login).unwrap();
     assert_eq!(page.status(), 429);

@@ -38,6 +38,11 @@ struct World {
 
 impl World {
     fn new(strong: bool, policy: Policy) -> World {
+        World::with_events(strong, policy, true)
+    }
+
+    /// `events`: whether the log (`eventual`) or the queue (`strong`) is there.
+    fn with_events(strong: bool, policy: Policy, events: bool) -> World {
         let clock = ManualClock::new(T0);
         let kv = MemoryKv::new(clock.clone());
         let log = Rc::new(EventLog::default());
@@ -48,7 +53,7 @@ impl World {
             Rc::new(KeyLayout::default()),
             Rc::default(),
         )
-        .with_events(Some(Rc::clone(&log)));
+        .with_events(events.then(|| Rc::clone(&log)));
         let service = SessionService::new(
             repo,
             clock.clone(),
@@ -66,7 +71,7 @@ impl World {
                     Rc::new(SeededRandom::new(6)),
                     settings.clone(),
                 )
-                .with_queue(Some(queue.clone())),
+                .with_queue(events.then(|| queue.clone())),
             );
             let transport: Rc<dyn OwnerTransport> = owners.clone();
             let client = OwnerClient::new(settings, service, clock.clone(), transport);
@@ -115,6 +120,77 @@ impl World {
             .created()
             .unwrap();
         (token.into_string(), s)
+    }
+}
+
+/// Every operation that changes or reads sessions, in order: what the
+/// storage calls of events on and off are compared over.
+fn every_kind_of_change(w: &World) {
+    let (_, a) = w.create("ann", Actor::Origin);
+    for _ in 0..3 {
+        w.create("ann", Actor::Admin); // the last one over the cap of 3: one evicted
+    }
+    let (token, b) = w.create("bo", Actor::Admin);
+    w.run(
+        Op::Verify {
+            token: token.clone(),
+        },
+        &ctx(Actor::User),
+    )
+    .unwrap();
+    let patch = json!({"label": "x"});
+    let holder = Op::UpdateSession {
+        session: b,
+        patch,
+        writer: Writer::Holder,
+    };
+    w.run(holder, &ctx(Actor::User)).unwrap();
+    w.clock.advance_secs(400); // past half the idle TTL: a slide is due
+    let b = w.run(Op::Verify { token }, &ctx(Actor::User));
+    w.run(
+        Op::Slide {
+            session: b.unwrap().session().unwrap(),
+        },
+        &ctx(Actor::User),
+    )
+    .unwrap();
+    let destroy = Op::Destroy {
+        id: a.id.to_string(),
+        user_id: None,
+    };
+    w.run(destroy, &ctx(Actor::Admin)).unwrap();
+    let all = Op::DestroyUser {
+        user_id: "ann".into(),
+        except: None,
+    };
+    w.run(all, &ctx(Actor::User)).unwrap();
+}
+
+#[test]
+fn events_cost_no_storage_call_in_either_mode() {
+    for strong in [false, true] {
+        let policy = Policy::new(600, 86_400).unwrap().with_session_cap(Some(3));
+        let calls = |events: bool| {
+            let w = World::with_events(strong, policy, events);
+            every_kind_of_change(&w);
+            // Everything the owners queued for KV (and for the queue) is done.
+            if let Some(owners) = &w.owners {
+                w.clock.advance_secs(2);
+                block_on(owners.run_alarms()).unwrap();
+            }
+            let owner_calls = w.owners.as_ref().map(|o| o.calls());
+            (w.kv.counts(), owner_calls, !w.new_events().is_empty())
+        };
+        let (on, owners_on, made) = calls(true);
+        let (off, owners_off, none) = calls(false);
+        assert!(made && !none, "strong={strong}: events made only when on");
+        assert_ne!(
+            on,
+            Default::default(),
+            "strong={strong}: the sequence touched KV"
+        );
+        assert_eq!(on, off, "strong={strong}: KV calls with and without events");
+        assert_eq!(owners_on, owners_off, "strong={strong}: owner calls");
     }
 }
 

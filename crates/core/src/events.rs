@@ -181,21 +181,34 @@ impl Event {
     }
 }
 
-/// The address cut to its network: IPv4 to /24, IPv6 to /48 (an IPv4
-/// address mapped in IPv6 as IPv4). `None` when it does not parse.
+/// The address cut to its network: IPv4 to /24, IPv6 to /48. An IPv6
+/// address that carries an IPv4 one (mapped `::ffff:0:0/96`, 6to4
+/// `2002::/16`, NAT64 `64:ff9b::/96`) is cut as that IPv4 address: a 6to4
+/// /48 would otherwise name one IPv4 host. `None` when it does not parse.
 pub fn truncate_ip(ip: &str) -> Option<String> {
     match ip.trim().parse::<IpAddr>().ok()? {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
             Some(format!("{a}.{b}.{c}.0/24"))
         }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_ipv4(&v6) {
             Some(v4) => truncate_ip(&v4.to_string()),
             None => {
                 let s = v6.segments();
                 Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
             }
         },
+    }
+}
+
+/// The IPv4 address an IPv6 one carries, for the forms that name a host.
+fn embedded_ipv4(v6: &std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let v4 = |hi: u16, lo: u16| std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match s {
+        [0x2002, hi, lo, ..] => Some(v4(hi, lo)),
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(v4(hi, lo)),
+        _ => v6.to_ipv4_mapped(),
     }
 }
 
@@ -244,6 +257,15 @@ mod tests {
         assert_eq!(
             truncate_ip("::ffff:198.51.100.9").as_deref(),
             Some("198.51.100.0/24")
+        );
+        // 6to4 carries the whole IPv4 address in its /48: cut as that address.
+        assert_eq!(
+            truncate_ip("2002:cb00:7107:1::1").as_deref(),
+            Some("203.0.113.0/24")
+        );
+        assert_eq!(
+            truncate_ip("64:ff9b::cb00:7107").as_deref(),
+            Some("203.0.113.0/24")
         );
         for bad in ["", "x", "1.2.3", "1.2.3.4.5", "1.2.3.4/24", "[::1]"] {
             assert_eq!(truncate_ip(bad), None, "{bad}");

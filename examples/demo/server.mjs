@@ -18,7 +18,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AssertionError, verifyAssertion } from '../../origin/dist/index.js';
-import { assertion, jwksUrl, rules } from './config.mjs';
+import { assertion, FRESH_SECONDS, jwksUrl, rules } from './config.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const publicDir = path.join(here, 'public');
@@ -58,9 +58,15 @@ export function safeNext(next) {
   return /^\/(?![/\\])/.test(local) ? local : '/app';
 }
 
-/** JSON in ASCII only (`\u00eb` for `ë`), as an HTTP header value needs. */
+/**
+ * JSON in ASCII only (`\u00eb` for `ë`), as an HTTP header value needs, and
+ * with no `, ` (`\u002c ` inside strings; JSON.stringify writes none outside
+ * them): the Worker reads `, ` in a handoff header as two joined lines.
+ */
 export function asciiJson(value) {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value)
+    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/, /g, '\\u002c ');
 }
 
 /** The demo's e-mail addresses, by userId (in memory: a demo has no database). */
@@ -315,16 +321,40 @@ async function serveFile(res, file, type) {
   }
 }
 
+/**
+ * The origin's own check of the verified assertion, as any origin should
+ * make (the Worker's rules are the first, not the only, line): `/admin` needs
+ * the role in `roles`, `/app/email` a sign-in at most FRESH_SECONDS old
+ * (`auth_time`; `fresh`, as the Worker's rule). Answers how to refuse, or null.
+ */
+function notAllowed(who, p, fresh) {
+  if ((p === '/admin' || p.startsWith('/admin/')) && !who.roles.includes('admin')) {
+    return (res) => send(res, 403, layout({
+      title: 'Forbidden', page: 'forbidden', path: p, who, body: `
+<h1>Not for you</h1>
+<p class="error" role="alert" id="forbidden">The verified assertion of <strong>${esc(who.userId)}</strong> does not hold
+the role <code>admin</code>.</p>`,
+    }));
+  }
+  if (p === '/app/email' && Date.now() / 1000 - who.authTime > fresh) {
+    const next = encodeURIComponent(p);
+    return (res) => send(res, 303, '', { location: `/login?next=${next}&reauth=1` });
+  }
+  return null;
+}
+
 /** The paths whose pages show who you are: the Worker guards them, the demo verifies who. */
 const needsUser = (p) => p === '/app' || p === '/app/devices' || p === '/app/email' || p === '/admin' || p.startsWith('/admin/');
 
-async function handle(req, res, trust, origins) {
+async function handle(req, res, trust, origins, fresh) {
   const url = new URL(req.url, 'http://demo.invalid');
   const p = url.pathname;
 
   if ((req.method === 'GET' || req.method === 'HEAD') && needsUser(p)) {
     const { who, refused } = await identity(req, trust);
     if (!who) return send(res, refused.status, refusedPage(refused, plainIdentityHeaders(req), p));
+    const denied = notAllowed(who, p, fresh);
+    if (denied) return denied(res);
     if (p === '/app') return send(res, 200, appPage(who));
     if (p === '/app/devices') return send(res, 200, devicesPage(who));
     if (p === '/app/email') return send(res, 200, emailPage(who, { saved: url.searchParams.get('saved') === '1' }));
@@ -349,6 +379,8 @@ async function handle(req, res, trust, origins) {
     if (refused) return send(res, 403, `cross-site form post refused: ${refused}`, { 'content-type': 'text/plain; charset=utf-8' });
     const { who, refused: unverified } = await identity(req, trust);
     if (!who) return send(res, unverified.status, refusedPage(unverified, plainIdentityHeaders(req), p));
+    const denied = notAllowed(who, p, fresh);
+    if (denied) return denied(res);
     const email = ((await readForm(req)).get('email') ?? '').trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > MAX_EMAIL) {
       return send(res, 400, emailPage(who, { error: 'Give an e-mail address like name@example.com.' }));
@@ -371,7 +403,8 @@ async function handle(req, res, trust, origins) {
     if (!userId || Buffer.byteLength(userId) > MAX_USER_BYTES) {
       return send(res, 400, loginPage({ next, ua, userId, error: 'Give a user name (at most 256 bytes).' }));
     }
-    const label = ((form.get('label') ?? '').trim() || deviceLabel(ua)).slice(0, MAX_LABEL);
+    // Cut by characters, never inside one (half an emoji is not text).
+    const label = [...((form.get('label') ?? '').trim() || deviceLabel(ua))].slice(0, MAX_LABEL).join('');
     const roles = form.get('admin') ? ['admin'] : [];
     // The Worker creates this session, replacing the request's one, and sets its cookie.
     // Header values are bytes, not text: non-ASCII goes as JSON \u escapes.
@@ -388,13 +421,14 @@ async function handle(req, res, trust, origins) {
  * pages are served (the Worker's origins, `scheme://host:port`), the only
  * `Origin` a form post may carry; read on every request, so it may be filled
  * once the Worker is up. `workerUrl`: the Worker in front of it, whose JWKS
- * verifies the assertions (or later, `setWorkerUrl`). Answers
+ * verifies the assertions (or later, `setWorkerUrl`). `fresh`: the seconds
+ * a sign-in stays recent for /app/email, as in the Worker's rule. Answers
  * `{ url, close, setWorkerUrl }`.
  */
-export async function startDemo({ host = '127.0.0.1', port = 8788, origins = [], workerUrl } = {}) {
+export async function startDemo({ host = '127.0.0.1', port = 8788, origins = [], workerUrl, fresh = FRESH_SECONDS } = {}) {
   const trust = { issuer: assertion.issuer, audience: assertion.audience, jwksUrl: workerUrl && jwksUrl(workerUrl) };
   const server = createServer((req, res) => {
-    handle(req, res, trust, origins).catch((e) => {
+    handle(req, res, trust, origins, fresh).catch((e) => {
       // Never a stack trace to the client; the terminal gets it.
       if (!res.headersSent) res.writeHead(e.status || 500, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(e.status ? e.message : 'internal error');

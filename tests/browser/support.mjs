@@ -36,7 +36,7 @@ export async function startStack({ fresh } = {}) {
     // The Worker's origins, the only ones the demo's forms may come from:
     // known once the Worker is up (app.test: see below).
     const origins = [];
-    const demo = await startDemo({ port: 0, origins });
+    const demo = await startDemo({ port: 0, origins, fresh });
     started.push(() => demo.close());
     // The demo's vars (IDENTITY_HEADERS=assertion) with a signing key of this run's.
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -14,8 +14,8 @@
 //! assert_eq!(jwks(None), serde_json::json!({ "keys": [] }));
 //! ```
 //!
-//! What is here is pure: parsing the keys (a DER check with the `pkcs8` and
-//! `sec1` crates, no curve arithmetic), the JWKS, the claims, the signing
+//! What is here is pure: parsing the keys (a DER check, [`crate::key_der`],
+//! no curve arithmetic), the JWKS, the claims, the signing
 //! input, and the reuse of a session's recent assertion. The signature itself
 //! is the platform's: the Worker signs [`Pending::signing_input`] with
 //! WebCrypto (ECDSA P-256, SHA-256; its output is already the raw `r‖s` JWS
@@ -41,8 +41,6 @@ use std::rc::Rc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use http::HeaderValue;
-use pkcs8::der::asn1::ObjectIdentifier;
-use pkcs8::PrivateKeyInfoRef;
 use serde::Serialize;
 use serde_json::{json, Value};
 use session_core::token::{decode_key, is_valid_kid, MAX_KID_LEN};
@@ -51,6 +49,7 @@ use sha2::{Digest, Sha256};
 
 use crate::http_url::HttpUrl;
 use crate::identity::auth_time;
+use crate::key_der::{EcPrivateKey, PrivateKeyInfo};
 
 /// Shortest `ASSERTION_TTL`, in seconds.
 pub const MIN_TTL: u64 = 10;
@@ -76,10 +75,12 @@ pub const SIGNATURE_BYTES: usize = 64;
 /// its private key is public).
 pub const EXAMPLE_KEYS: &str = "k1:MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgTm002kpXDn7sFV8Hy5QOWPIF/JiacowExHnOvUFsvAyhRANCAARbU1yFMMTkqp6LjsFiHr7fKfBNWFuSAJvA6mU4U5lsaYHgasPkjEuHX0Zh5YkfWd+YI4NQNnMkK5uNqpluM2Xb";
 
-/// `id-ecPublicKey` (RFC 5480).
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-/// `secp256r1`, the named curve P-256 (RFC 5480).
-const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+/// `id-ecPublicKey` (RFC 5480), 1.2.840.10045.2.1, as DER contents octets.
+const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+/// `secp256r1`, the named curve P-256 (RFC 5480), 1.2.840.10045.3.1.7.
+const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+/// The DER tag of an OBJECT IDENTIFIER.
+const OID_TAG: u8 = 0x06;
 /// The order n of P-256's base point: a private scalar is in `1..n`.
 const P256_ORDER: [u8; 32] = [
     0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -245,25 +246,23 @@ pub fn jwks(keys: Option<&AssertionKeys>) -> Value {
 /// key belongs to the private key takes curve arithmetic: the platform's
 /// signer checks it when it imports the key (workerd refuses a mismatch).
 fn check_pkcs8(der: &[u8]) -> Result<([u8; 32], [u8; 32]), &'static str> {
-    let info = PrivateKeyInfoRef::try_from(der).map_err(|_| "is not PKCS#8 DER")?;
-    if info.algorithm.oid != EC_PUBLIC_KEY {
+    let info = PrivateKeyInfo::parse(der).ok_or("is not PKCS#8 DER")?;
+    if info.algorithm != EC_PUBLIC_KEY {
         return Err("is not an elliptic-curve key (it must be P-256)");
     }
-    if info.algorithm.parameters_oid().ok() != Some(P256) {
+    let curve = info.parameters.filter(|p| p.tag == OID_TAG);
+    if curve.map(|p| p.contents) != Some(P256) {
         return Err("is not a P-256 key");
     }
-    let ec = sec1::EcPrivateKey::try_from(info.private_key.as_bytes())
-        .map_err(|_| "its EC private key is malformed")?;
-    if let Some(params) = ec.parameters {
-        if params.named_curve() != Some(P256) {
-            return Err("is not a P-256 key");
-        }
+    let ec = EcPrivateKey::parse(info.private_key).ok_or("its EC private key is malformed")?;
+    if ec.parameters.is_some_and(|curve| curve != P256) {
+        return Err("is not a P-256 key");
     }
     let d = ec.private_key;
     if d.len() != 32 || d.iter().all(|&b| b == 0) || d >= &P256_ORDER[..] {
         return Err("its private key is not a P-256 scalar");
     }
-    let outer = info.public_key.as_ref().and_then(|p| p.as_bytes());
+    let outer = info.public_key;
     let point = match (ec.public_key, outer) {
         (Some(inner), Some(outer)) if inner != outer => {
             return Err("carries two different public keys")
@@ -682,6 +681,341 @@ mod tests {
             AssertionKeys::parse(&eight.join(",")).unwrap().kids().len(),
             8
         );
+    }
+
+    /// `check_pkcs8` as it was with the `pkcs8` and `sec1` crates: what
+    /// `key_der` must agree with.
+    fn check_with_der_crates(der: &[u8]) -> Result<([u8; 32], [u8; 32]), &'static str> {
+        use pkcs8::der::asn1::ObjectIdentifier;
+        const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+        const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+        let info = pkcs8::PrivateKeyInfoRef::try_from(der).map_err(|_| "is not PKCS#8 DER")?;
+        if info.algorithm.oid != EC_PUBLIC_KEY {
+            return Err("is not an elliptic-curve key (it must be P-256)");
+        }
+        if info.algorithm.parameters_oid().ok() != Some(P256) {
+            return Err("is not a P-256 key");
+        }
+        let ec = sec1::EcPrivateKey::try_from(info.private_key.as_bytes())
+            .map_err(|_| "its EC private key is malformed")?;
+        if let Some(params) = ec.parameters {
+            if params.named_curve() != Some(P256) {
+                return Err("is not a P-256 key");
+            }
+        }
+        let d = ec.private_key;
+        if d.len() != 32 || d.iter().all(|&b| b == 0) || d >= &P256_ORDER[..] {
+            return Err("its private key is not a P-256 scalar");
+        }
+        let outer = info.public_key.as_ref().and_then(|p| p.as_bytes());
+        let point = match (ec.public_key, outer) {
+            (Some(inner), Some(outer)) if inner != outer => {
+                return Err("carries two different public keys")
+            }
+            (Some(point), _) | (None, Some(point)) => point,
+            (None, None) => return Err(
+                "carries no public key (write it with `openssl pkcs8 -topk8 -nocrypt -outform DER`)",
+            ),
+        };
+        match point {
+            [0x04, xy @ ..] if xy.len() == 64 => {
+                let (x, y) = xy.split_at(32);
+                if x >= &P256_PRIME[..] || y >= &P256_PRIME[..] {
+                    return Err("its public key is not a P-256 point");
+                }
+                Ok((x.try_into().unwrap(), y.try_into().unwrap()))
+            }
+            _ => Err("its public key is not an uncompressed P-256 point"),
+        }
+    }
+
+    fn tlv(tag: &[u8], contents: &[u8]) -> Vec<u8> {
+        let n = contents.len();
+        let len: Vec<u8> = match n {
+            0..=0x7f => vec![n as u8],
+            0x80..=0xff => vec![0x81, n as u8],
+            _ => vec![0x82, (n >> 8) as u8, n as u8],
+        };
+        [tag, &len, contents].concat()
+    }
+
+    /// Keys in every shape the crates accept (and a few they refuse): v1
+    /// and v2, public key inside, outside, both or neither, attributes,
+    /// extension fields with short and long tag numbers, no curve in the
+    /// EC key.
+    fn shapes() -> Vec<Vec<u8>> {
+        let full = der(k1());
+        let info = crate::key_der::PrivateKeyInfo::parse(&full).unwrap();
+        let ec = crate::key_der::EcPrivateKey::parse(info.private_key).unwrap();
+        let alg = tlv(
+            &[0x30],
+            &[tlv(&[0x06], EC_PUBLIC_KEY), tlv(&[0x06], P256)].concat(),
+        );
+        let point = ec.public_key.unwrap();
+        let bits = |p: &[u8]| [&[0u8][..], p].concat();
+        let ec_key = |params: bool, public: Option<&[u8]>| {
+            let mut body = [tlv(&[0x02], &[1]), tlv(&[0x04], ec.private_key)].concat();
+            if params {
+                body.extend(tlv(&[0xa0], &tlv(&[0x06], P256)));
+            }
+            if let Some(p) = public {
+                body.extend(tlv(&[0xa1], &tlv(&[0x03], &bits(p))));
+            }
+            tlv(&[0x30], &body)
+        };
+        let pkcs8 = |version: u8, ec: &[u8], tail: &[Vec<u8>]| {
+            let head = [tlv(&[0x02], &[version]), alg.clone(), tlv(&[0x04], ec)].concat();
+            tlv(&[0x30], &[head, tail.concat()].concat())
+        };
+        let mut other = point.to_vec();
+        other[40] ^= 1;
+        let outer = |p: &[u8]| tlv(&[0x81], &bits(p));
+        vec![
+            full.clone(),
+            der(K2),
+            pkcs8(0, &ec_key(true, Some(point)), &[]),
+            pkcs8(0, &ec_key(false, Some(point)), &[]),
+            pkcs8(0, &ec_key(true, None), &[]),
+            pkcs8(1, &ec_key(true, None), &[outer(point)]),
+            pkcs8(1, &ec_key(false, Some(point)), &[outer(point)]),
+            pkcs8(1, &ec_key(true, Some(point)), &[outer(&other)]),
+            pkcs8(
+                1,
+                &ec_key(true, None),
+                &[tlv(&[0x81], &[&[3u8][..], point].concat())],
+            ),
+            pkcs8(
+                0,
+                &ec_key(true, Some(point)),
+                &[tlv(&[0xa0], &tlv(&[0x30], &[]))],
+            ),
+            pkcs8(0, &ec_key(true, Some(point)), &[tlv(&[0xa0], &[])]),
+            pkcs8(
+                1,
+                &ec_key(true, Some(point)),
+                &[outer(point), tlv(&[0xa2], &tlv(&[0x05], &[]))],
+            ),
+            pkcs8(
+                1,
+                &ec_key(true, None),
+                &[outer(point), tlv(&[0xbf, 0x1f], &tlv(&[0x05], &[]))],
+            ),
+            pkcs8(
+                1,
+                &ec_key(true, None),
+                &[outer(point), tlv(&[0xbf, 0x81, 0x48], &tlv(&[0x0c], b"x"))],
+            ),
+            pkcs8(
+                0,
+                &ec_key(true, Some(point)),
+                &[tlv(&[0xa0], &[]), tlv(&[0xa3], &tlv(&[0x02], &[7]))],
+            ),
+        ]
+    }
+
+    /// One rule of DER, PKCS#8 or SEC1 each, accepted or refused.
+    fn edges() -> Vec<Vec<u8>> {
+        let full = der(k1());
+        let info = crate::key_der::PrivateKeyInfo::parse(&full).unwrap();
+        let ec = crate::key_der::EcPrivateKey::parse(info.private_key).unwrap();
+        let (d, point) = (ec.private_key, ec.public_key.unwrap());
+        let bits = |unused: u8, p: &[u8]| [&[unused][..], p].concat();
+        let seq = |parts: &[Vec<u8>]| tlv(&[0x30], &parts.concat());
+        let curve = tlv(&[0x06], P256);
+        let alg = seq(&[tlv(&[0x06], EC_PUBLIC_KEY), curve.clone()]);
+        let int = |v: &[u8]| tlv(&[0x02], v);
+        let ec_public = tlv(&[0xa1], &tlv(&[0x03], &bits(0, point)));
+        let ec1 = seq(&[
+            int(&[1]),
+            tlv(&[0x04], d),
+            tlv(&[0xa0], &curve),
+            ec_public.clone(),
+        ]);
+        let ec_bare = seq(&[int(&[1]), tlv(&[0x04], d)]);
+        let pkcs8 = |version: &[u8], alg: &[u8], ec: &[u8], tail: &[Vec<u8>]| {
+            seq(&[int(version), alg.to_vec(), tlv(&[0x04], ec), tail.concat()])
+        };
+        let outer = tlv(&[0x81], &bits(0, point));
+        let v2 = |tail: &[u8]| pkcs8(&[1], &alg, &ec_bare, &[outer.clone(), tail.to_vec()]);
+        let null = tlv(&[0x05], &[]);
+        let ec_with = |parts: &[Vec<u8>]| {
+            pkcs8(
+                &[0],
+                &alg,
+                &seq(&[&[int(&[1]), tlv(&[0x04], d)][..], parts].concat()),
+                &[],
+            )
+        };
+        vec![
+            // Extension fields: EXPLICIT (constructed) around exactly one element.
+            v2(&[0x82, 0x00]),
+            v2(&tlv(&[0x82], &null)),
+            v2(&tlv(&[0xa2], &[null.clone(), null.clone()].concat())),
+            v2(&tlv(&[0xa2], &tlv(&[0x07], &[]))),
+            v2(&tlv(&[0xa2], &tlv(&[0x22], &[]))),
+            v2(&tlv(&[0xa2], &tlv(&[0x1f, 0x20], &[]))),
+            v2(&tlv(&[0xa2], &tlv(&[0x6a], &[]))),
+            v2(&tlv(&[0xa2], &tlv(&[0xdf, 0x28], &[]))),
+            // High tag numbers: at least 31, no leading zero group, at most 5 groups.
+            v2(&tlv(&[0xbf, 0x05], &null)),
+            v2(&tlv(&[0xbf, 0x80, 0x1f], &null)),
+            v2(&tlv(&[0xbf, 0x81, 0x80, 0x80, 0x80, 0x00], &null)),
+            v2(&tlv(&[0xbf, 0x8f, 0xff, 0xff, 0xff, 0x7f], &null)),
+            v2(&tlv(&[0xbf, 0x8f, 0xff, 0xff, 0xff, 0xff], &null)),
+            v2(&tlv(&[0xbf, 0x9f, 0xff, 0xff, 0xff, 0x7f], &null)),
+            // Lengths: definite, in the fewest octets, at most four.
+            v2(&[0xa2, 0x80, 0x05, 0x00, 0x00, 0x00]),
+            v2(&[0xa2, 0x81, 0x02, 0x05, 0x00]),
+            v2(&[0xa2, 0x82, 0x00, 0x02, 0x05, 0x00]),
+            v2(&[0xa2, 0x85, 0, 0, 0, 0, 2, 0x05, 0x00]),
+            v2(&[&[0xa2, 0x82, 0x00, 0xcb][..], &tlv(&[0x04], &[0; 200])].concat()),
+            v2(&[&[0xa2, 0x81, 0xcb][..], &tlv(&[0x04], &[0; 200])].concat()),
+            v2(&tlv(&[0xbf, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00], &null)),
+            v2(&[0xa2, 0x03, 0x05, 0x00]),
+            // [1] publicKey: a primitive BIT STRING, unused bits 0 to 7.
+            pkcs8(&[1], &alg, &ec_bare, &[tlv(&[0xa1], &bits(0, point))]),
+            pkcs8(&[1], &alg, &ec_bare, &[tlv(&[0x81], &[3])]),
+            pkcs8(&[1], &alg, &ec_bare, &[tlv(&[0x81], &bits(8, point))]),
+            pkcs8(&[1], &alg, &ec_bare, &[tlv(&[0x81], &[])]),
+            pkcs8(
+                &[1],
+                &alg,
+                &ec1,
+                &[tlv(&[0x81], &bits(0, point)), outer.clone()],
+            ),
+            // [0] attributes: constructed, once, before [1].
+            pkcs8(&[0], &alg, &ec1, &[tlv(&[0x80], &[])]),
+            pkcs8(&[0], &alg, &ec1, &[tlv(&[0xa0], &[]), tlv(&[0xa0], &[])]),
+            pkcs8(&[1], &alg, &ec_bare, &[outer.clone(), tlv(&[0xa0], &[])]),
+            // Versions.
+            pkcs8(&[2], &alg, &ec1, &[]),
+            pkcs8(&[0, 0], &alg, &ec1, &[]),
+            pkcs8(&[], &alg, &ec1, &[]),
+            pkcs8(&[0], &alg, &ec_bare, std::slice::from_ref(&outer)),
+            pkcs8(&[1], &alg, &ec1, &[]),
+            // The algorithm.
+            pkcs8(&[0], &seq(&[tlv(&[0x06], EC_PUBLIC_KEY)]), &ec1, &[]),
+            pkcs8(
+                &[0],
+                &seq(&[tlv(&[0x06], EC_PUBLIC_KEY), null.clone()]),
+                &ec1,
+                &[],
+            ),
+            pkcs8(
+                &[0],
+                &seq(&[tlv(&[0x06], EC_PUBLIC_KEY), curve.clone(), null.clone()]),
+                &ec1,
+                &[],
+            ),
+            pkcs8(
+                &[0],
+                &seq(&[
+                    tlv(&[0x06], &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x02]),
+                    curve.clone(),
+                ]),
+                &ec1,
+                &[],
+            ),
+            pkcs8(
+                &[0],
+                &seq(&[
+                    tlv(&[0x06], EC_PUBLIC_KEY),
+                    tlv(&[0x06], &[0x2b, 0x81, 0x04, 0x00, 0x22]),
+                ]),
+                &ec1,
+                &[],
+            ),
+            pkcs8(
+                &[0],
+                &seq(&[tlv(&[0x06], EC_PUBLIC_KEY), tlv(&[0x26], &curve)]),
+                &ec1,
+                &[],
+            ),
+            // The EC key: version 1, [0] and [1] EXPLICIT, in order, nothing after.
+            pkcs8(&[0], &alg, &[ec1.clone(), vec![0]].concat(), &[]),
+            ec_with(&[tlv(&[0x80], &curve), ec_public.clone()]),
+            ec_with(&[
+                tlv(&[0xa0], &[curve.clone(), null.clone()].concat()),
+                ec_public.clone(),
+            ]),
+            ec_with(&[
+                tlv(&[0xa0], &tlv(&[0x06], &[0x2b, 0x81, 0x04, 0x00, 0x22])),
+                ec_public.clone(),
+            ]),
+            ec_with(&[tlv(&[0xa0], &null), ec_public.clone()]),
+            ec_with(&[ec_public.clone(), tlv(&[0xa0], &curve)]),
+            ec_with(&[tlv(&[0xa1], &tlv(&[0x03], &bits(1, point)))]),
+            ec_with(&[tlv(&[0x81], &bits(0, point))]),
+            ec_with(&[ec_public.clone(), tlv(&[0xa2], &null)]),
+            ec_with(&[tlv(&[0xa0], &curve)]),
+            pkcs8(
+                &[0],
+                &alg,
+                &seq(&[int(&[0]), tlv(&[0x04], d), ec_public.clone()]),
+                &[],
+            ),
+            [full.clone(), vec![0]].concat(),
+            full[..full.len() - 1].to_vec(),
+        ]
+    }
+
+    #[test]
+    fn key_der_reads_each_rule_as_the_der_crates_do() {
+        let edges = edges();
+        for (i, der) in edges.iter().enumerate() {
+            assert_eq!(
+                check_pkcs8(der),
+                check_with_der_crates(der),
+                "edge {i}: {der:02x?}"
+            );
+        }
+        let accepted = edges.iter().filter(|d| check_pkcs8(d).is_ok()).count();
+        assert!(
+            (3..edges.len() - 10).contains(&accepted),
+            "accepted {accepted}"
+        );
+    }
+
+    #[test]
+    fn key_der_reads_every_shape_as_the_der_crates_do() {
+        let shapes = shapes();
+        for (i, der) in shapes.iter().enumerate() {
+            assert_eq!(check_pkcs8(der), check_with_der_crates(der), "shape {i}");
+        }
+        let accepted = shapes.iter().filter(|d| check_pkcs8(d).is_ok()).count();
+        assert!(accepted >= 10, "most shapes are keys: {accepted}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// Any key a byte or three away from a good one: `key_der` accepts
+        /// it exactly when the crates do, with the same point.
+        #[test]
+        fn key_der_agrees_with_the_der_crates_on_damaged_keys(
+            shape in 0usize..15,
+            edits in proptest::collection::vec((0u8..4, proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 1..4),
+        ) {
+            let mut der = shapes()[shape].clone();
+            for (kind, at, byte) in edits {
+                let i = at.index(der.len() + 1);
+                match kind {
+                    0 if i < der.len() => der[i] = byte,
+                    1 => der.truncate(i),
+                    2 => der.insert(i, byte),
+                    _ if i < der.len() => { der.remove(i); }
+                    _ => {}
+                }
+            }
+            let ours = check_pkcs8(&der);
+            let theirs = check_with_der_crates(&der);
+            proptest::prop_assert_eq!(ours.is_ok(), theirs.is_ok(), "{:02x?}: {:?} vs {:?}", der, ours, theirs);
+            proptest::prop_assert_eq!(ours.ok(), theirs.ok());
+        }
+
+        #[test]
+        fn key_der_agrees_with_the_der_crates_on_noise(der in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..160)) {
+            proptest::prop_assert_eq!(check_pkcs8(&der).ok(), check_with_der_crates(&der).ok());
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - [`cookie`], [`bearer`]: reading, setting and stripping credentials.
 //! - [`csrf`], [`cors`]: the `Origin` check, CORS of the session API.
 //! - [`identity`]: the `X-Session-*` headers and the headers stripped.
-//! - [`assertion`]: the signed identity assertion, its keys and JWKS.
+//! - [`assertion`]: the signed identity assertion, its keys and JWKS
+//!   ([`key_der`]: the DER of its keys).
 //! - [`rules`]: `GUARD_RULES`, patterns and path readings.
 //! - [`guard`]: the guard's decisions, and [`guard::handoff`], what the
 //!   origin's answer does.
@@ -30,6 +31,7 @@ pub mod csrf;
 pub mod guard;
 pub mod http_url;
 pub mod identity;
+pub mod key_der;
 pub mod page;
 pub mod problem;
 pub mod ratelimit;

@@ -122,9 +122,12 @@ impl Req {
     fn json(self, body: &Value) -> Req {
         self.raw("application/json", &body.to_string())
     }
-    fn raw(mut self, content_type: &str, body: &str) -> Req {
+    fn raw(self, content_type: &str, body: &str) -> Req {
+        self.bytes(content_type, body.as_bytes())
+    }
+    fn bytes(mut self, content_type: &str, body: &[u8]) -> Req {
         self = self.header("content-type", content_type);
-        self.body = body.as_bytes().to_vec();
+        self.body = body.to_vec();
         self
     }
 }
@@ -316,6 +319,47 @@ fn a_holder_can_never_write_meta() {
         me.json["label"],
         Value::Null,
         "nothing of a refused patch is written"
+    );
+}
+
+#[test]
+fn malformed_json_names_line_and_column_and_never_the_input() {
+    let w = World::new();
+    let (token, _) = w.login(json!({"userId": "alice"}));
+    let patch = |body: &[u8]| {
+        let a = w.call(
+            Req::patch("/auth/session")
+                .bearer(&token)
+                .bytes("application/json", body),
+        );
+        assert_eq!(a.problem(400, "invalid_request").json["field"], "body");
+        a.json["detail"].as_str().unwrap().to_owned()
+    };
+    // serde_json's own messages for text that is UTF-8.
+    assert_eq!(
+        patch(b"{"),
+        "body: malformed JSON: EOF while parsing an object at line 1 column 1"
+    );
+    assert_eq!(
+        patch(b"{\"label\":\n x}"),
+        "body: malformed JSON: expected value at line 2 column 2"
+    );
+    assert_eq!(
+        patch(b"{\"label\":\"\\q\"}"),
+        "body: malformed JSON: invalid escape at line 1 column 12"
+    );
+    // Bytes that are not UTF-8: the first one, wherever it is.
+    assert_eq!(
+        patch(b"{\"u\xff\xfe\":\x80}"),
+        "body: malformed JSON: not UTF-8 at line 1 column 4"
+    );
+    assert_eq!(
+        patch(b"{\n\"label\": \xc3}"),
+        "body: malformed JSON: not UTF-8 at line 2 column 10"
+    );
+    assert_eq!(
+        patch(b"\xef\xbb\xbf{}\xff"),
+        "body: malformed JSON: not UTF-8 at line 1 column 6"
     );
 }
 

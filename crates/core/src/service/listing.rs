@@ -107,8 +107,7 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
                 s
             })
             .collect();
-        summaries
-            .sort_by(|a, b| (a.lifetime.created_at, &a.id).cmp(&(b.lifetime.created_at, &b.id)));
+        by_creation(&mut summaries);
         Ok(summaries)
     }
 
@@ -143,4 +142,13 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
         let live = page.summaries.into_iter().filter(|s| s.is_live(now));
         Ok((live.collect(), page.cursor))
     }
+}
+
+/// Oldest first, then by id. Outside the generic service so that the wasm
+/// holds one copy of the sort, not one per repository type; unstable (the
+/// smaller of the two sorts) since ids are unique, so no two keys are equal.
+fn by_creation(summaries: &mut [Summary]) {
+    summaries.sort_unstable_by(|a, b| {
+        (a.lifetime.created_at, &a.id).cmp(&(b.lifetime.created_at, &b.id))
+    });
 }

@@ -199,7 +199,9 @@ async function verifyGuards(servers, origin, session, key) {
       ['valid tag, wrong secret', wrongSecret, 'invalid_token'],
       ['garbage', 'es1.k1.nope', 'invalid_token'],
     ]) {
-      const x = await once(base + GUARDED_PATH, { headers: requestHeaders(tok) });
+      // As an API client asks (a browser's `Accept: text/html` gets the
+      // Rust Worker's HTML refusal page, issue 19; the JS guard has none).
+      const x = await once(base + GUARDED_PATH, { headers: { ...requestHeaders(tok), accept: 'application/json' } });
       let c = null;
       try {
         c = JSON.parse(x.body).code;

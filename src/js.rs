@@ -31,8 +31,13 @@ function toHeaders(lines) {
   return headers;
 }
 
-export function forward(request, url, lines, origin) {
-  const init = { method: request.method, headers: toHeaders(lines), redirect: 'manual' };
+export function forward(request, url, remove, add, origin) {
+  const headers = new Headers(request.headers);
+  const names = remove.split('\n');
+  for (let i = 0; i + 1 < names.length; i++) headers.delete(names[i]);
+  const pairs = add.split('\n');
+  for (let i = 0; i + 1 < pairs.length; i += 2) headers.append(pairs[i], pairs[i + 1]);
+  const init = { method: request.method, headers, redirect: 'manual' };
   if (request.body !== null) init.body = request.body;
   return origin === undefined ? fetch(url, init) : origin(url, init);
 }
@@ -79,13 +84,16 @@ extern "C" {
     pub fn request_lines(request: &JsValue) -> String;
 
     /// `fetch(url, {method, headers, body, redirect: "manual"})` with the
-    /// request's own method and body stream, and `lines` as the headers;
-    /// `origin(url, init)` instead of `fetch` when given.
+    /// request's own method and body stream, and as headers a copy of the
+    /// request's with every name of `remove` (`name\n…`) deleted, then the
+    /// pairs of `add` (`name\nvalue\n…`) appended; `origin(url, init)`
+    /// instead of `fetch` when given.
     #[wasm_bindgen(catch)]
     pub fn forward(
         request: &JsValue,
         url: &str,
-        lines: &str,
+        remove: &str,
+        add: &str,
         origin: Option<&js_sys::Function>,
     ) -> Result<Promise, JsValue>;
 

@@ -34,7 +34,7 @@ use session_http::ratelimit::{RateLimits, Refusals};
 use session_http::request::RequestHead;
 use worker::{console_error, console_log, event, Context, Env, ScheduleContext, ScheduledEvent};
 
-use crate::http::{read_body, request_head, to_js_response, BodyError};
+use crate::http::{read_body, read_request, to_js_response, BodyError, Incoming};
 use crate::owners::DurableOwners;
 use crate::platform::JsClock;
 use crate::ratelimit::WorkerLimiters;
@@ -152,8 +152,8 @@ pub(crate) async fn serve(
     ctx: &Context,
     served: &Served,
 ) -> worker::Result<web_sys::Response> {
-    let head = match request_head(req) {
-        Ok(head) => head,
+    let Incoming { head, unread } = match read_request(req) {
+        Ok(incoming) => incoming,
         Err(_) => {
             return problem(
                 ErrorCode::InvalidRequest,
@@ -183,7 +183,7 @@ pub(crate) async fn serve(
         send_events_after(&app, env, ctx);
         return to_js_response(response);
     }
-    let response = guarded(req, &head, &app, env, ctx, served).await;
+    let response = guarded(req, &head, &unread, &app, env, ctx, served).await;
     send_events_after(&app, env, ctx);
     response
 }
@@ -193,6 +193,7 @@ pub(crate) async fn serve(
 async fn guarded(
     req: &web_sys::Request,
     head: &RequestHead,
+    unread: &[String],
     app: &WorkerApp<'_>,
     env: &Env,
     ctx: &Context,
@@ -204,6 +205,9 @@ async fn guarded(
     };
     for line in &forward.logs {
         console_log!("{line}");
+    }
+    if !unread.is_empty() {
+        forward.headers.remove_unread(unread, &head.headers);
     }
     if let Some(pending) = forward.assertion.take() {
         let signed = match signing::sign(&pending).await {

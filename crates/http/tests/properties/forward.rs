@@ -3,8 +3,9 @@
 //! `_` for `-`), the session cookie and our bearer credentials gone unless
 //! `FORWARD_TOKEN=true`, everything else kept byte for byte, and exactly
 //! the identity headers of the session added. The oracle is the guard's
-//! header rebuild as it was before the Worker started applying a plan to
-//! the request's own headers (`forward_headers`, kept here only).
+//! header rebuild as it was before the Worker started applying a plan
+//! ([`HeaderPlan`]) to the request's own headers (`forward_headers`, kept
+//! here only): the plan applied to the request must be exactly it.
 
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION, COOKIE};
 use http::{HeaderMap, Method};
@@ -15,7 +16,7 @@ use session_core::{NewSession, Session};
 use session_http::bearer::strip_our_authorization;
 use session_http::config::Config;
 use session_http::cookie::strip_cookie;
-use session_http::guard::{decide, forward_headers, Forward, GuardDecision};
+use session_http::guard::{decide, Forward, GuardDecision, HeaderPlan};
 use session_http::http_url::HttpUrl;
 use session_http::identity::{
     auth_time, encode_meta, encode_user, strip_override_headers, strip_session_headers,
@@ -288,10 +289,10 @@ fn head(path: &str, headers: HeaderMap) -> RequestHead {
     )
 }
 
-/// The headers `forward` sends for the request `head`: what the Worker
-/// hands to `fetch`.
-fn sent(_head: &RequestHead, forward: &Forward) -> HeaderMap {
-    forward.headers.clone()
+/// The headers `forward` sends for the request `head`: its plan applied to
+/// the request's headers, as the Worker applies it to the request's own.
+fn sent(head: &RequestHead, forward: &Forward) -> HeaderMap {
+    forward.headers.apply(&head.headers)
 }
 
 fn forwarded(w: &World, head: &RequestHead) -> Forward {
@@ -325,7 +326,7 @@ proptest! {
         let config = config(cookie_name, forward_token, &[]);
         let expected = oracle(&config, &request);
         check_stripped(&config, &request, &expected)?;
-        prop_assert_eq!(forward_headers(&config, &request), expected.clone());
+        prop_assert_eq!(HeaderPlan::of(&config, &request).apply(&request), expected.clone());
         // A public path forwards exactly these, no identity added.
         let w = World::of(config, 1_700_000_000_000, 3);
         let h = head("/pub/x", request);
@@ -404,6 +405,82 @@ proptest! {
             for (name, value) in identity(&session) {
                 expected.append(name, HeaderValue::from_str(&value).unwrap());
             }
+        }
+        prop_assert_eq!(got, expected);
+    }
+}
+
+/// A value `http` refuses (a control byte), which the runtime hands over.
+fn unreadable_value() -> impl Strategy<Value = Vec<u8>> {
+    (
+        "[ -~]{0,6}",
+        prop_oneof![0x01u8..0x09, 0x0bu8..0x0d, 0x0eu8..0x20, Just(0x7f)],
+        "[ -~]{0,6}",
+    )
+        .prop_map(|(a, c, b)| {
+            let mut v = a.into_bytes();
+            v.push(c);
+            v.extend(b.into_bytes());
+            v
+        })
+}
+
+/// Headers as the runtime's `Headers` holds them (lower-case names, any
+/// bytes but CR, LF and NUL), some of which `http` cannot read.
+fn runtime_headers() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
+    prop::collection::vec(
+        prop_oneof![
+            4 => header(),
+            1 => (name(), unreadable_value()),
+        ],
+        0..14,
+    )
+    .prop_map(|pairs| {
+        pairs
+            .into_iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v))
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(crate::cases(1024))]
+
+    /// Headers the runtime hands but `http` cannot read never reached the
+    /// guard: the plan, told their names as the Worker's adapter does,
+    /// removes them, and the request's `Headers` with the plan applied (a
+    /// model of the JS: delete each name, append each pair) is exactly the
+    /// oracle's list of the readable headers.
+    #[test]
+    fn unreadable_headers_are_not_forwarded(
+        runtime in runtime_headers(),
+        forward_token in any::<bool>(),
+    ) {
+        let config = config("__Host-session", forward_token, &[]);
+        let mut readable = HeaderMap::new();
+        let mut unread = Vec::new();
+        for (name, value) in &runtime {
+            match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value)) {
+                (Ok(n), Ok(v)) => {
+                    readable.append(n, v);
+                }
+                _ => unread.push(name.clone()),
+            }
+        }
+        let mut plan = HeaderPlan::of(&config, &readable);
+        plan.remove_unread(&unread, &readable);
+        let mut js: Vec<(String, Vec<u8>)> = runtime
+            .iter()
+            .filter(|(n, _)| !plan.remove().contains(n))
+            .cloned()
+            .collect();
+        js.extend(plan.add().iter().map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec())));
+        let expected = oracle(&config, &readable);
+        let mut got = HeaderMap::new();
+        for (name, value) in js {
+            let value = HeaderValue::from_bytes(&value);
+            prop_assert!(value.is_ok(), "an unreadable {} forwarded", name);
+            got.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), value.unwrap());
         }
         prop_assert_eq!(got, expected);
     }

@@ -19,7 +19,7 @@
 //   --out=FILE       BENCH_OUT          JSON results (default bench/last-run.json)
 import { createHmac, randomBytes, createHash, generateKeyPairSync } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { readFileSync, writeFileSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, rmSync, statSync, readdirSync, existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
@@ -147,6 +147,11 @@ const requestHeaders = (token) => ({
   accept: 'text/html,application/xhtml+xml',
   'user-agent': 'edge-session-bench/1',
 });
+
+/** Bytes of a build's JS: its entry and, when the entry is ours, worker-build's glue.mjs. */
+function jsBytes(dir) {
+  return ['index.js', 'glue.mjs'].filter((f) => existsSync(path.join(dir, f))).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+}
 
 // --- correctness checks ---------------------------------------------------------
 const checks = [];
@@ -491,7 +496,7 @@ async function main() {
       results.wasm = {
         rawBytes: wasmBytes.length,
         gzipBytes: gzipSync(wasmBytes, { level: zlibConstants.Z_BEST_COMPRESSION }).length,
-        jsGlueBytes: statSync(path.join(O.build, 'index.js')).size,
+        jsGlueBytes: jsBytes(O.build),
       };
       if (st.wasmB) {
         const b = readFileSync(st.wasmB);
@@ -500,7 +505,7 @@ async function main() {
           wasmSha256: createHash('sha256').update(b).digest('hex'),
           rawBytes: b.length,
           gzipBytes: gzipSync(b, { level: zlibConstants.Z_BEST_COMPRESSION }).length,
-          jsGlueBytes: statSync(path.join(O.buildB, 'index.js')).size,
+          jsGlueBytes: jsBytes(O.buildB),
         };
       }
     }

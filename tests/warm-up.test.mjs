@@ -2,7 +2,8 @@
 // serves its request through the guard to its stand-in origin before the
 // first real request, and a warm-up that fails, even one that crashes the
 // wasm instance, leaves every request served. These run patched copies of
-// build/index.js (the glue is minified: each patch asserts that it applied).
+// build/glue.mjs, worker-build's bundle behind the entry build/index.js (the
+// glue is minified: each patch asserts that it applied).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
@@ -19,7 +20,8 @@ const build = path.join(root, 'build');
 async function start(patch) {
   const dir = mkdtempSync(path.join(tmpdir(), 'edge-session-warm-'));
   copyFileSync(path.join(build, 'index_bg.wasm'), path.join(dir, 'index_bg.wasm'));
-  writeFileSync(path.join(dir, 'index.js'), patch(readFileSync(path.join(build, 'index.js'), 'utf8')));
+  copyFileSync(path.join(build, 'index.js'), path.join(dir, 'index.js'));
+  writeFileSync(path.join(dir, 'glue.mjs'), patch(readFileSync(path.join(build, 'glue.mjs'), 'utf8')));
   let stdout = '';
   const mf = new Miniflare({
     modules: true,

@@ -31,7 +31,7 @@ function toHeaders(lines) {
   return headers;
 }
 
-export function forward(request, url, remove, add, origin) {
+export function forward(request, url, remove, add) {
   const headers = new Headers(request.headers);
   const names = remove.split('\n');
   for (let i = 0; i + 1 < names.length; i++) headers.delete(names[i]);
@@ -39,7 +39,7 @@ export function forward(request, url, remove, add, origin) {
   for (let i = 0; i + 1 < pairs.length; i += 2) headers.append(pairs[i], pairs[i + 1]);
   const init = { method: request.method, headers, redirect: 'manual' };
   if (request.body !== null) init.body = request.body;
-  return origin === undefined ? fetch(url, init) : origin(url, init);
+  return fetch(url, init);
 }
 
 const handoff = /^x[-_]session[-_](issue|revoke)$/i;
@@ -86,15 +86,13 @@ extern "C" {
     /// `fetch(url, {method, headers, body, redirect: "manual"})` with the
     /// request's own method and body stream, and as headers a copy of the
     /// request's with every name of `remove` (`name\n…`) deleted, then the
-    /// pairs of `add` (`name\nvalue\n…`) appended; `origin(url, init)`
-    /// instead of `fetch` when given.
+    /// pairs of `add` (`name\nvalue\n…`) appended.
     #[wasm_bindgen(catch)]
     pub fn forward(
         request: &JsValue,
         url: &str,
         remove: &str,
         add: &str,
-        origin: Option<&js_sys::Function>,
     ) -> Result<Promise, JsValue>;
 
     /// The handoff headers of a response, in any spelling, as `name\nvalue\n…`.

@@ -14,7 +14,6 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod signing;
 pub mod store;
-pub mod warm;
 
 use std::rc::Rc;
 
@@ -124,7 +123,6 @@ fn start() {
     // A bug that panics is logged with its message instead of dying silently.
     console_error_panic_hook::set_once();
     microtasks::schedule_with_promise_reactions();
-    warm::warm_up();
 }
 
 #[event(fetch)]
@@ -132,18 +130,15 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
     let served = Served {
         settings: settings(&env),
         ledger: LEDGER.with(Rc::clone),
-        origin: None,
     };
     serve(&req, &env, &ctx, &served).await
 }
 
 /// What a request is served with besides itself: the isolate's settings and
-/// ledger, and how the origin is fetched (`None`: the platform's `fetch`).
-/// The start-up warm-up ([`warm`]) serves one request with stand-ins.
+/// ledger.
 pub(crate) struct Served {
     pub settings: Rc<Result<Config, ConfigError>>,
     pub ledger: Rc<Ledger>,
-    pub origin: Option<js_sys::Function>,
 }
 
 pub(crate) async fn serve(
@@ -220,7 +215,7 @@ async fn guarded(
             return to_js_response(problem.to_response());
         }
     }
-    let response = match proxy::forward(req, &forward, served.origin.as_ref()).await {
+    let response = match proxy::forward(req, &forward).await {
         Ok(response) => response,
         Err(e) => {
             guard::abandon(app, &forward);

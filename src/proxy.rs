@@ -12,14 +12,9 @@ use crate::js;
 /// the guard's plan says (copied natively, then the plan's removals and
 /// additions: [`session_http::guard::HeaderPlan`]), the request's own
 /// method (any token, `MKCOL` or `PROPFIND` too) and the original body
-/// stream. Redirects are passed back to the client, not
-/// followed. The answer is the origin's `Response` as fetched, by `origin`
-/// when given (the warm-up's stand-in), else by the platform's `fetch`.
-pub async fn forward(
-    req: &web_sys::Request,
-    forward: &Forward,
-    origin: Option<&js_sys::Function>,
-) -> Result<JsValue, JsValue> {
+/// stream. Redirects are passed back to the client, not followed. The
+/// answer is the origin's `Response` as fetched.
+pub async fn forward(req: &web_sys::Request, forward: &Forward) -> Result<JsValue, JsValue> {
     let plan = &forward.headers;
     let mut remove = String::new();
     for name in plan.remove() {
@@ -32,7 +27,7 @@ pub async fn forward(
         .map(|(name, value)| (name.as_str(), bytes_to_byte_string(value.as_bytes())))
         .collect();
     let add = js::lines(add.iter().map(|(n, v)| (*n, v.as_ref())));
-    let promise = js::forward(req.as_ref(), forward.url.as_str(), &remove, &add, origin)?;
+    let promise = js::forward(req.as_ref(), forward.url.as_str(), &remove, &add)?;
     crate::promise::settled(&promise).await
 }
 

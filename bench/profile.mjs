@@ -61,7 +61,7 @@ function miniflare(scriptPath, extra = {}) {
     modules: true,
     scriptPath,
     modulesRules: [
-      { type: 'ESModule', include: ['**/*.js'] },
+      { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
       { type: 'CompiledWasm', include: ['**/*.wasm'] },
     ],
     compatibilityDate: '2026-04-01',

@@ -19,7 +19,7 @@
 //   --out=FILE       BENCH_OUT          JSON results (default bench/last-run.json)
 import { createHmac, randomBytes, createHash, generateKeyPairSync } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { readFileSync, writeFileSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, rmSync, statSync, readdirSync, existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
@@ -148,6 +148,11 @@ const requestHeaders = (token) => ({
   'user-agent': 'edge-session-bench/1',
 });
 
+/** Bytes of a build's JS: its entry and, when the entry is ours, worker-build's glue.mjs. */
+function jsBytes(dir) {
+  return ['index.js', 'glue.mjs'].filter((f) => existsSync(path.join(dir, f))).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+}
+
 // --- correctness checks ---------------------------------------------------------
 const checks = [];
 function check(name, ok, detail = '') {
@@ -199,7 +204,9 @@ async function verifyGuards(servers, origin, session, key) {
       ['valid tag, wrong secret', wrongSecret, 'invalid_token'],
       ['garbage', 'es1.k1.nope', 'invalid_token'],
     ]) {
-      const x = await once(base + GUARDED_PATH, { headers: requestHeaders(tok) });
+      // As an API client asks (a browser's `Accept: text/html` gets the
+      // Rust Worker's HTML refusal page, issue 19; the JS guard has none).
+      const x = await once(base + GUARDED_PATH, { headers: { ...requestHeaders(tok), accept: 'application/json' } });
       let c = null;
       try {
         c = JSON.parse(x.body).code;
@@ -489,7 +496,7 @@ async function main() {
       results.wasm = {
         rawBytes: wasmBytes.length,
         gzipBytes: gzipSync(wasmBytes, { level: zlibConstants.Z_BEST_COMPRESSION }).length,
-        jsGlueBytes: statSync(path.join(O.build, 'index.js')).size,
+        jsGlueBytes: jsBytes(O.build),
       };
       if (st.wasmB) {
         const b = readFileSync(st.wasmB);
@@ -498,7 +505,7 @@ async function main() {
           wasmSha256: createHash('sha256').update(b).digest('hex'),
           rawBytes: b.length,
           gzipBytes: gzipSync(b, { level: zlibConstants.Z_BEST_COMPRESSION }).length,
-          jsGlueBytes: statSync(path.join(O.buildB, 'index.js')).size,
+          jsGlueBytes: jsBytes(O.buildB),
         };
       }
     }

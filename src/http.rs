@@ -7,10 +7,19 @@ use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use session_http::request::RequestHead;
 
+/// An incoming request as the pure crates see it.
+pub struct Incoming {
+    pub head: RequestHead,
+    /// Names of the headers left out of `head` because `http` cannot read
+    /// them (a value with a control byte, which the runtime does hand
+    /// over): never seen by the guard, so never forwarded either
+    /// ([`session_http::guard::HeaderPlan::remove_unread`]).
+    pub unread: Vec<String>,
+}
+
 /// The head of an incoming request, read in one crossing
-/// ([`crate::js::request_lines`]). Headers that are not valid HTTP are
-/// dropped (the runtime never hands such, but nothing here may panic).
-pub fn request_head(inner: &web_sys::Request) -> worker::Result<RequestHead> {
+/// ([`crate::js::request_lines`]), and the headers it leaves out.
+pub fn read_request(inner: &web_sys::Request) -> worker::Result<Incoming> {
     let lines = crate::js::request_lines(inner.as_ref());
     let mut parts = lines.splitn(4, '\n');
     let (Some(method), Some(url), Some(country), Some(headers)) =
@@ -23,16 +32,23 @@ pub fn request_head(inner: &web_sys::Request) -> worker::Result<RequestHead> {
     let url = session_http::http_url::HttpUrl::parse(url)
         .map_err(|e| worker::Error::RustError(format!("request URL {e}")))?;
     let mut map = HeaderMap::new();
+    let mut unread = Vec::new();
     for (name, value) in crate::js::pairs(headers) {
-        if let (Ok(name), Ok(value)) = (
+        match (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_bytes(&byte_string_to_bytes(value)),
         ) {
-            map.append(name, value);
+            (Ok(name), Ok(value)) => {
+                map.append(name, value);
+            }
+            _ => unread.push(name.to_owned()),
         }
     }
     let country = (!country.is_empty()).then(|| country.to_owned());
-    Ok(RequestHead::new(method, url, map, country))
+    Ok(Incoming {
+        head: RequestHead::new(method, url, map, country),
+        unread,
+    })
 }
 
 /// The bytes of a header value as the runtime hands it: a JS ByteString,

@@ -31,10 +31,15 @@ function toHeaders(lines) {
   return headers;
 }
 
-export function forward(request, url, lines, origin) {
-  const init = { method: request.method, headers: toHeaders(lines), redirect: 'manual' };
+export function forward(request, url, remove, add) {
+  const headers = new Headers(request.headers);
+  const names = remove.split('\n');
+  for (let i = 0; i + 1 < names.length; i++) headers.delete(names[i]);
+  const pairs = add.split('\n');
+  for (let i = 0; i + 1 < pairs.length; i += 2) headers.append(pairs[i], pairs[i + 1]);
+  const init = { method: request.method, headers, redirect: 'manual' };
   if (request.body !== null) init.body = request.body;
-  return origin === undefined ? fetch(url, init) : origin(url, init);
+  return fetch(url, init);
 }
 
 const handoff = /^x[-_]session[-_](issue|revoke)$/i;
@@ -79,14 +84,15 @@ extern "C" {
     pub fn request_lines(request: &JsValue) -> String;
 
     /// `fetch(url, {method, headers, body, redirect: "manual"})` with the
-    /// request's own method and body stream, and `lines` as the headers;
-    /// `origin(url, init)` instead of `fetch` when given.
+    /// request's own method and body stream, and as headers a copy of the
+    /// request's with every name of `remove` (`name\n…`) deleted, then the
+    /// pairs of `add` (`name\nvalue\n…`) appended.
     #[wasm_bindgen(catch)]
     pub fn forward(
         request: &JsValue,
         url: &str,
-        lines: &str,
-        origin: Option<&js_sys::Function>,
+        remove: &str,
+        add: &str,
     ) -> Result<Promise, JsValue>;
 
     /// The handoff headers of a response, in any spelling, as `name\nvalue\n…`.

@@ -14,7 +14,6 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod signing;
 pub mod store;
-pub mod warm;
 
 use std::rc::Rc;
 
@@ -34,7 +33,7 @@ use session_http::ratelimit::{RateLimits, Refusals};
 use session_http::request::RequestHead;
 use worker::{console_error, console_log, event, Context, Env, ScheduleContext, ScheduledEvent};
 
-use crate::http::{read_body, request_head, to_js_response, BodyError};
+use crate::http::{read_body, read_request, to_js_response, BodyError, Incoming};
 use crate::owners::DurableOwners;
 use crate::platform::JsClock;
 use crate::ratelimit::WorkerLimiters;
@@ -124,7 +123,6 @@ fn start() {
     // A bug that panics is logged with its message instead of dying silently.
     console_error_panic_hook::set_once();
     microtasks::schedule_with_promise_reactions();
-    warm::warm_up();
 }
 
 #[event(fetch)]
@@ -132,18 +130,15 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<
     let served = Served {
         settings: settings(&env),
         ledger: LEDGER.with(Rc::clone),
-        origin: None,
     };
     serve(&req, &env, &ctx, &served).await
 }
 
 /// What a request is served with besides itself: the isolate's settings and
-/// ledger, and how the origin is fetched (`None`: the platform's `fetch`).
-/// The start-up warm-up ([`warm`]) serves one request with stand-ins.
+/// ledger.
 pub(crate) struct Served {
     pub settings: Rc<Result<Config, ConfigError>>,
     pub ledger: Rc<Ledger>,
-    pub origin: Option<js_sys::Function>,
 }
 
 pub(crate) async fn serve(
@@ -152,8 +147,8 @@ pub(crate) async fn serve(
     ctx: &Context,
     served: &Served,
 ) -> worker::Result<web_sys::Response> {
-    let head = match request_head(req) {
-        Ok(head) => head,
+    let Incoming { head, unread } = match read_request(req) {
+        Ok(incoming) => incoming,
         Err(_) => {
             return problem(
                 ErrorCode::InvalidRequest,
@@ -183,7 +178,7 @@ pub(crate) async fn serve(
         send_events_after(&app, env, ctx);
         return to_js_response(response);
     }
-    let response = guarded(req, &head, &app, env, ctx, served).await;
+    let response = guarded(req, &head, &unread, &app, env, ctx, served).await;
     send_events_after(&app, env, ctx);
     response
 }
@@ -193,6 +188,7 @@ pub(crate) async fn serve(
 async fn guarded(
     req: &web_sys::Request,
     head: &RequestHead,
+    unread: &[String],
     app: &WorkerApp<'_>,
     env: &Env,
     ctx: &Context,
@@ -205,6 +201,9 @@ async fn guarded(
     for line in &forward.logs {
         console_log!("{line}");
     }
+    if !unread.is_empty() {
+        forward.headers.remove_unread(unread, &head.headers);
+    }
     if let Some(pending) = forward.assertion.take() {
         let signed = match signing::sign(&pending).await {
             Ok(signature) => forward.add_assertion(pending, &signature),
@@ -216,7 +215,7 @@ async fn guarded(
             return to_js_response(problem.to_response());
         }
     }
-    let response = match proxy::forward(req, &forward, served.origin.as_ref()).await {
+    let response = match proxy::forward(req, &forward).await {
         Ok(response) => response,
         Err(e) => {
             guard::abandon(app, &forward);

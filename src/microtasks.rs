@@ -38,7 +38,7 @@ extern "C" {
 /// it before anything else. Were the queue already made, its next wake-up
 /// would find no `queueMicrotask` and the queue would stop, so this is not
 /// callable from the wasm test runner (which spawns first);
-/// tests/warm-up.test.mjs checks it in workerd.
+/// tests/entry.test.mjs checks it in workerd.
 pub fn schedule_with_promise_reactions() {
     without_queue_microtask(&mut || wasm_bindgen_futures::spawn_local(async {}));
 }

@@ -5,25 +5,29 @@ use js_sys::Array;
 use session_http::guard::{Finish, Forward};
 use wasm_bindgen::JsValue;
 
-use crate::http::header_lines;
+use crate::http::bytes_to_byte_string;
 use crate::js;
 
-/// Sends the request on to `forward.url` with the guard's headers, the
-/// request's own method (any token, `MKCOL` or `PROPFIND` too) and the
-/// original body stream. Redirects are passed back to the client, not
-/// followed. The answer is the origin's `Response` as fetched, by `origin`
-/// when given (the warm-up's stand-in), else by the platform's `fetch`.
-pub async fn forward(
-    req: &web_sys::Request,
-    forward: &Forward,
-    origin: Option<&js_sys::Function>,
-) -> Result<JsValue, JsValue> {
-    let promise = js::forward(
-        req.as_ref(),
-        forward.url.as_str(),
-        &header_lines(&forward.headers),
-        origin,
-    )?;
+/// Sends the request on to `forward.url` with its own headers changed as
+/// the guard's plan says (copied natively, then the plan's removals and
+/// additions: [`session_http::guard::HeaderPlan`]), the request's own
+/// method (any token, `MKCOL` or `PROPFIND` too) and the original body
+/// stream. Redirects are passed back to the client, not followed. The
+/// answer is the origin's `Response` as fetched.
+pub async fn forward(req: &web_sys::Request, forward: &Forward) -> Result<JsValue, JsValue> {
+    let plan = &forward.headers;
+    let mut remove = String::new();
+    for name in plan.remove() {
+        remove.push_str(name);
+        remove.push('\n');
+    }
+    let add: Vec<(&str, std::borrow::Cow<'_, str>)> = plan
+        .add()
+        .iter()
+        .map(|(name, value)| (name.as_str(), bytes_to_byte_string(value.as_bytes())))
+        .collect();
+    let add = js::lines(add.iter().map(|(n, v)| (*n, v.as_ref())));
+    let promise = js::forward(req.as_ref(), forward.url.as_str(), &remove, &add)?;
     crate::promise::settled(&promise).await
 }
 

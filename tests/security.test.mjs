@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import net from 'node:net';
 import { startWorker } from './support/worker.mjs';
 import {
   COOKIE, createSession, currentSession, expectProblem, kvSnapshot, selfOrigin, send, sendText,
@@ -70,6 +71,41 @@ async function withHoldingGuard(bindings, fn) {
   } finally {
     if (w) await w.dispose();
     await origin.close();
+  }
+}
+
+/**
+ * `GET path` written on a raw socket, so that header values may hold bytes
+ * a client library refuses (a control byte): the answer's status and body.
+ */
+function rawGet(base, path, headerLines) {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    const chunks = [];
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const [head, ...rest] = text.split('\r\n\r\n');
+      const body = rest.join('\r\n\r\n');
+      const chunked = /transfer-encoding: chunked/i.test(head);
+      resolve({ status: Number(head.split(' ')[1]), body: chunked ? unchunk(body) : body });
+    });
+    const lines = [`GET ${path} HTTP/1.1`, `Host: ${hostname}`, ...headerLines, 'Connection: close', '', ''];
+    socket.write(lines.join('\r\n'), 'latin1');
+  });
+}
+
+function unchunk(body) {
+  let out = '';
+  let rest = body;
+  for (;;) {
+    const eol = rest.indexOf('\r\n');
+    const n = parseInt(rest.slice(0, eol), 16);
+    if (!n) return out;
+    out += rest.slice(eol + 2, eol + 2 + n);
+    rest = rest.slice(eol + 2 + n + 2);
   }
 }
 
@@ -245,6 +281,30 @@ describe('security fixes (issue 8), end to end', { concurrency: 4 }, () => {
         } else {
           assert.deepEqual(names, [], `${path}: ${names}`);
         }
+      }
+      assert.equal(origin.received.length, 2);
+    });
+  });
+
+  test('finding 5: a spoofed header whose value holds a control byte never reaches the origin either', async () => {
+    await withGuard({ rules: RULES }, async ({ w, origin }) => {
+      const { token, session } = await createSession(w, { userId: 'alice' });
+      // The runtime hands such values over; the HTTP layer cannot read them,
+      // so the guard never sees them: they are not forwarded, ours are.
+      const spoofs = ['X-Session-User: ro\x01ot', 'X_Session_Id: for\x7fged', 'X-App: a\x01b', 'X-Kept: yes'];
+      for (const [path, auth] of [['/public/x', []], ['/app/x', [`Authorization: Bearer ${token}`]]]) {
+        const { status, body } = await rawGet(w.base, path, [...spoofs, ...auth]);
+        assert.equal(status, 200, path);
+        const { headers } = JSON.parse(body);
+        const names = Object.keys(headers).filter((k) => /session|x-app/i.test(k)).sort();
+        if (auth.length) {
+          assert.deepEqual(names, ['x-session-auth-time', 'x-session-id', 'x-session-meta', 'x-session-user'], path);
+          assert.equal(headers['x-session-user'], 'alice');
+          assert.equal(headers['x-session-id'], session.id);
+        } else {
+          assert.deepEqual(names, [], path);
+        }
+        assert.equal(headers['x-kept'], 'yes', path);
       }
       assert.equal(origin.received.length, 2);
     });

@@ -4,9 +4,10 @@
 // Node side reads the workerd process's CPU before and after one /run.
 //
 // `./target.js` is written by bench/lib/stage.mjs: it re-exports the
-// default export of the Worker under test (for the Rust Worker, build/index.js,
-// whose default export is a WorkerEntrypoint class: one instance per request,
-// as workerd does; for the JS Workers, an object with `fetch`).
+// default export of the Worker under test: an object with `fetch` (the JS
+// Workers, and the Rust Worker's entry module since issue 20), or a
+// WorkerEntrypoint class (worker-build's own entry, in older builds): one
+// instance per request, as workerd does.
 import target from './target.js';
 import { memoryKv } from './memkv.js';
 

@@ -14,7 +14,7 @@ const mf = new Miniflare({
   modules: true,
   scriptPath: opts.scriptPath,
   modulesRules: [
-    { type: 'ESModule', include: ['**/*.js'] },
+    { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
     { type: 'CompiledWasm', include: ['**/*.wasm'] },
   ],
   compatibilityDate: '2026-04-01',

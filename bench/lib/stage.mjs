@@ -14,7 +14,8 @@ export function targetsFor(buildDirB) {
 
 /**
  * Lays out `dir`:
- *   rust/index.js + index_bg.wasm       (copy of the build; rust-a/ the same)
+ *   rust/index.js + index_bg.wasm       (copy of the build, with glue.mjs when
+ *                                        the build has one; rust-a/ the same)
  *   js/worker.js, floor/worker.js
  *   loop-<target>/driver.js, memkv.js, target.js + the target's files
  *   bare-<target>/ the same with bench/lib/bare-driver.js as driver.js
@@ -27,15 +28,19 @@ export function stage({ benchDir, buildDir, buildDirB, dir }) {
     }
   }
   rmSync(dir, { recursive: true, force: true });
+  // A build's files: its entry, worker-build's bundle when the entry is ours
+  // (glue.mjs, since issue 20), the wasm.
+  const build = (d) =>
+    ['index.js', 'glue.mjs', 'index_bg.wasm'].filter((f) => existsSync(path.join(d, f))).map((f) => [path.join(d, f), f]);
   const files = {
-    rust: [[path.join(buildDir, 'index.js'), 'index.js'], [path.join(buildDir, 'index_bg.wasm'), 'index_bg.wasm']],
+    rust: build(buildDir),
     js: [[path.join(benchDir, 'js-guard', 'worker.js'), 'worker.js']],
     floor: [[path.join(benchDir, 'floor', 'worker.js'), 'worker.js']],
   };
   files['rust-a'] = files.rust;
   const main = { rust: 'index.js', 'rust-a': 'index.js', js: 'worker.js', floor: 'worker.js' };
   if (buildDirB) {
-    files['rust-b'] = [[path.join(buildDirB, 'index.js'), 'index.js'], [path.join(buildDirB, 'index_bg.wasm'), 'index_bg.wasm']];
+    files['rust-b'] = build(buildDirB);
     main['rust-b'] = 'index.js';
   }
   const load = {};
@@ -56,7 +61,7 @@ export function stage({ benchDir, buildDir, buildDirB, dir }) {
       if (kind === 'loop') {
         loop[t] = path.join(d, 'driver.js');
       } else {
-        const js = ['driver.js', 'memkv.js', 'target.js', ...files[t].map(([, to]) => to).filter((f) => f.endsWith('.js'))];
+        const js = ['driver.js', 'memkv.js', 'target.js', ...files[t].map(([, to]) => to).filter((f) => /\.m?js$/.test(f))];
         const wasm = files[t].map(([, to]) => to).filter((f) => f.endsWith('.wasm'));
         bare[t] = {
           dir: d,

@@ -1,7 +1,8 @@
-// Copies the built Worker (../build: index.js + index_bg.wasm) into
-// .cache/build, so one test run uses one build even if ../build is rebuilt
-// meanwhile. Run at the start of `npm test`; test/support/worker.mjs calls it
-// too when .cache/build is missing (a single test file run by hand).
+// Copies the built Worker (all of ../build: the entry index.js, the glue it
+// imports and index_bg.wasm) into .cache/build, so one test run uses one
+// build even if ../build is rebuilt meanwhile. Run at the start of `npm test`;
+// test/support/worker.mjs calls it too when .cache/build is missing (a single
+// test file run by hand).
 import { cpSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,7 @@ export function snapshotBuild() {
   }
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
-  for (const f of ['index.js', 'index_bg.wasm']) cpSync(path.join(source, f), path.join(target, f));
+  cpSync(source, target, { recursive: true });
   return target;
 }
 

@@ -111,26 +111,18 @@ pub fn auth_time(session: &Session) -> i64 {
     session.lifetime.authenticated_at.div_euclid(1000)
 }
 
-/// Sets `X-Session-Id`, `X-Session-User`, `X-Session-Meta` and
-/// `X-Session-Auth-Time` of `session`, replacing any value already there.
-pub fn add_identity_headers(headers: &mut HeaderMap, session: &Session) {
-    for (name, value) in [
+/// `X-Session-Id`, `X-Session-User`, `X-Session-Meta` and
+/// `X-Session-Auth-Time` of `session`. All four are visible ASCII by
+/// construction; one that were not would be left out, never panic.
+pub fn identity_headers(session: &Session) -> impl Iterator<Item = (HeaderName, HeaderValue)> {
+    [
         (SESSION_ID_HEADER, session.id.to_string()),
         (SESSION_USER_HEADER, encode_user(&session.user_id)),
         (SESSION_META_HEADER, encode_meta(&session.meta)),
         (SESSION_AUTH_TIME_HEADER, auth_time(session).to_string()),
-    ] {
-        // All four are visible ASCII by construction; a failure would only
-        // drop the header, never panic.
-        match HeaderValue::from_str(&value) {
-            Ok(value) => {
-                headers.insert(name, value);
-            }
-            Err(_) => {
-                headers.remove(name);
-            }
-        }
-    }
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, HeaderValue::try_from(value).ok()?)))
 }
 
 /// Headers that make many frameworks treat a request as another method or

@@ -57,10 +57,40 @@ fn get(path: &str, token: &str, extra: &[(&str, &str)]) -> RequestHead {
     head("GET", &format!("https://edge.example{path}"), &headers)
 }
 
+/// A request the guard forwards: its decision and the request's headers,
+/// from which [`Sent::headers`] makes what the Worker sends.
+struct Sent {
+    forward: Forward,
+    request: HeaderMap,
+}
+
+impl Sent {
+    /// The headers sent: the plan applied to the request's, as they stand.
+    fn headers(&self) -> HeaderMap {
+        self.forward.headers.apply(&self.request)
+    }
+}
+
+impl std::ops::Deref for Sent {
+    type Target = Forward;
+    fn deref(&self) -> &Forward {
+        &self.forward
+    }
+}
+
+impl std::ops::DerefMut for Sent {
+    fn deref_mut(&mut self) -> &mut Forward {
+        &mut self.forward
+    }
+}
+
 #[track_caller]
-fn forwarded(w: &World, head: &RequestHead) -> Forward {
+fn forwarded(w: &World, head: &RequestHead) -> Sent {
     match block_on(decide(&w.app(), head)) {
-        GuardDecision::Forward(f) => f,
+        GuardDecision::Forward(forward) => Sent {
+            forward,
+            request: head.headers.clone(),
+        },
         GuardDecision::Respond(r) => panic!("{} {}", r.status(), String::from_utf8_lossy(r.body())),
     }
 }
@@ -74,12 +104,12 @@ fn sign(pending: &Pending) -> Vec<u8> {
 }
 
 /// What the Worker does between `decide` and the fetch.
-fn signed(w: &World, head: &RequestHead) -> Forward {
+fn signed(w: &World, head: &RequestHead) -> Sent {
     completed(forwarded(w, head))
 }
 
 /// `f` with its pending assertion, if any, signed and added.
-fn completed(mut f: Forward) -> Forward {
+fn completed(mut f: Sent) -> Sent {
     if let Some(pending) = f.assertion.take() {
         let signature = sign(&pending);
         f.add_assertion(pending, &signature).unwrap();
@@ -139,8 +169,8 @@ fn verify(jws: &str, keys: &Value) -> Result<(Value, Value), String> {
     Ok((header, claims))
 }
 
-fn claims_of(w: &World, f: &Forward) -> Value {
-    verify(assertion(&f.headers), &jwks(w)).unwrap().1
+fn claims_of(w: &World, f: &Sent) -> Value {
+    verify(assertion(&f.headers()), &jwks(w)).unwrap().1
 }
 
 #[test]
@@ -149,7 +179,7 @@ fn every_claim_of_a_verified_assertion() {
     let (token, session) = login(&w, "zoë@example.com", json!(["admin", 7, "ops"]));
     advance(&w, 5_000);
     let f = signed(&w, &get("/app", &token, &[]));
-    let (header, claims) = verify(assertion(&f.headers), &jwks(&w)).unwrap();
+    let (header, claims) = verify(assertion(&f.headers()), &jwks(&w)).unwrap();
     assert_eq!(header, json!({"alg": "ES256", "typ": "JWT", "kid": "k1"}));
     let iat = (T0 + 5_000) / 1000;
     assert_eq!(
@@ -166,7 +196,8 @@ fn every_claim_of_a_verified_assertion() {
         })
     );
     // The compact JSON lists the claims in the contract's order.
-    let payload = assertion(&f.headers).split('.').nth(1).unwrap();
+    let sent = f.headers();
+    let payload = assertion(&sent).split('.').nth(1).unwrap();
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     assert!(
         text.starts_with(r#"{"iss":"#) && text.contains(r#""auth_time":"#),
@@ -222,10 +253,10 @@ fn plain_headers_carry_auth_time_and_the_assertion_too() {
     let (token, session) = login(&w, "u", json!(["r"]));
     advance(&w, 90_000);
     let f = signed(&w, &get("/x", &token, &[]));
-    assert_eq!(f.headers["x-session-id"], session.id.as_str());
-    assert_eq!(f.headers["x-session-user"], "u");
+    assert_eq!(f.headers()["x-session-id"], session.id.as_str());
+    assert_eq!(f.headers()["x-session-user"], "u");
     assert_eq!(
-        f.headers["x-session-auth-time"],
+        f.headers()["x-session-auth-time"],
         (T0 / 1000).to_string().as_str()
     );
     assert_eq!(claims_of(&w, &f)["auth_time"], T0 / 1000);
@@ -234,9 +265,9 @@ fn plain_headers_carry_auth_time_and_the_assertion_too() {
     let (token, _) = login(&w, "u", json!([]));
     let f = forwarded(&w, &get("/x", &token, &[]));
     assert!(f.assertion.is_none());
-    assert!(f.headers.get("x-session-assertion").is_none());
+    assert!(f.headers().get("x-session-assertion").is_none());
     assert_eq!(
-        f.headers["x-session-auth-time"],
+        f.headers()["x-session-auth-time"],
         (T0 / 1000).to_string().as_str()
     );
 }
@@ -252,8 +283,8 @@ fn identity_headers_assertion_sends_no_plain_identity() {
         ("X-Session-Auth-Time", "0"),
     ];
     let f = signed(&w, &get("/x", &token, &spoofed));
-    let ours: Vec<&str> = f
-        .headers
+    let sent = f.headers();
+    let ours: Vec<&str> = sent
         .keys()
         .map(|k| k.as_str())
         .filter(|k| k.starts_with("x-session") || k.starts_with("x_session"))
@@ -268,17 +299,17 @@ fn a_client_sent_assertion_never_reaches_the_origin() {
     let (token, _) = login(&w, "alice", json!([]));
     // A valid assertion of another user, replayed by a client.
     let (mallory, _) = login(&w, "mallory", json!(["admin"]));
-    let theirs = assertion(&signed(&w, &get("/x", &mallory, &[])).headers).to_owned();
+    let theirs = assertion(&signed(&w, &get("/x", &mallory, &[])).headers()).to_owned();
     for name in [
         "X-Session-Assertion",
         "x_session_assertion",
         "X-SESSION_ASSERTION",
     ] {
         let f = signed(&w, &get("/x", &token, &[(name, &theirs)]));
-        assert_ne!(assertion(&f.headers), theirs);
+        assert_ne!(assertion(&f.headers()), theirs);
         assert_eq!(claims_of(&w, &f)["sub"], "alice");
         assert!(f
-            .headers
+            .headers()
             .keys()
             .all(|k| k.as_str() != "x_session_assertion"));
         // A public path: stripped, and none added.
@@ -286,7 +317,10 @@ fn a_client_sent_assertion_never_reaches_the_origin() {
             &w,
             &head("GET", "https://edge.example/public/a", &[(name, &theirs)]),
         );
-        assert!(p.headers.keys().all(|k| !k.as_str().contains("assertion")));
+        assert!(p
+            .headers()
+            .keys()
+            .all(|k| !k.as_str().contains("assertion")));
         assert!(p.assertion.is_none());
     }
 }
@@ -298,7 +332,7 @@ fn rotation_a_second_key_is_published_not_used_then_signs_first() {
     let (token, _) = login(&w, "u", json!([]));
     let keys = jwks(&w);
     assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
-    let old = assertion(&signed(&w, &get("/x", &token, &[])).headers).to_owned();
+    let old = assertion(&signed(&w, &get("/x", &token, &[])).headers()).to_owned();
     assert_eq!(verify(&old, &keys).unwrap().0["kid"], "k1");
     // Moved first: it signs, and what the old key signed still verifies.
     let swapped = format!("{ASSERTION_K2},{ASSERTION_K1}");
@@ -313,7 +347,7 @@ fn rotation_a_second_key_is_published_not_used_then_signs_first() {
         ),
         ..w
     };
-    let new = assertion(&signed(&w2, &get("/x", &token, &[])).headers).to_owned();
+    let new = assertion(&signed(&w2, &get("/x", &token, &[])).headers()).to_owned();
     let keys2 = jwks(&w2);
     assert_eq!(verify(&new, &keys2).unwrap().0["kid"], "k2");
     assert!(verify(&old, &keys2).is_ok());
@@ -326,7 +360,7 @@ fn rotation_a_second_key_is_published_not_used_then_signs_first() {
 fn tampering_is_refused() {
     let w = world(&[]);
     let (token, _) = login(&w, "u", json!(["user"]));
-    let jws = assertion(&signed(&w, &get("/x", &token, &[])).headers).to_owned();
+    let jws = assertion(&signed(&w, &get("/x", &token, &[])).headers()).to_owned();
     let keys = jwks(&w);
     let parts: Vec<&str> = jws.split('.').collect();
     let enc = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
@@ -365,7 +399,7 @@ fn a_signature_that_is_not_64_bytes_is_refused_and_nothing_forwarded() {
     assert_eq!(p, signing_failed());
     assert_eq!(p.code.as_str(), "misconfigured");
     assert!(p.detail.starts_with("ASSERTION_KEYS:"));
-    assert!(f.headers.get("x-session-assertion").is_none());
+    assert!(f.headers().get("x-session-assertion").is_none());
     // Nothing was remembered for reuse either.
     assert!(forwarded(&w, &get("/x", &token, &[])).assertion.is_some());
 }
@@ -374,11 +408,11 @@ fn a_signature_that_is_not_64_bytes_is_refused_and_nothing_forwarded() {
 fn reuse_within_a_quarter_of_the_ttl_and_never_after() {
     let w = world(&[("ASSERTION_TTL", "60")]);
     let (token, _) = login(&w, "u", json!(["a"]));
-    let first = assertion(&signed(&w, &get("/x", &token, &[])).headers).to_owned();
+    let first = assertion(&signed(&w, &get("/x", &token, &[])).headers()).to_owned();
     advance(&w, 14_999);
     let f = forwarded(&w, &get("/x", &token, &[]));
     assert!(f.assertion.is_none(), "reused: nothing to sign");
-    assert_eq!(assertion(&f.headers), first);
+    assert_eq!(assertion(&f.headers()), first);
     advance(&w, 1);
     let f = forwarded(&w, &get("/x", &token, &[]));
     assert!(
@@ -457,7 +491,7 @@ fn a_change_of_roles_is_never_served_a_stale_assertion() {
     .unwrap();
     let f = signed(&w, &get("/x", &token, &[]));
     assert_eq!(claims_of(&w, &f)["roles"], json!(["user"]));
-    assert_ne!(assertion(&f.headers), assertion(&first.headers));
+    assert_ne!(assertion(&f.headers()), assertion(&first.headers()));
     // A request to another host (another default `iss`) is not served this one.
     let w = world(&[("ORIGIN_URL", "")]);
     let (token, _) = login(&w, "u", json!([]));
@@ -469,7 +503,10 @@ fn a_change_of_roles_is_never_served_a_stale_assertion() {
     );
     let f = forwarded(&w, &other);
     assert!(f.assertion.is_some());
-    assert_eq!(f.assertion.unwrap().claims().iss, "https://other.example");
+    assert_eq!(
+        f.assertion.as_ref().unwrap().claims().iss,
+        "https://other.example"
+    );
     assert_eq!(claims_of(&w, &a)["iss"], "https://edge.example");
 }
 

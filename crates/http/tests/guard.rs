@@ -159,6 +159,15 @@ fn forwarded(d: GuardDecision) -> Forward {
     }
 }
 
+/// What the Worker sends for `head`: the guard's forward, and the headers
+/// its plan makes of the request's.
+#[track_caller]
+fn forwarded_with_headers(env: &Env, head: &RequestHead) -> (Forward, HeaderMap) {
+    let f = forwarded(env.decide(head));
+    let sent = f.headers.apply(&head.headers);
+    (f, sent)
+}
+
 #[track_caller]
 fn responded(d: GuardDecision) -> Response<Vec<u8>> {
     match d {
@@ -309,12 +318,14 @@ fn access_table_with_sessions_and_roles() {
     ];
     for (token, path, forwarded_as) in cases {
         env.kv.reset_counts();
-        let d = env.decide(&req("GET", path, &[("authorization", &bearer(token))]));
+        let head = req("GET", path, &[("authorization", &bearer(token))]);
+        let d = env.decide(&head);
         match forwarded_as {
             Some(user) => {
                 let f = forwarded(d);
                 assert_eq!(f.session.as_ref().unwrap().user_id, user);
-                assert_eq!(header(&f.headers, "x-session-user"), Some(user));
+                let sent = f.headers.apply(&head.headers);
+                assert_eq!(header(&sent, "x-session-user"), Some(user));
                 assert_eq!(f.token_source, Some(TokenSource::Bearer));
             }
             None => assert_eq!(problem(d), (403, "forbidden".into()), "{path}"),
@@ -367,8 +378,8 @@ fn identity_headers_replace_spoofed_ones() {
     let mut headers = spoofed.to_vec();
     let auth = bearer(&token);
     headers.push(("authorization", &auth));
-    let f = forwarded(env.decide(&req("GET", "/app/page", &headers)));
-    let h = &f.headers;
+    let (_, sent) = forwarded_with_headers(&env, &req("GET", "/app/page", &headers));
+    let h = &sent;
     assert_eq!(header(h, "x-session-id"), Some(session.id.as_str()));
     assert_eq!(
         header(h, "x-session-user"),
@@ -398,19 +409,22 @@ fn identity_headers_replace_spoofed_ones() {
 #[test]
 fn spoofed_headers_are_stripped_on_public_paths_too() {
     let env = Env::new(&[("TOKEN_KEYS", "")]);
-    let f = forwarded(env.decide(&req(
-        "POST",
-        "/assets/x",
-        &[
-            ("X-Session-Id", "forged"),
-            ("X-SESSION-USER", "admin"),
-            ("x-session-meta", "e30"),
-            ("X-Session-Issue", "{}"),
-            ("X-Session-Revoke", "current"),
-            ("content-type", "text/plain"),
-        ],
-    )));
-    let names: Vec<&str> = f.headers.keys().map(|k| k.as_str()).collect();
+    let (_, sent) = forwarded_with_headers(
+        &env,
+        &req(
+            "POST",
+            "/assets/x",
+            &[
+                ("X-Session-Id", "forged"),
+                ("X-SESSION-USER", "admin"),
+                ("x-session-meta", "e30"),
+                ("X-Session-Issue", "{}"),
+                ("X-Session-Revoke", "current"),
+                ("content-type", "text/plain"),
+            ],
+        ),
+    );
+    let names: Vec<&str> = sent.keys().map(|k| k.as_str()).collect();
     assert_eq!(names, ["content-type"]);
     assert_eq!(env.ops().total(), 0);
 }
@@ -421,25 +435,28 @@ fn tokens_are_not_forwarded_by_default() {
     let (token, _) = env.login("u1");
     // Cookie among others: removed, the others kept.
     let c = format!("a=1; {}; b=2", cookie(&token));
-    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &c)])));
-    assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"));
+    let (f, sent) = forwarded_with_headers(&env, &req("GET", "/app/x", &[("cookie", &c)]));
+    assert_eq!(header(&sent, "cookie"), Some("a=1; b=2"));
     assert_eq!(f.token_source, Some(TokenSource::Cookie));
     // Cookie alone: the header goes.
-    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &cookie(&token))])));
-    assert!(f.headers.get("cookie").is_none());
+    let (_, sent) =
+        forwarded_with_headers(&env, &req("GET", "/app/x", &[("cookie", &cookie(&token))]));
+    assert!(sent.get("cookie").is_none());
     // Split Cookie headers (HTTP/2): each cleaned, duplicates of ours gone.
     let c2 = format!("{}; c=3", cookie("stale"));
-    let f = forwarded(env.decide(&req(
-        "GET",
-        "/app/x",
-        &[
-            ("cookie", &cookie(&token)),
-            ("cookie", &c2),
-            ("cookie", "d=4"),
-        ],
-    )));
-    let values: Vec<&str> = f
-        .headers
+    let (_, sent) = forwarded_with_headers(
+        &env,
+        &req(
+            "GET",
+            "/app/x",
+            &[
+                ("cookie", &cookie(&token)),
+                ("cookie", &c2),
+                ("cookie", "d=4"),
+            ],
+        ),
+    );
+    let values: Vec<&str> = sent
         .get_all("cookie")
         .iter()
         .map(|v| v.to_str().unwrap())
@@ -451,42 +468,49 @@ fn tokens_are_not_forwarded_by_default() {
         ("cookie", format!("{}; z=9", cookie(&token))),
     ];
     let both: Vec<(&str, &str)> = both.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let f = forwarded(env.decide(&req("POST", "/app/x", &both)));
+    let (f, sent) = forwarded_with_headers(&env, &req("POST", "/app/x", &both));
     assert_eq!(f.token_source, Some(TokenSource::Bearer));
-    assert!(f.headers.get("authorization").is_none());
-    assert_eq!(header(&f.headers, "cookie"), Some("z=9"));
+    assert!(sent.get("authorization").is_none());
+    assert_eq!(header(&sent, "cookie"), Some("z=9"));
 
     // Public paths: our token is removed as well, the origin's credentials kept.
-    let f = forwarded(env.decide(&req(
-        "GET",
-        "/assets/x",
-        &[("authorization", &bearer(&token)), ("cookie", &c)],
-    )));
-    assert!(f.headers.get("authorization").is_none());
-    assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"));
+    let (_, sent) = forwarded_with_headers(
+        &env,
+        &req(
+            "GET",
+            "/assets/x",
+            &[("authorization", &bearer(&token)), ("cookie", &c)],
+        ),
+    );
+    assert!(sent.get("authorization").is_none());
+    assert_eq!(header(&sent, "cookie"), Some("a=1; b=2"));
     for kept in [
         "Basic dXNlcjpwYXNz",
         "Bearer eyJhbGciOi.origin.jwt",
         "Bearer es1",
     ] {
-        let f = forwarded(env.decide(&req("GET", "/assets/x", &[("authorization", kept)])));
-        assert_eq!(header(&f.headers, "authorization"), Some(kept));
+        let (_, sent) =
+            forwarded_with_headers(&env, &req("GET", "/assets/x", &[("authorization", kept)]));
+        assert_eq!(header(&sent, "authorization"), Some(kept));
     }
     // A forged token with our prefix is not forwarded either.
-    let f = forwarded(env.decide(&req(
-        "GET",
-        "/assets/x",
-        &[("authorization", "bearer   es1.k1.forged")],
-    )));
-    assert!(f.headers.get("authorization").is_none());
+    let (_, sent) = forwarded_with_headers(
+        &env,
+        &req(
+            "GET",
+            "/assets/x",
+            &[("authorization", "bearer   es1.k1.forged")],
+        ),
+    );
+    assert!(sent.get("authorization").is_none());
     // A Cookie header that is not ASCII is still cleaned, byte-wise.
     let mut head = req("GET", "/assets/x", &[]);
     let raw = format!("x=\u{e9}; {}; y=2", cookie(&token));
     head.headers
         .insert("cookie", HeaderValue::from_bytes(raw.as_bytes()).unwrap());
-    let f = forwarded(env.decide(&head));
+    let (_, sent) = forwarded_with_headers(&env, &head);
     assert_eq!(
-        f.headers.get("cookie").unwrap().as_bytes(),
+        sent.get("cookie").unwrap().as_bytes(),
         "x=\u{e9}; y=2".as_bytes()
     );
     assert_eq!(
@@ -501,20 +525,23 @@ fn forward_token_true_keeps_cookie_and_authorization() {
     let env = Env::new(&[("FORWARD_TOKEN", "true")]);
     let (token, session) = env.login("u1");
     let c = format!("a=1; {}", cookie(&token));
-    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &c)])));
-    assert_eq!(header(&f.headers, "cookie"), Some(c.as_str()));
-    assert_eq!(
-        header(&f.headers, "x-session-id"),
-        Some(session.id.as_str())
+    let (_, sent) = forwarded_with_headers(&env, &req("GET", "/app/x", &[("cookie", &c)]));
+    assert_eq!(header(&sent, "cookie"), Some(c.as_str()));
+    assert_eq!(header(&sent, "x-session-id"), Some(session.id.as_str()));
+    let (_, sent) = forwarded_with_headers(
+        &env,
+        &req("GET", "/app/x", &[("authorization", &bearer(&token))]),
     );
-    let f = forwarded(env.decide(&req("GET", "/app/x", &[("authorization", &bearer(&token))])));
     assert_eq!(
-        header(&f.headers, "authorization"),
+        header(&sent, "authorization"),
         Some(bearer(&token).as_str())
     );
     // Spoofed identity is still stripped.
-    let f = forwarded(env.decide(&req("GET", "/assets/x", &[("x-session-user", "admin")])));
-    assert!(f.headers.get("x-session-user").is_none());
+    let (f, sent) = forwarded_with_headers(
+        &env,
+        &req("GET", "/assets/x", &[("x-session-user", "admin")]),
+    );
+    assert!(sent.get("x-session-user").is_none());
     // And Debug never shows header values.
     let dbg = format!("{f:?}");
     assert!(!dbg.contains("es1."), "{dbg}");
@@ -772,9 +799,12 @@ fn csrf_matrix_with_kv_costs() {
 fn missing_or_invalid_token_keys() {
     for keys in ["", "garbage"] {
         let env = Env::new(&[("TOKEN_KEYS", keys)]);
-        let f = forwarded(env.decide(&req("GET", "/assets/x", &[("cookie", "__Host-session=x")])));
+        let (f, sent) = forwarded_with_headers(
+            &env,
+            &req("GET", "/assets/x", &[("cookie", "__Host-session=x")]),
+        );
         assert!(f.session.is_none());
-        assert!(f.headers.get("cookie").is_none());
+        assert!(sent.get("cookie").is_none());
         for path in ["/app/x", "/other", "/admin/x"] {
             let d = env.decide(&req("GET", path, &[("accept", "text/html")]));
             assert_eq!(page(d), (503, "misconfigured".into()), "{keys:?} {path}");
@@ -860,7 +890,7 @@ fn sliding_expiration() {
     // Due: the session slides to now + idle TTL; the cookie follows.
     env.clock.advance_secs(2);
     let now = T0 + 1_801_000;
-    let f = forwarded(env.decide(&head));
+    let (f, sent) = forwarded_with_headers(&env, &head);
     let touched = f.slide.clone().expect("due");
     assert_eq!(touched.lifetime.expires_at, now + 3_600_000);
     assert_eq!(touched.id, session.id);
@@ -868,10 +898,7 @@ fn sliding_expiration() {
     assert_eq!(same, token);
     assert_eq!(max_age, 3600);
     // Identity headers come from the session either way.
-    assert_eq!(
-        header(&f.headers, "x-session-id"),
-        Some(session.id.as_str())
-    );
+    assert_eq!(header(&sent, "x-session-id"), Some(session.id.as_str()));
 
     assert_eq!(env.ops(), ops(2, 0, 0, 0), "two decisions, one read each");
     env.kv.reset_counts();
@@ -967,8 +994,11 @@ fn issue_creates_a_session_and_sets_its_cookie() {
     assert!(!format!("{fin:?}").contains("es1."));
 
     // The new cookie works on a guarded path.
-    let f = forwarded(env.decide(&req("GET", "/admin/x", &[("cookie", &cookie(&token))])));
-    assert_eq!(header(&f.headers, "x-session-user"), Some("alice"));
+    let (_, sent) = forwarded_with_headers(
+        &env,
+        &req("GET", "/admin/x", &[("cookie", &cookie(&token))]),
+    );
+    assert_eq!(header(&sent, "x-session-user"), Some("alice"));
 }
 
 #[test]
@@ -1300,9 +1330,9 @@ fn client_sent_handoff_headers_are_never_honored() {
             ("x-session-revoke", "all"),
         ],
     );
-    let f = forwarded(env.decide(&head));
-    assert!(f.headers.get("x-session-issue").is_none());
-    assert!(f.headers.get("x-session-revoke").is_none());
+    let (f, sent) = forwarded_with_headers(&env, &head);
+    assert!(sent.get("x-session-issue").is_none());
+    assert!(sent.get("x-session-revoke").is_none());
     let fin = env.finish(&head, &f, &mut HeaderMap::new());
     assert!(fin.set_cookies.is_empty() && fin.after.is_none() && fin.logs.is_empty());
     assert!(env.check(&token).is_ok());
@@ -1451,9 +1481,8 @@ fn identity_headers_spoofed_with_underscores_are_stripped() {
         if let Some(auth) = &auth {
             headers.push(("authorization", auth));
         }
-        let f = forwarded(env.decide(&req("GET", path, &headers)));
-        let mut names: Vec<&str> = f
-            .headers
+        let (_, sent) = forwarded_with_headers(&env, &req("GET", path, &headers));
+        let mut names: Vec<&str> = sent
             .keys()
             .map(|k| k.as_str())
             .filter(|k| k.replace('_', "-").starts_with("x-session-"))
@@ -1470,11 +1499,8 @@ fn identity_headers_spoofed_with_underscores_are_stripped() {
                 ],
                 "{path}"
             );
-            assert_eq!(header(&f.headers, "x-session-user"), Some("alice"));
-            assert_eq!(
-                header(&f.headers, "x-session-id"),
-                Some(session.id.as_str())
-            );
+            assert_eq!(header(&sent, "x-session-user"), Some("alice"));
+            assert_eq!(header(&sent, "x-session-id"), Some(session.id.as_str()));
         } else {
             assert!(names.is_empty(), "{path}: {names:?}");
         }
@@ -1495,8 +1521,8 @@ fn override_headers_are_never_forwarded() {
         ("X_Rewrite_URL", "/admin/x"),
         ("x-other", "kept"),
     ];
-    let f = forwarded(env.decide(&req("GET", "/public", &headers)));
-    let names: Vec<&str> = f.headers.keys().map(|k| k.as_str()).collect();
+    let (_, sent) = forwarded_with_headers(&env, &req("GET", "/public", &headers));
+    let names: Vec<&str> = sent.keys().map(|k| k.as_str()).collect();
     assert_eq!(names, ["x-other"]);
 }
 
@@ -1510,8 +1536,8 @@ fn joined_cookie_lines_are_stripped_and_never_read() {
     let (token, session) = env.login("alice");
     let joined = format!("a=1, {}, b=2", cookie(&token));
     for path in ["/assets/a.js", "/public"] {
-        let f = forwarded(env.decide(&req("GET", path, &[("cookie", &joined)])));
-        assert_eq!(header(&f.headers, "cookie"), Some("a=1; b=2"), "{path}");
+        let (_, sent) = forwarded_with_headers(&env, &req("GET", path, &[("cookie", &joined)]));
+        assert_eq!(header(&sent, "cookie"), Some("a=1; b=2"), "{path}");
     }
     assert_eq!(
         problem(env.decide(&req("GET", "/app/x", &[("cookie", &joined)]))),
@@ -1521,21 +1547,19 @@ fn joined_cookie_lines_are_stripped_and_never_read() {
     let stale = format!("{}x", &token[..token.len() - 1]);
     let two = format!("{}; {}", cookie(&stale), cookie(&token));
     env.kv.reset_counts();
-    let f = forwarded(env.decide(&req("GET", "/app/x", &[("cookie", &two)])));
+    let (f, sent) = forwarded_with_headers(&env, &req("GET", "/app/x", &[("cookie", &two)]));
     assert_eq!(f.session.unwrap().id, session.id);
     assert_eq!(env.ops(), ops(1, 0, 0, 0));
     assert!(
-        header(&f.headers, "cookie").is_none(),
+        header(&sent, "cookie").is_none(),
         "both occurrences stripped"
     );
     // A joined Authorization: our bearer is used and removed, the origin's Basic kept.
     let auth = format!("Basic dXNlcjpwdw==, {}", bearer(&token));
-    let f = forwarded(env.decide(&req("GET", "/app/x", &[("authorization", &auth)])));
+    let (f, sent) =
+        forwarded_with_headers(&env, &req("GET", "/app/x", &[("authorization", &auth)]));
     assert_eq!(f.token_source, Some(TokenSource::Bearer));
-    assert_eq!(
-        header(&f.headers, "authorization"),
-        Some("Basic dXNlcjpwdw==")
-    );
+    assert_eq!(header(&sent, "authorization"), Some("Basic dXNlcjpwdw=="));
 }
 
 #[test]
@@ -1546,14 +1570,10 @@ fn a_token_planted_in_another_cookies_value_is_never_used() {
     let (attacker, _) = env.login("mallory");
     let (victim, victim_session) = env.login("victim");
     let tossed = format!("pref=1, {}; {}", cookie(&attacker), cookie(&victim));
-    let f = forwarded(env.decide(&req("GET", "/app/inbox", &[("cookie", &tossed)])));
-    assert_eq!(header(&f.headers, "x-session-user"), Some("victim"));
+    let (f, sent) = forwarded_with_headers(&env, &req("GET", "/app/inbox", &[("cookie", &tossed)]));
+    assert_eq!(header(&sent, "x-session-user"), Some("victim"));
     assert_eq!(f.session.unwrap().id, victim_session.id);
-    assert!(!format!(
-        "{:?}",
-        f.headers.get_all("cookie").iter().collect::<Vec<_>>()
-    )
-    .contains("es1."));
+    assert!(!format!("{:?}", sent.get_all("cookie").iter().collect::<Vec<_>>()).contains("es1."));
     // A visitor without a session is not signed in as the attacker.
     let only = format!("pref=1, {}", cookie(&attacker));
     assert_eq!(

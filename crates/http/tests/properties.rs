@@ -25,6 +25,8 @@ mod bearer;
 mod config;
 #[path = "properties/cookies.rs"]
 mod cookies;
+#[path = "properties/forward.rs"]
+mod forward;
 #[path = "properties/handoff.rs"]
 mod handoff;
 #[path = "properties/policy.rs"]

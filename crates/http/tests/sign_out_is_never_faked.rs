@@ -265,6 +265,7 @@ fn a_failed_handoff_answers_a_bare_problem_with_only_the_clients_own_cookies() {
     let f = env.forward(&spoof);
     assert!(f
         .headers
+        .apply(&spoof.headers)
         .keys()
         .all(|k| !k.as_str().contains("revoke") && !k.as_str().contains("issue")));
     let fin = env.finish(&spoof, &f, &HeaderMap::new());

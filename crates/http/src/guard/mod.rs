@@ -8,8 +8,9 @@
 //!    [`Pending::signing_input`] with its key (ES256) and
 //!    [`Forward::add_assertion`]; a signer that fails answers
 //!    [`signing_failed`] (and [`abandon`]).
-//! 3. Fetch [`Forward::url`] with [`Forward::headers`], the request's method
-//!    and its body (streamed). Unreachable origin: [`abandon`], then 502
+//! 3. Fetch [`Forward::url`] with the request's own headers changed as
+//!    [`Forward::headers`] says ([`HeaderPlan`]: a native copy, a few
+//!    removals and additions), the request's method and its body (streamed). Unreachable origin: [`abandon`], then 502
 //!    `origin_unavailable`.
 //! 4. [`finish`] with the origin response's headers ([`handoff`]); remove
 //!    [`Finish::remove_headers`] from the response, append every
@@ -52,25 +53,23 @@
 //! ([`crate::assertion`]): a session's recent one again, or one to sign.
 
 pub mod handoff;
+mod plan;
 
 pub use handoff::{finish, AfterResponse, Finish, MAX_ISSUE_BYTES};
+pub use plan::HeaderPlan;
 
 use std::fmt;
 
 use http::header::{HeaderValue, ACCEPT, CACHE_CONTROL, LOCATION, SET_COOKIE};
-use http::{HeaderMap, Method, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use session_core::{Session, Sessions};
 
 use crate::app::App;
 use crate::assertion::{BadSignature, Pending, Signing};
 use crate::auth::{authenticate, AuthError, Caller, TokenSource};
-use crate::bearer::strip_our_authorization;
 use crate::config::Config;
-use crate::cookie::{clear_cookie, set_cookie, strip_cookie};
-use crate::identity::{
-    add_identity_headers, strip_override_headers, strip_session_headers, IdentityHeaders,
-    SESSION_ASSERTION_HEADER,
-};
+use crate::cookie::{clear_cookie, set_cookie};
+use crate::identity::{identity_headers, IdentityHeaders, SESSION_ASSERTION_HEADER};
 use crate::page;
 use crate::problem::{ErrorCode, Problem, Reauth};
 use crate::ratelimit::{client_key, user_key, Passed};
@@ -100,13 +99,14 @@ pub struct Forward {
     /// Where to send the request: `ORIGIN_URL` with the request's path and
     /// query, or the request's own URL when `ORIGIN_URL` is unset.
     pub url: String,
-    /// The headers to send: the request's, minus every client-sent
-    /// `X-Session-*` and override header and (unless `FORWARD_TOKEN=true`)
-    /// the session cookie and an `Authorization` header carrying a session
-    /// token, plus `X-Session-Id`, `X-Session-User` and `X-Session-Meta` when
-    /// a session is attached (unless `IDENTITY_HEADERS=assertion`), and
-    /// `X-Session-Assertion` once signed (see [`Forward::assertion`]).
-    pub headers: HeaderMap,
+    /// The headers to send, as a plan over the request's own: minus every
+    /// client-sent `X-Session-*` and override header and (unless
+    /// `FORWARD_TOKEN=true`) the session cookie and an `Authorization`
+    /// header carrying a session token, plus `X-Session-Id`, `-User`,
+    /// `-Meta` and `-Auth-Time` when a session is attached (unless
+    /// `IDENTITY_HEADERS=assertion`), and `X-Session-Assertion` once signed
+    /// (see [`Forward::assertion`]).
+    pub headers: HeaderPlan,
     /// The access the path required.
     pub access: Access,
     /// The verified session (`None` on public paths: they are forwarded
@@ -138,7 +138,7 @@ impl Forward {
         let value = pending
             .complete(signature)
             .map_err(|BadSignature| signing_failed())?;
-        self.headers.insert(SESSION_ASSERTION_HEADER, value);
+        self.headers.set(SESSION_ASSERTION_HEADER, value);
         Ok(())
     }
 }
@@ -156,10 +156,9 @@ pub fn signing_failed() -> Problem {
 
 impl fmt::Debug for Forward {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
         f.debug_struct("Forward")
             .field("url", &self.url)
-            .field("headers", &names)
+            .field("headers", &self.headers)
             .field("access", &self.access)
             .field("session", &self.session.as_ref().map(|s| s.id.as_str()))
             .field("token_source", &self.token_source)
@@ -209,7 +208,7 @@ pub async fn decide<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> GuardD
         }
         None => head.url.as_str().to_owned(),
     };
-    let mut headers = forward_headers(config, &head.headers);
+    let mut headers = HeaderPlan::of(config, &head.headers);
     let mut logs = Vec::new();
     if access == Access::Public {
         if let Err(problem) = count(app, &requirement, || client_key(head), &mut logs).await {
@@ -269,7 +268,9 @@ pub async fn decide<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> GuardD
         _ => None,
     };
     if config.identity_headers == IdentityHeaders::Plain {
-        add_identity_headers(&mut headers, &caller.session);
+        for (name, value) in identity_headers(&caller.session) {
+            headers.set(name, value);
+        }
     }
     let assertion = match config.assertion.prepare(
         &head.url,
@@ -278,7 +279,7 @@ pub async fn decide<O: Sessions>(app: &App<'_, O>, head: &RequestHead) -> GuardD
         now_ms,
     ) {
         Some(Signing::Ready(value)) => {
-            headers.insert(SESSION_ASSERTION_HEADER, value);
+            headers.set(SESSION_ASSERTION_HEADER, value);
             None
         }
         Some(Signing::Pending(pending)) => Some(pending),
@@ -355,23 +356,6 @@ pub fn abandon<O: Sessions>(app: &App<'_, O>, forward: &Forward) {
     if let Some(claimed) = &forward.slide {
         app.claims().release(claimed);
     }
-}
-
-/// The headers forwarded to the origin, before identity headers are added:
-/// the request's, minus every `X-Session-*` header and request-override
-/// header (any spelling, see [`crate::identity`]) and, unless
-/// `FORWARD_TOKEN=true`, the session cookie (see [`strip_cookie`]) and our
-/// bearer credentials (see [`strip_our_authorization`]); other cookies and
-/// credentials are the origin's and are kept.
-pub fn forward_headers(config: &Config, request_headers: &HeaderMap) -> HeaderMap {
-    let mut headers = request_headers.clone();
-    strip_session_headers(&mut headers);
-    strip_override_headers(&mut headers);
-    if !config.forward_token {
-        strip_cookie(&mut headers, &config.cookie_name);
-        strip_our_authorization(&mut headers);
-    }
-    headers
 }
 
 /// Whether the request is a browser navigation: a GET whose `Accept` holds

@@ -1,8 +1,10 @@
-// The start-up warm-up (src/warm.rs) at workerd start-up, in Miniflare: it
-// serves its request through the guard to its stand-in origin before the
-// first real request, and a warm-up that fails, even one that crashes the
-// wasm instance, leaves every request served. These run patched copies of
-// build/index.js (the glue is minified: each patch asserts that it applied).
+// The entry module (src/entry.js, built as build/index.js in front of
+// worker-build's build/glue.mjs): requests reach the wasm without the
+// glue's Proxies, and a WebAssembly RuntimeError (what a panic becomes)
+// still gets the instance reinstantiated before the next request, as
+// worker-build's own entry does; the futures of the wasm never call
+// queueMicrotask (src/microtasks.rs). These run patched copies of the glue
+// (minified: each patch asserts that it applied).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
@@ -15,12 +17,14 @@ import { Miniflare, Log, LogLevel } from 'miniflare';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const build = path.join(root, 'build');
 
-/** A copy of the build with `patch(glue)` applied, and a Miniflare on it collecting stdout. */
+/** A copy of the build with `patch(glue)` applied, and a Miniflare on it collecting its output. */
 async function start(patch) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'edge-session-warm-'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'edge-session-entry-'));
   copyFileSync(path.join(build, 'index_bg.wasm'), path.join(dir, 'index_bg.wasm'));
-  writeFileSync(path.join(dir, 'index.js'), patch(readFileSync(path.join(build, 'index.js'), 'utf8')));
+  copyFileSync(path.join(build, 'index.js'), path.join(dir, 'index.js'));
+  writeFileSync(path.join(dir, 'glue.mjs'), patch(readFileSync(path.join(build, 'glue.mjs'), 'utf8')));
   let stdout = '';
+  let stderr = '';
   const mf = new Miniflare({
     modules: true,
     modulesRoot: dir,
@@ -32,7 +36,7 @@ async function start(patch) {
     log: new Log(LogLevel.NONE),
     handleRuntimeStdio(out, err) {
       out.on('data', (c) => (stdout += c));
-      err.on('data', () => {});
+      err.on('data', (c) => (stderr += c));
     },
   });
   const url = await mf.ready;
@@ -40,6 +44,7 @@ async function start(patch) {
     mf,
     url,
     stdout: () => stdout,
+    stderr: () => stderr,
     async stop() {
       await mf.dispose();
       rmSync(dir, { recursive: true, force: true });
@@ -54,43 +59,39 @@ function replaceOnce(glue, from, to) {
   return parts.join(to);
 }
 
-test('at start-up the warm-up reaches its stand-in origin through the guard, before any request', async () => {
-  const w = await start((glue) =>
-    replaceOnce(glue, '"x-warm-up":"origin"', '"x-warm-up":(console.log("WARM-UP REACHED ITS ORIGIN"),"origin")'),
-  );
-  try {
-    // Nothing has been sent yet; stdout may lag the runtime a little.
-    for (let i = 0; i < 50 && !w.stdout().includes('WARM-UP REACHED'); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.match(w.stdout(), /WARM-UP REACHED ITS ORIGIN/);
-    assert.equal(w.stdout().match(/WARM-UP REACHED/g).length, 1, 'once');
-    const res = await w.mf.dispatchFetch(new URL('/dashboard', w.url));
-    assert.equal(res.status, 401, 'a real request is the guard\'s, with the deployment\'s settings');
-    await res.text();
-    assert.equal(w.stdout().match(/WARM-UP REACHED/g).length, 1, 'a request does not run it again');
-  } finally {
-    await w.stop();
-  }
-});
+/** The glue's `Worker.prototype.fetch = function (req) {…}`: [all, class, req, wasm fetch]. */
+function entryFetch(glue) {
+  const entry = /(\w+)\.prototype\.fetch=function\((\w+)\)\{return (\w+)\.call\(this,\2,this\.env,this\.ctx\)\}/.exec(glue);
+  assert.ok(entry, 'the glue has the entrypoint fetch');
+  return entry;
+}
 
-test('a warm-up that crashes the wasm instance leaves every request served, and is not run again', async () => {
-  // Reading the warm-up's request head throws (uncaught: the instance is
-  // terminated and reinstantiated, which runs start() again).
+test('a RuntimeError out of the wasm fetch reinstantiates the wasm before the next request', async () => {
+  // `/__trap` throws what a trapping wasm throws, from the export's call.
   const w = await start((glue) => {
-    const m = /function (\w+)\((\w+)\)\{let (\w+)=\2\.cf,/.exec(glue);
-    assert.ok(m, 'the glue has the request-head reader');
+    const [all, cls, req, fn] = entryFetch(glue);
     return replaceOnce(
       glue,
-      m[0],
-      `function ${m[1]}(${m[2]}){if(${m[2]}.url.startsWith("https://warm.invalid/")){console.log("WARM-UP THROWS");throw new Error("warm-up made to fail")}let ${m[3]}=${m[2]}.cf,`,
+      all,
+      `${cls}.prototype.fetch=function(${req}){if(new URL(${req}.url).pathname==="/__trap")throw new WebAssembly.RuntimeError("unreachable");return ${fn}.call(this,${req},this.env,this.ctx)}`,
     );
   });
   try {
-    for (let i = 0; i < 4; i++) {
+    const first = await w.mf.dispatchFetch(new URL('/dashboard', w.url));
+    await first.text();
+    assert.equal(first.status, 401);
+    const trap = await w.mf.dispatchFetch(new URL('/__trap', w.url));
+    await trap.text();
+    assert.equal(trap.status, 500, 'the trap fails its own request');
+    assert.doesNotMatch(w.stdout(), /Reinitializing/);
+    for (let i = 0; i < 2; i++) {
       const res = await w.mf.dispatchFetch(new URL('/dashboard', w.url));
       await res.text();
-      assert.equal(res.status, 401, `request ${i + 1} answered by the guard`);
+      assert.equal(res.status, 401, `request ${i + 1} after the trap is served`);
     }
-    assert.equal(w.stdout().match(/WARM-UP THROWS/g)?.length, 1, 'the warm-up ran once');
+    for (let i = 0; i < 50 && !w.stdout().includes('Reinitializing'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(w.stdout().match(/Reinitializing Wasm application/g)?.length, 1, 'reinstantiated once');
+    assert.match(w.stderr() + w.stdout(), /Critical/);
   } finally {
     await w.stop();
   }
@@ -102,9 +103,7 @@ test("the futures' queue of the wasm never calls queueMicrotask, and the global 
     const count =
       'const __edgeSessionQm=globalThis.queueMicrotask;globalThis.__qmCalls=0;' +
       'globalThis.queueMicrotask=function(f){globalThis.__qmCalls++;return __edgeSessionQm.call(globalThis,f)};';
-    const entry = /(\w+)\.prototype\.fetch=function\((\w+)\)\{return (\w+)\.call\(this,\2,this\.env,this\.ctx\)\}/.exec(glue);
-    assert.ok(entry, 'the glue has the entrypoint fetch');
-    const [all, cls, req, fn] = entry;
+    const [all, cls, req, fn] = entryFetch(glue);
     return (
       count +
       replaceOnce(

@@ -31,10 +31,21 @@ function toHeaders(lines) {
   return headers;
 }
 
-export function forward(request, url, remove, add) {
-  const headers = new Headers(request.headers);
+const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function forward(request, url, remove, add, rebuild) {
   const names = remove.split('\n');
-  for (let i = 0; i + 1 < names.length; i++) headers.delete(names[i]);
+  let headers;
+  if (rebuild) {
+    const drop = new Set(names);
+    headers = new Headers();
+    for (const [name, value] of request.headers) {
+      if (token.test(name) && !drop.has(name)) headers.append(name, value);
+    }
+  } else {
+    headers = new Headers(request.headers);
+    for (let i = 0; i + 1 < names.length; i++) headers.delete(names[i]);
+  }
   const pairs = add.split('\n');
   for (let i = 0; i + 1 < pairs.length; i += 2) headers.append(pairs[i], pairs[i + 1]);
   const init = { method: request.method, headers, redirect: 'manual' };
@@ -86,13 +97,16 @@ extern "C" {
     /// `fetch(url, {method, headers, body, redirect: "manual"})` with the
     /// request's own method and body stream, and as headers a copy of the
     /// request's with every name of `remove` (`name\n…`) deleted, then the
-    /// pairs of `add` (`name\nvalue\n…`) appended.
+    /// pairs of `add` (`name\nvalue\n…`) appended. With `rebuild`, the copy
+    /// is made in one pass leaving out those names and every name that is
+    /// not a token ([`session_http::guard::HeaderPlan::rebuild`]).
     #[wasm_bindgen(catch)]
     pub fn forward(
         request: &JsValue,
         url: &str,
         remove: &str,
         add: &str,
+        rebuild: bool,
     ) -> Result<Promise, JsValue>;
 
     /// The handoff headers of a response, in any spelling, as `name\nvalue\n…`.

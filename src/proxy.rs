@@ -10,7 +10,8 @@ use crate::js;
 
 /// Sends the request on to `forward.url` with its own headers changed as
 /// the guard's plan says (copied natively, then the plan's removals and
-/// additions: [`session_http::guard::HeaderPlan`]), the request's own
+/// additions, or built in one pass when the plan says to rebuild:
+/// [`session_http::guard::HeaderPlan`]), the request's own
 /// method (any token, `MKCOL` or `PROPFIND` too) and the original body
 /// stream. Redirects are passed back to the client, not followed. The
 /// answer is the origin's `Response` as fetched.
@@ -27,7 +28,13 @@ pub async fn forward(req: &web_sys::Request, forward: &Forward) -> Result<JsValu
         .map(|(name, value)| (name.as_str(), bytes_to_byte_string(value.as_bytes())))
         .collect();
     let add = js::lines(add.iter().map(|(n, v)| (*n, v.as_ref())));
-    let promise = js::forward(req.as_ref(), forward.url.as_str(), &remove, &add)?;
+    let promise = js::forward(
+        req.as_ref(),
+        forward.url.as_str(),
+        &remove,
+        &add,
+        plan.rebuild(),
+    )?;
     crate::promise::settled(&promise).await
 }
 

@@ -86,9 +86,16 @@ fn request_head_lists_the_headers_it_cannot_read() {
 }
 
 /// The forward's headers: a native copy of the request's, every name of the
-/// plan's removals deleted (all values), then its additions appended.
+/// plan's removals deleted (all values), then its additions appended; built
+/// in one pass instead (`rebuild`), the same headers.
 #[wasm_bindgen_test]
 async fn the_forward_applies_the_plan_to_a_copy_of_the_request_headers() {
+    for rebuild in [false, true] {
+        forward_applies_the_plan(rebuild).await;
+    }
+}
+
+async fn forward_applies_the_plan(rebuild: bool) {
     let headers = worker::Headers::new();
     headers.append("Accept", "text/html").unwrap();
     headers
@@ -116,6 +123,7 @@ async fn the_forward_applies_the_plan_to_a_copy_of_the_request_headers() {
         "https://origin.example/p",
         "cookie\nx-session-user\nx_session_id\n",
         "cookie\na=1\nx-session-id\nabc\nx-session-id\ndef\n",
+        rebuild,
     );
     js_sys::Reflect::set(&global, &fetch, &platform).unwrap();
     let sent = sent.unwrap();

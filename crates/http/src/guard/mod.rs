@@ -56,7 +56,7 @@ pub mod handoff;
 mod plan;
 
 pub use handoff::{finish, AfterResponse, Finish, MAX_ISSUE_BYTES};
-pub use plan::HeaderPlan;
+pub use plan::{HeaderPlan, MAX_DELETES};
 
 use std::fmt;
 

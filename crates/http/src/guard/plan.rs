@@ -1,7 +1,9 @@
 //! The forwarded request's headers as a plan: what to remove from the
 //! request's own headers and what to append. The Worker copies the
 //! request's `Headers` natively and applies the plan; nothing else is
-//! rebuilt from lines.
+//! rebuilt from lines. When deleting by name cannot work ([`HeaderPlan::rebuild`]),
+//! it goes through the request's headers once instead, leaving out the
+//! removed names and every name that is not a token.
 //!
 //! ```
 //! # use http::{HeaderMap, HeaderValue};
@@ -19,6 +21,8 @@
 //! assert!(sent.get("x-session-user").is_none());
 //! ```
 
+use std::collections::HashSet;
+
 use http::header::{AUTHORIZATION, COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -34,7 +38,14 @@ use crate::identity::{is_override_header, is_session_header};
 pub struct HeaderPlan {
     remove: Vec<String>,
     add: Vec<(HeaderName, HeaderValue)>,
+    /// The request holds a name that is not a token: see [`HeaderPlan::rebuild`].
+    unnamable: bool,
 }
+
+/// Up to this many removals the Worker deletes names from its copy one by
+/// one (each `Headers.delete` goes through every header); above it, it
+/// builds the copy leaving them out, in one pass.
+pub const MAX_DELETES: usize = 16;
 
 impl HeaderPlan {
     /// The request's headers minus every `X-Session-*` header and
@@ -89,21 +100,40 @@ impl HeaderPlan {
     }
 
     /// Also removes headers the runtime handed but `http` could not read
-    /// (a value with a control byte): the guard never saw them, so they are
-    /// not forwarded either. Readable values of such a name are kept.
+    /// (a value with a control byte, or a name with bytes outside ASCII):
+    /// the guard never saw them, so they are not forwarded either. Readable
+    /// values of such a name are kept. Linear in the names: a client may
+    /// send thousands.
     pub fn remove_unread(&mut self, unread: &[String], request: &HeaderMap) {
+        let mut removed: HashSet<String> = self.remove.iter().cloned().collect();
         for name in unread {
             let name = name.to_ascii_lowercase();
-            if self.remove.contains(&name) {
+            if removed.contains(&name) {
                 continue;
             }
-            if let Ok(header) = HeaderName::from_bytes(name.as_bytes()) {
-                for value in request.get_all(header.clone()) {
-                    self.add.push((header.clone(), value.clone()));
+            match HeaderName::from_bytes(name.as_bytes()) {
+                Ok(header) => {
+                    for value in request.get_all(header.clone()) {
+                        self.add.push((header.clone(), value.clone()));
+                    }
                 }
+                // The runtime hands such a name with U+FFFD for each byte
+                // outside ASCII, so no delete by that name matches it.
+                Err(_) => self.unnamable = true,
             }
+            removed.insert(name.clone());
             self.remove.push(name);
         }
+    }
+
+    /// Whether the Worker must build the forwarded headers in one pass over
+    /// the request's (leaving out every removed name and every name that is
+    /// not a token) instead of deleting the removed names from a copy: a
+    /// name with bytes outside ASCII cannot be named to `Headers.delete`,
+    /// and more than [`MAX_DELETES`] deletes, each a pass, would be
+    /// quadratic in what a client sends.
+    pub fn rebuild(&self) -> bool {
+        self.unnamable || self.remove.len() > MAX_DELETES
     }
 
     /// Names whose every value goes, lower-case.

@@ -16,7 +16,7 @@ use session_core::{NewSession, Session};
 use session_http::bearer::strip_our_authorization;
 use session_http::config::Config;
 use session_http::cookie::strip_cookie;
-use session_http::guard::{decide, Forward, GuardDecision, HeaderPlan};
+use session_http::guard::{decide, Forward, GuardDecision, HeaderPlan, MAX_DELETES};
 use session_http::http_url::HttpUrl;
 use session_http::identity::{
     auth_time, encode_meta, encode_user, strip_override_headers, strip_session_headers,
@@ -425,15 +425,24 @@ fn unreadable_value() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// A name with a byte outside ASCII, as the runtime hands it to JS: each
+/// such byte as U+FFFD (the bytes it holds stay the client's). Some start
+/// like ours: `x-session-user\u{fffd}`.
+fn unnamable_name() -> impl Strategy<Value = String> {
+    (name(), "[a-z-]{0,3}").prop_map(|(n, tail)| format!("{n}\u{fffd}{tail}"))
+}
+
 /// Headers as the runtime's `Headers` holds them (lower-case names, any
-/// bytes but CR, LF and NUL), some of which `http` cannot read.
+/// bytes but CR, LF and NUL), some of which `http` cannot read. Up to 40, so
+/// that plans above `MAX_DELETES` removals occur.
 fn runtime_headers() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
     prop::collection::vec(
         prop_oneof![
-            4 => header(),
-            1 => (name(), unreadable_value()),
+            8 => header(),
+            2 => (name(), unreadable_value()),
+            1 => (unnamable_name(), other_value()),
         ],
-        0..14,
+        0..40,
     )
     .prop_map(|pairs| {
         pairs
@@ -449,8 +458,10 @@ proptest! {
     /// Headers the runtime hands but `http` cannot read never reached the
     /// guard: the plan, told their names as the Worker's adapter does,
     /// removes them, and the request's `Headers` with the plan applied (a
-    /// model of the JS: delete each name, append each pair) is exactly the
-    /// oracle's list of the readable headers.
+    /// model of the JS: delete each name, which cannot match a name holding
+    /// bytes outside ASCII, or with `rebuild` keep only token names not
+    /// removed; then append each pair) is exactly the oracle's list of the
+    /// readable headers.
     #[test]
     fn unreadable_headers_are_not_forwarded(
         runtime in runtime_headers(),
@@ -469,9 +480,17 @@ proptest! {
         }
         let mut plan = HeaderPlan::of(&config, &readable);
         plan.remove_unread(&unread, &readable);
+        let token = |n: &str| HeaderName::from_bytes(n.as_bytes()).is_ok();
+        let removed = |n: &String| plan.remove().contains(n);
         let mut js: Vec<(String, Vec<u8>)> = runtime
             .iter()
-            .filter(|(n, _)| !plan.remove().contains(n))
+            .filter(|(n, _)| {
+                if plan.rebuild() {
+                    token(n) && !removed(n)
+                } else {
+                    !(token(n) && removed(n))
+                }
+            })
             .cloned()
             .collect();
         js.extend(plan.add().iter().map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec())));
@@ -480,8 +499,47 @@ proptest! {
         for (name, value) in js {
             let value = HeaderValue::from_bytes(&value);
             prop_assert!(value.is_ok(), "an unreadable {} forwarded", name);
-            got.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), value.unwrap());
+            let header = HeaderName::from_bytes(name.as_bytes());
+            prop_assert!(header.is_ok(), "a name that is not a token forwarded: {:?}", name);
+            got.append(header.unwrap(), value.unwrap());
         }
         prop_assert_eq!(got, expected);
     }
+}
+
+/// A name with a byte outside ASCII cannot be deleted by name from the
+/// runtime's `Headers`: the plan says to rebuild instead, even with one
+/// removal.
+#[test]
+fn a_name_outside_ascii_makes_the_worker_rebuild() {
+    let config = config("__Host-session", false, &[]);
+    let request = HeaderMap::new();
+    let mut plan = HeaderPlan::of(&config, &request);
+    assert!(!plan.rebuild());
+    plan.remove_unread(&["x-session-user\u{fffd}".to_owned()], &request);
+    assert_eq!(plan.remove(), ["x-session-user\u{fffd}"]);
+    assert!(plan.rebuild());
+}
+
+/// Deletes one by one up to `MAX_DELETES` removals, one pass above; the
+/// thousands of names a client can send are each removed once.
+#[test]
+fn many_removals_are_made_in_one_pass_each_once() {
+    let config = config("__Host-session", false, &[]);
+    let request = HeaderMap::new();
+    let names = |n: usize| -> Vec<String> { (0..n).map(|i| format!("H{i}")).collect() };
+    let mut few = HeaderPlan::of(&config, &request);
+    few.remove_unread(&names(MAX_DELETES), &request);
+    assert_eq!(few.remove().len(), MAX_DELETES);
+    assert!(!few.rebuild());
+
+    let mut many = HeaderPlan::of(&config, &request);
+    let twice: Vec<String> = names(12_000)
+        .into_iter()
+        .flat_map(|n| [n.clone(), n])
+        .collect();
+    many.remove_unread(&twice, &request);
+    assert_eq!(many.remove().len(), 12_000);
+    assert_eq!(many.remove()[11_999], "h11999");
+    assert!(many.rebuild());
 }

@@ -36,7 +36,7 @@ fn key_ring() -> String {
 }
 
 /// One isolate over an in-memory KV.
-use support::{Ops, TestApp, World as Env};
+use support::{forwarded, responded, Ops, TestApp, World as Env};
 
 impl Env {
     /// Base vars, overridden by `extra` (an empty value unsets a var).
@@ -147,18 +147,6 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-#[track_caller]
-fn forwarded(d: GuardDecision) -> Forward {
-    match d {
-        GuardDecision::Forward(f) => f,
-        GuardDecision::Respond(r) => panic!(
-            "expected Forward, got {} {}",
-            r.status(),
-            String::from_utf8_lossy(r.body())
-        ),
-    }
-}
-
 /// What the Worker sends for `head`: the guard's forward, and the headers
 /// its plan makes of the request's.
 #[track_caller]
@@ -166,14 +154,6 @@ fn forwarded_with_headers(env: &Env, head: &RequestHead) -> (Forward, HeaderMap)
     let f = forwarded(env.decide(head));
     let sent = f.headers.apply(&head.headers);
     (f, sent)
-}
-
-#[track_caller]
-fn responded(d: GuardDecision) -> Response<Vec<u8>> {
-    match d {
-        GuardDecision::Respond(r) => r,
-        GuardDecision::Forward(f) => panic!("expected Respond, got {f:?}"),
-    }
 }
 
 /// `(status, code)` of a problem response.

@@ -18,7 +18,7 @@ use session_http::ratelimit::{client_key, ip_key, user_key, Refusals, RETRY_AFTE
 use session_http::request::RequestHead;
 
 mod support;
-use support::{MemoryLimiters, Ops, World, ADMIN_KEY, TOKEN_KEYS};
+use support::{forwarded, responded, MemoryLimiters, Ops, World, ADMIN_KEY, TOKEN_KEYS};
 
 const T0: i64 = 1_700_000_000_000;
 const RULES: &str = r#"[
@@ -118,26 +118,6 @@ fn cookie(token: &str) -> String {
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
-}
-
-#[track_caller]
-fn forwarded(d: GuardDecision) -> Forward {
-    match d {
-        GuardDecision::Forward(f) => f,
-        GuardDecision::Respond(r) => panic!(
-            "expected Forward, got {} {}",
-            r.status(),
-            String::from_utf8_lossy(r.body())
-        ),
-    }
-}
-
-#[track_caller]
-fn responded(d: GuardDecision) -> Response<Vec<u8>> {
-    match d {
-        GuardDecision::Respond(r) => r,
-        GuardDecision::Forward(f) => panic!("expected Respond, got {f:?}"),
-    }
 }
 
 #[track_caller]

@@ -14,7 +14,7 @@ use session_core::testing::{ManualClock, MemoryKv, SeededRandom};
 use session_core::{Clock, EventLog, Ledger, Sessions, Slide};
 use session_http::app::{App, ConfiguredSessions};
 use session_http::config::{Config, ConfigError};
-use session_http::guard::AfterResponse;
+use session_http::guard::{AfterResponse, Forward, GuardDecision};
 use session_http::http_url::HttpUrl;
 use session_http::problem::Problem;
 use session_http::ratelimit::{LimitFuture, Limiters, Outcome, RateLimits, Refusals};
@@ -28,6 +28,29 @@ pub const ASSERTION_K1: &str = session_http::assertion::EXAMPLE_KEYS;
 pub const ASSERTION_K2: &str = "k2:MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgoxA1s4Lyn+9gnxgB5XOkU2eqsF409gEmeqDWAo3GjhWhRANCAATup+dP6EEls5qL9dMNASM+ZY6fdGtm0wAquJHLkobv/J0OCNb1RM69/vqTFa1HN6cADhyZSWjr91IIEQATFgDD";
 /// An `ADMIN_KEY`.
 pub const ADMIN_KEY: &str = "admin-key-for-tests-0123456789";
+
+/// The forward of a guard decision; panics with the status and body of a
+/// response.
+#[track_caller]
+pub fn forwarded(d: GuardDecision) -> Forward {
+    match d {
+        GuardDecision::Forward(f) => f,
+        GuardDecision::Respond(r) => panic!(
+            "expected Forward, got {} {}",
+            r.status(),
+            String::from_utf8_lossy(r.body())
+        ),
+    }
+}
+
+/// The response of a guard decision; panics on a forward.
+#[track_caller]
+pub fn responded(d: GuardDecision) -> http::Response<Vec<u8>> {
+    match d {
+        GuardDecision::Respond(r) => r,
+        GuardDecision::Forward(f) => panic!("expected Respond, got {f:?}"),
+    }
+}
 
 /// The configuration of `base` vars with `overrides` applied (an empty
 /// override value unsets the var).

@@ -15,6 +15,22 @@ pub fn cases(cases: u32) -> proptest::test_runner::Config {
     }
 }
 
+/// A lower-case header name spelled any way: case flipped and `-` read as
+/// `_` per char.
+pub fn spelled(name: &'static str) -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop::collection::vec((any::<bool>(), any::<bool>()), name.len()).prop_map(move |flips| {
+        name.chars()
+            .zip(flips)
+            .map(|(c, (upper, underscore))| match c {
+                '-' if underscore => '_',
+                c if upper => c.to_ascii_uppercase(),
+                c => c,
+            })
+            .collect()
+    })
+}
+
 #[path = "properties/api.rs"]
 mod api;
 #[path = "properties/assertion.rs"]

@@ -23,6 +23,7 @@ use session_http::identity::{
 };
 use session_http::request::RequestHead;
 
+use crate::spelled;
 use crate::support::{self, Ops, World, ASSERTION_K1, TOKEN_KEYS};
 
 // --- the oracle ----------------------------------------------------------
@@ -127,20 +128,6 @@ fn check_stripped(
 }
 
 // --- the generators ------------------------------------------------------
-
-/// A header name spelled any way: case flipped and `-` read as `_` per char.
-fn spelled(name: &'static str) -> impl Strategy<Value = String> {
-    prop::collection::vec((any::<bool>(), any::<bool>()), name.len()).prop_map(move |flips| {
-        name.chars()
-            .zip(flips)
-            .map(|(c, (upper, underscore))| match c {
-                '-' if underscore => '_',
-                c if upper => c.to_ascii_uppercase(),
-                c => c,
-            })
-            .collect()
-    })
-}
 
 const NAMES: &[&str] = &[
     "x-session-id",

@@ -17,6 +17,7 @@ use session_http::identity::{
 };
 use session_http::request::RequestHead;
 
+use crate::spelled;
 use crate::support::{self, TOKEN_KEYS};
 
 const COOKIE: &str = "__Host-session";
@@ -203,23 +204,11 @@ fn should_issue(value: &str) -> bool {
 
 /// Header names: the handoff headers in every spelling, ours, others.
 fn header_name() -> impl Strategy<Value = String> {
-    let spell = |name: &'static str| {
-        prop::collection::vec((any::<bool>(), any::<bool>()), name.len()).prop_map(move |flips| {
-            name.chars()
-                .zip(flips)
-                .map(|(c, (upper, underscore))| match c {
-                    '-' if underscore => '_',
-                    c if upper => c.to_ascii_uppercase(),
-                    c => c.to_ascii_lowercase(),
-                })
-                .collect::<String>()
-        })
-    };
     prop_oneof![
-        spell("x-session-issue"),
-        spell("x-session-revoke"),
-        spell("x-session-id"),
-        spell("x-session-user"),
+        spelled("x-session-issue"),
+        spelled("x-session-revoke"),
+        spelled("x-session-id"),
+        spelled("x-session-user"),
         "x-session-[a-z]{0,6}",
         "[a-z][a-z0-9_-]{0,12}",
         Just("x-session".to_owned()),

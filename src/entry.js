@@ -28,23 +28,22 @@ function critical(e) {
   }
 }
 
+// One wasm export called as the shim calls it, with both recoveries.
+function run(exported, arg, env, ctx) {
+  recover(env, ctx);
+  try {
+    return exported.call({ env, ctx }, arg);
+  } catch (e) {
+    critical(e);
+    throw e;
+  }
+}
+
 export default {
   fetch(request, env, ctx) {
-    recover(env, ctx);
-    try {
-      return fetchWasm.call({ env, ctx }, request);
-    } catch (e) {
-      critical(e);
-      throw e;
-    }
+    return run(fetchWasm, request, env, ctx);
   },
   scheduled(event, env, ctx) {
-    recover(env, ctx);
-    try {
-      return scheduledWasm.call({ env, ctx }, event);
-    } catch (e) {
-      critical(e);
-      throw e;
-    }
+    return run(scheduledWasm, event, env, ctx);
   },
 };

@@ -17,6 +17,8 @@
 //   --build-b=DIR    BENCH_BUILD_B      a second Rust build, run beside the first as `rust B`
 //   --sessions=N     BENCH_SESSIONS     sessions taken in turn by the loop's "a session per request" row (default 1500; 0: no such row)
 //   --out=FILE       BENCH_OUT          JSON results (default bench/last-run.json)
+//   --v8-flags=LIST  BENCH_V8_FLAGS     V8 flags for the bare workerd, comma-separated (diagnosis
+//                                       only, e.g. --no-wasm-lazy-compilation: Cloudflare sets its own)
 import { createHmac, randomBytes, createHash, generateKeyPairSync } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { readFileSync, writeFileSync, rmSync, statSync, readdirSync, existsSync } from 'node:fs';
@@ -65,6 +67,7 @@ const O = {
   buildB: opt('build-b', 'BENCH_BUILD_B', null) && path.resolve(root, opt('build-b', 'BENCH_BUILD_B', null)),
   sessions: num('sessions', 'BENCH_SESSIONS', 1500),
   out: path.resolve(root, opt('out', 'BENCH_OUT', 'bench/last-run.json')),
+  v8Flags: String(opt('v8-flags', 'BENCH_V8_FLAGS', '')).split(',').map((s) => s.trim()).filter(Boolean),
 };
 for (const k of O.only) if (!['size', 'load', 'loop', 'cold', 'bare'].includes(k)) throw new Error(`--only: unknown part ${k}`);
 
@@ -427,7 +430,7 @@ function benchCold(scripts, bindings, session, record) {
 /** In a bare workerd (no Miniflare in front), KV in the isolate's memory, seeded by its driver. */
 function benchBare(bare, bindings, session, record) {
   const seed = JSON.stringify({ key: `s:${session.id}`, value: record });
-  return coldSamples('bare', (t) => startBare({ ...bare[t], bindings: { ...bindings(t), SEED: seed } }), session);
+  return coldSamples('bare', (t) => startBare({ ...bare[t], bindings: { ...bindings(t), SEED: seed }, v8Flags: O.v8Flags }), session);
 }
 
 /** The fields of a cold sample, with their row labels. */
@@ -617,7 +620,8 @@ function report(results) {
   const o = results.options;
   out.push(
     `${o.rounds} rounds alternating; load ${o.duration}s × ${o.connections} connections per Worker per round; loop ${o.loopN} requests per run; ` +
-      `${o.cold} cold samples. Cells: median [min–max]; ratios are per round (per sample for cold).`,
+      `${o.cold} cold samples. Cells: median [min–max]; ratios are per round (per sample for cold).` +
+      (o.v8Flags?.length ? ` Bare workerd with V8 flags ${o.v8Flags.join(' ')}.` : ''),
   );
   if (rows.length) {
     out.push('');

@@ -42,8 +42,9 @@ function canConnect(port) {
  * Starts workerd on `dir` holding `modules` ([{name, file, type: 'esModule'|'wasm'}],
  * the first is the main module) and string `bindings`. Ready when its socket
  * accepts a connection (no request is sent before the measured one).
+ * `v8Flags` (diagnosis only: Cloudflare sets its own) go to workerd's V8.
  */
-export async function startBare({ dir, modules, bindings, args = [] }) {
+export async function startBare({ dir, modules, bindings, args = [], v8Flags = [] }) {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const text = (v) => JSON.stringify(String(v)); // a capnp text literal
@@ -54,6 +55,7 @@ const config :Workerd.Config = (
     (name = "net", network = (allow = ["public", "private", "local"])),
   ],
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+  v8Flags = [${v8Flags.map(text).join(', ')}],
 );
 const worker :Workerd.Worker = (
   modules = [${modules.map((m) => `(name = ${text(m.name)}, ${m.type} = embed ${text(path.relative(dir, m.file))})`).join(', ')}],

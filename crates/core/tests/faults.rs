@@ -415,7 +415,7 @@ fn norm_session(w: &World, s: &Session) -> String {
         w.name_of(s.id.as_str()),
         s.user_id,
         s.label,
-        serde_json::Value::Object(s.meta.clone()),
+        s.meta.to_value(),
         t.last_seen_at - T0,
         t.expires_at - T0,
         t.absolute_expires_at - T0,

@@ -607,7 +607,7 @@ fn update_is_an_rfc7396_merge_patch_on_label_and_meta() {
         }
     );
     assert_eq!(
-        Value::Object(u.meta.clone()),
+        u.meta.to_value(),
         json!({"b": {"c": 9, "d": 3}, "roles": ["x"], "e": [1]})
     );
     assert_eq!(u.label.as_deref(), Some("old"), "absent label untouched");
@@ -640,7 +640,7 @@ fn update_is_an_rfc7396_merge_patch_on_label_and_meta() {
     let u =
         block_on(service.update_session(&v, &json!({"meta": {"z": true}}), Writer::Admin)).unwrap();
     assert_eq!(kv.counts(), read_and_writes(1, 2));
-    assert_eq!(Value::Object(u.meta), json!({"z": true}));
+    assert_eq!(u.meta.to_value(), json!({"z": true}));
 }
 
 #[test]
@@ -673,7 +673,7 @@ fn update_validation() {
     assert_eq!(kv.counts().writes, 4);
     let now = block_on(service.get(&s.id)).unwrap();
     assert_eq!(now.user_id, "u");
-    assert_eq!(now.meta.len(), 1);
+    assert_eq!(now.meta.to_map().len(), 1);
 }
 
 #[test]
@@ -808,7 +808,7 @@ fn deeply_nested_meta_survives_the_stored_round_trip() {
     };
     let (token, _) = block_on(service.create(new)).unwrap();
     let back = block_on(service.verify(token.expose())).unwrap();
-    assert_eq!(Value::Object(back.meta), meta);
+    assert_eq!(back.meta.to_value(), meta);
     let deeper = NewSession {
         meta: Some(json!({ "a": meta })),
         ..NewSession::for_user("u")

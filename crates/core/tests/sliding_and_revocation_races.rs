@@ -10,7 +10,7 @@ use common::{
     block_on, env, join2, join_all, key_entry, request_over, service_over, yield_times, Env,
     HoldingKv, Isolate, Service, T0,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 use session_core::testing::{KvOpCounts, StoreOp};
 use session_core::{Ledger, NewSession, Session, SessionError, Slide, StoreError, Writer};
 use std::rc::Rc;
@@ -70,13 +70,13 @@ fn a_holder_patch_naming_meta_is_forbidden_and_writes_nothing() {
     assert_eq!(u.label.as_deref(), Some("phone"));
     let v = block_on(env.service.verify(token.expose())).unwrap();
     assert_eq!(
-        Value::Object(v.meta),
+        v.meta.to_value(),
         json!({"roles": ["user"]}),
         "meta untouched"
     );
     // The admin still writes meta.
     let a = block_on(env.service.update(&s.id, &json!({"meta": {"roles": []}}))).unwrap();
-    assert_eq!(Value::Object(a.meta), json!({"roles": []}));
+    assert_eq!(a.meta.to_value(), json!({"roles": []}));
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn a_sliding_write_keeps_a_change_made_meanwhile() {
     assert_eq!(written.lifetime.last_seen_at, now);
     let v = block_on(env.service.verify(&token)).unwrap();
     assert_eq!(
-        Value::Object(v.meta),
+        v.meta.to_value(),
         json!({"roles": []}),
         "the role stays removed"
     );
@@ -339,7 +339,7 @@ fn an_admin_change_during_the_sliding_reread_in_the_same_isolate_is_kept() {
     );
     let now = block_on(env.service.verify(&token)).unwrap();
     assert_eq!(
-        Value::Object(now.meta),
+        now.meta.to_value(),
         json!({"roles": []}),
         "the role stays removed"
     );
@@ -369,14 +369,10 @@ fn a_holder_label_change_or_refresh_keeps_an_admin_change_made_since_its_read() 
             .unwrap(),
             _ => block_on(env.service.refresh(&me)).unwrap(),
         };
-        assert_eq!(
-            Value::Object(written.meta.clone()),
-            json!({"roles": []}),
-            "{via}"
-        );
+        assert_eq!(written.meta.to_value(), json!({"roles": []}), "{via}");
         let now = block_on(env.service.verify(&token)).unwrap();
         assert_eq!(
-            Value::Object(now.meta),
+            now.meta.to_value(),
             json!({"roles": []}),
             "{via}: the role stays removed"
         );
@@ -413,7 +409,7 @@ fn a_holder_write_in_flight_during_an_admin_change_in_the_same_isolate_reads_aga
     patched.unwrap();
     assert_eq!(written.unwrap().label.as_deref(), Some("phone"));
     let now = block_on(env.service.verify(&token)).unwrap();
-    assert_eq!(Value::Object(now.meta), json!({"roles": []}));
+    assert_eq!(now.meta.to_value(), json!({"roles": []}));
     assert_eq!(now.label.as_deref(), Some("phone"));
 }
 
@@ -492,7 +488,7 @@ fn overlapping_writes_of_one_session_in_one_isolate_all_land() {
         "the label change landed"
     );
     assert_eq!(
-        Value::Object(now.meta),
+        now.meta.to_value(),
         json!({"roles": [], "team": "x"}),
         "the admin's patch landed"
     );

@@ -333,13 +333,7 @@ impl Claims {
         origin_url: Option<&HttpUrl>,
         session: &Session,
     ) -> Claims {
-        let roles = match session.meta.get("roles") {
-            Some(Value::Array(roles)) => roles
-                .iter()
-                .filter_map(|r| r.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let roles = session.meta.roles();
         Claims {
             iss: settings
                 .issuer

@@ -79,11 +79,9 @@ pub fn decode_user(encoded: &str) -> Option<String> {
         .map(|s| s.into_owned())
 }
 
-/// base64url (RFC 4648 §5) without padding of the compact JSON of `meta`
-/// (a session's `meta` map, or any JSON value).
-pub fn encode_meta(meta: &(impl serde::Serialize + ?Sized)) -> String {
-    // Serializing a `Value` or a map of them cannot fail (keys are strings).
-    let json = serde_json::to_vec(meta).unwrap_or_else(|_| b"{}".to_vec());
+/// base64url (RFC 4648 §5) without padding of `meta`'s JSON text (a
+/// session's [`session_core::session::Meta::as_json`], as stored).
+pub fn encode_meta(json: &str) -> String {
     URL_SAFE_NO_PAD.encode(json)
 }
 
@@ -118,7 +116,7 @@ pub fn identity_headers(session: &Session) -> impl Iterator<Item = (HeaderName, 
     [
         (SESSION_ID_HEADER, session.id.to_string()),
         (SESSION_USER_HEADER, encode_user(&session.user_id)),
-        (SESSION_META_HEADER, encode_meta(&session.meta)),
+        (SESSION_META_HEADER, encode_meta(session.meta.as_json())),
         (SESSION_AUTH_TIME_HEADER, auth_time(session).to_string()),
     ]
     .into_iter()
@@ -236,16 +234,19 @@ mod tests {
     #[test]
     fn encode_meta_is_unpadded_base64url_of_json() {
         // {"a":1} → eyJhIjoxfQ (base64 "eyJhIjoxfQ==")
-        assert_eq!(encode_meta(&json!({"a": 1})), "eyJhIjoxfQ");
-        assert_eq!(encode_meta(&json!({})), "e30");
+        assert_eq!(encode_meta(&json!({"a": 1}).to_string()), "eyJhIjoxfQ");
+        assert_eq!(encode_meta(&json!({}).to_string()), "e30");
         // No '+', '/' or '=' ever appear.
         let meta = json!({"roles": ["admin", "ü"], "s": "~~~???>>>", "n": null});
-        let enc = encode_meta(&meta);
+        let enc = encode_meta(&meta.to_string());
         assert!(!enc.contains(['+', '/', '=']), "{enc}");
         assert!(HeaderValue::from_str(&enc).is_ok());
         assert_eq!(decode_meta(&enc), Some(meta));
         // Standard base64 of this JSON has a '/': "eyJzIjoiPz4/In0=".
-        assert_eq!(encode_meta(&json!({"s": "?>?"})), "eyJzIjoiPz4_In0");
+        assert_eq!(
+            encode_meta(&json!({"s": "?>?"}).to_string()),
+            "eyJzIjoiPz4_In0"
+        );
         assert_eq!(decode_meta("!!"), None);
         assert_eq!(decode_meta("eyJh"), None);
     }

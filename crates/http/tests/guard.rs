@@ -1401,7 +1401,7 @@ fn an_admin_change_while_the_request_is_at_the_origin_is_kept() {
     assert!(matches!(slid, Slide::Written(_)));
     let now = env.check(&token).unwrap();
     assert_eq!(
-        Value::Object(now.meta),
+        now.meta.to_value(),
         json!({"roles": []}),
         "the role stays removed"
     );

@@ -6,9 +6,9 @@
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
-use crate::session::{ClientInfo, Lifetime, Session};
+use crate::session::{ClientInfo, Lifetime, Meta, Session};
 use crate::token::{SecretHash, SessionId};
 
 /// Version of the stored record and index metadata formats.
@@ -22,7 +22,9 @@ struct Record<'a> {
     id: Cow<'a, str>,
     user_id: Cow<'a, str>,
     label: Option<Cow<'a, str>>,
-    meta: Cow<'a, Map<String, Value>>,
+    /// Borrowed from the text read: [`Meta`] keeps it as written.
+    #[serde(borrow)]
+    meta: &'a RawValue,
     client: Cow<'a, ClientInfo>,
     // The lifetime's fields, spelled out: `#[serde(flatten)]` would make
     // serde buffer the whole record on every read.
@@ -45,7 +47,7 @@ pub fn encode(session: &Session) -> String {
         id: Cow::Borrowed(session.id.as_str()),
         user_id: Cow::Borrowed(&session.user_id),
         label: session.label.as_deref().map(Cow::Borrowed),
-        meta: Cow::Borrowed(&session.meta),
+        meta: session.meta.as_raw(),
         client: Cow::Borrowed(&session.client),
         created_at: session.lifetime.created_at,
         authenticated_at: Some(session.lifetime.authenticated_at),
@@ -69,7 +71,7 @@ pub fn decode(json: &str, id: &SessionId) -> Option<Session> {
         id: id.clone(),
         user_id: r.user_id.into_owned(),
         label: r.label.map(Cow::into_owned),
-        meta: r.meta.into_owned(),
+        meta: Meta::from_stored(r.meta)?,
         client: r.client.into_owned(),
         lifetime: Lifetime {
             created_at: r.created_at,
@@ -89,6 +91,7 @@ mod tests {
     use super::*;
     use crate::session::tests::sample;
     use crate::testing::SeededRandom;
+    use serde_json::Value;
 
     #[test]
     fn record_round_trip_and_refusals() {
@@ -141,6 +144,21 @@ mod tests {
             v["client"],
             serde_json::json!({"userAgent": null, "country": "FR"})
         );
+    }
+
+    #[test]
+    fn meta_is_read_and_written_as_stored() {
+        // Numbers in `meta` are never printed again: what the record holds
+        // is what the identity header and the API show.
+        let s = sample(None, None);
+        let json = encode(&s).replace(r#""meta":{"n":1,"#, r#""meta":{"n":1.50e0,"#);
+        let read = decode(&json, &s.id).unwrap();
+        assert_eq!(read.meta.as_json(), r#"{"n":1.50e0,"roles":["admin",7]}"#);
+        assert_eq!(encode(&read), json);
+        let not_object =
+            encode(&s).replace(r#""meta":{"n":1,"roles":["admin",7]}"#, r#""meta":["x"]"#);
+        assert!(decode(&not_object, &s.id).is_none());
+        assert!(decode(&not_object.replace(r#"["x"]"#, "{}"), &s.id).is_some());
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use sliding::{slide_due, Slide, SlideClaims};
 
 use std::rc::Rc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::events::{Context, Event, EventType, Reason};
@@ -46,9 +46,7 @@ use crate::ops::{Op, Reply, Sessions};
 use crate::policy::Policy;
 use crate::random::Random;
 use crate::repo::Repo;
-use crate::session::{
-    validate_label, validate_meta, validate_user_id, Lifetime, NewSession, Session,
-};
+use crate::session::{validate_label, validate_user_id, Lifetime, Meta, NewSession, Session};
 use crate::token::{KeyRing, OwnerTag, Secret, SessionId, Token};
 
 /// See the module documentation.
@@ -157,7 +155,10 @@ impl<R: Repo, C: Clock, N: Random> SessionService<R, C, N> {
     ) -> Result<(Token, Session), SessionError> {
         validate_user_id(&new.user_id)?;
         validate_label(new.label.as_deref())?;
-        let meta = validate_meta(new.meta.unwrap_or_else(|| Value::Object(Map::new())))?;
+        let meta = match new.meta {
+            Some(meta) => Meta::from_value(meta)?,
+            None => Meta::empty(),
+        };
         let (idle_ttl, absolute_ttl) = self.policy.ttls_for(new.idle_ttl, new.absolute_ttl)?;
 
         let owner = OwnerTag::for_user(&self.key_prefix, &new.user_id);

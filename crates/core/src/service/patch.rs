@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::SessionError;
-use crate::session::{validate_label, validate_meta, Session, ValidationError};
+use crate::session::{validate_label, Meta, Session, ValidationError};
 use crate::text::quote;
 
 /// Who writes a merge patch: what a patch may touch follows from it.
@@ -45,7 +45,7 @@ pub(crate) fn apply(
     if let Some(label) = &session.label {
         doc.insert("label".into(), Value::String(label.clone()));
     }
-    doc.insert("meta".into(), Value::Object(session.meta.clone()));
+    doc.insert("meta".into(), session.meta.to_value());
     let mut doc = Value::Object(doc);
     json_patch::merge(&mut doc, patch);
 
@@ -57,8 +57,8 @@ pub(crate) fn apply(
     };
     validate_label(updated.label.as_deref())?;
     updated.meta = match doc.get_mut("meta").map(Value::take) {
-        None => Map::new(),
-        Some(meta) => validate_meta(meta)?,
+        None => Meta::empty(),
+        Some(meta) => Meta::from_value(meta)?,
     };
     Ok(updated)
 }

@@ -38,7 +38,7 @@ struct SessionJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     current: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    meta: Option<&'a Map<String, Value>>,
+    meta: Option<Map<String, Value>>,
 }
 
 /// What a session and its summary both show.
@@ -75,7 +75,7 @@ impl Session {
     /// The contract's Session JSON.
     pub fn to_json(&self) -> Value {
         to_value(SessionJson {
-            meta: Some(&self.meta),
+            meta: Some(self.meta.to_map()),
             ..self.shown()
         })
     }

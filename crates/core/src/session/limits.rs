@@ -67,16 +67,8 @@ pub fn validate_label(label: Option<&str>) -> Result<(), ValidationError> {
     }
 }
 
-/// meta: a JSON object of at most 4096 bytes serialized, nested at most 100 levels.
-pub fn validate_meta(meta: Value) -> Result<Map<String, Value>, ValidationError> {
-    let Value::Object(map) = meta else {
-        return Err(ValidationError::new("meta", "must be a JSON object"));
-    };
-    check_meta_map(&map)?;
-    Ok(map)
-}
-
-/// The rules of [`validate_meta`] for a meta object already held.
+/// meta: a JSON object ([`super::Meta::from_value`]) of at most 4096 bytes
+/// serialized, nested at most 100 levels.
 pub fn check_meta_map(map: &Map<String, Value>) -> Result<(), ValidationError> {
     // Depth first (without recursion), so that serializing below is bounded.
     let mut stack: Vec<(&Value, usize)> = map.values().map(|v| (v, 2)).collect();
@@ -109,6 +101,7 @@ pub fn check_meta_map(map: &Map<String, Value>) -> Result<(), ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::Meta;
     use serde_json::json;
 
     #[test]
@@ -137,14 +130,14 @@ mod tests {
     fn meta_rules() {
         let exactly = |n: usize| json!({ "k": "x".repeat(n - 8) }); // {"k":""} is 8 bytes
         assert_eq!(serde_json::to_string(&exactly(4096)).unwrap().len(), 4096);
-        assert!(validate_meta(exactly(4096)).is_ok());
-        let e = validate_meta(exactly(4097)).unwrap_err();
+        assert!(Meta::from_value(exactly(4096)).is_ok());
+        let e = Meta::from_value(exactly(4097)).unwrap_err();
         assert_eq!(e.field, "meta");
         assert!(e.reason.contains("4096"));
         for not_object in [json!([]), json!(null), json!("x"), json!(1), json!(true)] {
-            assert_eq!(validate_meta(not_object).unwrap_err().field, "meta");
+            assert_eq!(Meta::from_value(not_object).unwrap_err().field, "meta");
         }
-        assert!(validate_meta(json!({})).is_ok());
+        assert!(Meta::from_value(json!({})).is_ok());
         let nest = |levels: usize| {
             let mut v = json!({});
             for _ in 1..levels {
@@ -152,15 +145,17 @@ mod tests {
             }
             v
         };
-        assert!(validate_meta(nest(MAX_META_DEPTH)).is_ok());
+        assert!(Meta::from_value(nest(MAX_META_DEPTH)).is_ok());
         assert_eq!(
-            validate_meta(nest(MAX_META_DEPTH + 1)).unwrap_err().field,
+            Meta::from_value(nest(MAX_META_DEPTH + 1))
+                .unwrap_err()
+                .field,
             "meta"
         );
         let mut arrays = json!([]);
         for _ in 0..MAX_META_DEPTH {
             arrays = json!([arrays]);
         }
-        assert!(validate_meta(json!({ "a": arrays })).is_err());
+        assert!(Meta::from_value(json!({ "a": arrays })).is_err());
     }
 }

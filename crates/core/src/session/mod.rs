@@ -4,6 +4,7 @@
 //!   declared once) and its [`ClientInfo`];
 //! - [`Summary`]: what listings show of a session (all but `meta`);
 //! - [`limits`]: the bounds of each field and their checks;
+//! - [`Meta`]: `meta`, held as the compact JSON text it is stored as;
 //! - [`NewSession`]: the input of a new session, parsed from the admin API's
 //!   body and the origin's `X-Session-Issue` alike;
 //! - [`json`]: the contract's JSON of both.
@@ -13,16 +14,17 @@
 
 pub mod json;
 pub mod limits;
+mod meta;
 mod new;
 
 pub use limits::{
-    check_meta_map, validate_label, validate_meta, validate_user_id, ValidationError,
-    MAX_LABEL_CHARS, MAX_META_BYTES, MAX_META_DEPTH, MAX_USER_AGENT_BYTES, MAX_USER_ID_BYTES,
+    check_meta_map, validate_label, validate_user_id, ValidationError, MAX_LABEL_CHARS,
+    MAX_META_BYTES, MAX_META_DEPTH, MAX_USER_AGENT_BYTES, MAX_USER_ID_BYTES,
 };
+pub use meta::Meta;
 pub use new::{NewSession, NEW_SESSION_FIELDS};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use crate::policy::{check_ttls, TTL_FIELDS};
 use crate::text::truncate_bytes;
@@ -139,7 +141,7 @@ pub struct Session {
     pub id: SessionId,
     pub user_id: String,
     pub label: Option<String>,
-    pub meta: Map<String, Value>,
+    pub meta: Meta,
     pub client: ClientInfo,
     pub lifetime: Lifetime,
     /// Seconds.
@@ -162,8 +164,7 @@ impl Session {
 
     /// True when `meta.roles` is an array holding the string `role`.
     pub fn has_role(&self, role: &str) -> bool {
-        matches!(self.meta.get("roles"), Some(Value::Array(roles))
-            if roles.iter().any(|r| r.as_str() == Some(role)))
+        self.meta.has_role(role)
     }
 
     /// This session's summary; `current` is set in self-service listings.
@@ -182,7 +183,7 @@ impl Session {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate_user_id(&self.user_id)?;
         validate_label(self.label.as_deref())?;
-        check_meta_map(&self.meta)?;
+        self.meta.check()?;
         check_ttls(self.idle_ttl, self.absolute_ttl, TTL_FIELDS)
     }
 
@@ -233,10 +234,7 @@ pub(crate) mod tests {
             id,
             user_id: "user-1".into(),
             label: label.map(str::to_owned),
-            meta: json!({"roles": ["admin", 7], "n": 1})
-                .as_object()
-                .unwrap()
-                .clone(),
+            meta: Meta::from_value(json!({"roles": ["admin", 7], "n": 1})).unwrap(),
             client: ClientInfo::new(ua, Some("fr")),
             lifetime: Lifetime {
                 created_at: 1_700_000_000_123,
@@ -291,7 +289,7 @@ pub(crate) mod tests {
         assert!(s.has_role("admin"));
         assert!(!s.has_role("7") && !s.has_role("root"));
         let mut t = s.clone();
-        t.meta.insert("roles".into(), json!("admin"));
+        t.meta = Meta::from_value(json!({"roles": "admin"})).unwrap();
         assert!(!t.has_role("admin"));
     }
 

@@ -187,7 +187,7 @@ proptest! {
                 let label = merged.get("label").and_then(Value::as_str).map(str::to_owned);
                 let meta = merged.get("meta").cloned().unwrap_or_else(|| json!({}));
                 prop_assert_eq!(&updated.label, &label);
-                prop_assert_eq!(Value::Object(updated.meta.clone()), meta);
+                prop_assert_eq!(updated.meta.to_value(), meta);
                 prop_assert_eq!(&stored.label, &updated.label);
                 prop_assert_eq!(&stored.meta, &updated.meta);
                 prop_assert_eq!(stored.lifetime, session.lifetime);
@@ -290,7 +290,7 @@ proptest! {
                 prop_assert_eq!(Some(verified.user_id.as_str()), body["userId"].as_str());
                 prop_assert_eq!(verified.label.as_deref(), body.get("label").and_then(Value::as_str));
                 let meta = body.get("meta").filter(|m| !m.is_null()).cloned().unwrap_or_else(|| json!({}));
-                prop_assert_eq!(Value::Object(verified.meta.clone()), meta);
+                prop_assert_eq!(verified.meta.to_value(), meta);
                 let (idle, absolute) = expected_ttls(&body);
                 prop_assert_eq!((verified.idle_ttl, verified.absolute_ttl), (idle, absolute));
             }
@@ -388,9 +388,9 @@ fn meta_numbers_read_back_exactly() {
     };
     let (token, session) = block_on(env.service.create(new)).unwrap();
     let read = block_on(env.service.get(session.id.as_str())).unwrap();
-    assert_eq!(Value::Object(read.meta), meta);
+    assert_eq!(read.meta.to_value(), meta);
     let verified = block_on(env.service.verify(token.expose())).unwrap();
-    assert_eq!(Value::Object(verified.meta), meta);
+    assert_eq!(verified.meta.to_value(), meta);
     let text = r#"{"x":989398.9252359003}"#;
     assert_eq!(
         serde_json::from_str::<Value>(text).unwrap().to_string(),

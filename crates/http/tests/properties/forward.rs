@@ -294,7 +294,11 @@ fn identity(session: &Session) -> [(&'static str, String); 4] {
     [
         ("x-session-id", session.id.to_string()),
         ("x-session-user", encode_user(&session.user_id)),
-        ("x-session-meta", encode_meta(&session.meta)),
+        // The compact JSON of the meta's value: what the record holds.
+        (
+            "x-session-meta",
+            encode_meta(&session.meta.to_value().to_string()),
+        ),
         ("x-session-auth-time", auth_time(session).to_string()),
     ]
 }

@@ -2,7 +2,10 @@
 //! Figures go in issue notes; no test asserts a duration.
 //!
 //! A plain harness: each case runs for about half a second after a warm-up
-//! and reports the mean time per iteration.
+//! and reports the mean time per iteration. `HOT_PATHS_ONLY=text` runs the
+//! cases whose name holds `text`; `HOT_PATHS_ITERS=n` runs each n times
+//! instead, for a profiler: `valgrind --tool=callgrind` counts instructions
+//! exactly where wall time on a shared VM does not.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -21,6 +24,19 @@ use session_http::rules::Rules;
 use support::Ops;
 
 fn bench(name: &str, mut f: impl FnMut()) {
+    if std::env::var("HOT_PATHS_ONLY").is_ok_and(|only| !name.contains(&only)) {
+        return;
+    }
+    if let Some(n) = std::env::var("HOT_PATHS_ITERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        for _ in 0..n {
+            f();
+        }
+        println!("{name:<58} {n} iters");
+        return;
+    }
     for _ in 0..100 {
         f();
     }
@@ -150,6 +166,37 @@ fn main() {
         assert!(matches!(
             block_on(decide(&app, black_box(&forged))),
             GuardDecision::Respond(_)
+        ));
+    });
+    // The request of `npm run bench`'s loop: default rules, its meta and headers.
+    let plain = support::config(
+        &[
+            ("TOKEN_KEYS", support::TOKEN_KEYS),
+            ("ADMIN_KEY", support::ADMIN_KEY),
+        ],
+        &[],
+    );
+    let plain_app = App::new(&plain, kv.clone(), clock.clone(), SeededRandom::new(2));
+    let mut new = NewSession::for_user("bench user@example.com");
+    new.meta = Some(
+        serde_json::json!({"roles": ["member", "billing"], "plan": "pro",
+        "org": {"id": 4711, "name": "Acme, Inc."}, "flags": ["beta"]}),
+    );
+    let (loop_token, _) = block_on(plain_app.sessions().unwrap().create(new)).unwrap();
+    let cookie = format!("theme=dark; __Host-session={}", loop_token.expose());
+    let loop_head = support::head(
+        "GET",
+        "https://app.example.com/dashboard?tab=1",
+        &[
+            ("cookie", &cookie),
+            ("accept", "text/html,application/xhtml+xml"),
+            ("user-agent", "edge-session-bench/1"),
+        ],
+    );
+    bench("guard::decide, the bench loop's request (1 read)", || {
+        assert!(matches!(
+            block_on(decide(&plain_app, black_box(&loop_head))),
+            GuardDecision::Forward(_)
         ));
     });
     let public = head("/section7/x/page-1", None);

@@ -54,7 +54,12 @@ pub(super) fn distinct_readings(path: &str) -> Option<Vec<(Vec<String>, bool)>> 
     let mut states = vec![literal_segments(path)];
     let mut next = 0;
     while let Some(state) = states.get(next) {
-        let found: Vec<Vec<String>> = STEPS.iter().filter_map(|&s| apply(s, state)).collect();
+        // Most paths hold nothing a step acts on: skip the seven searches.
+        let found: Vec<Vec<String>> = if may_step(state) {
+            STEPS.iter().filter_map(|&s| apply(s, state)).collect()
+        } else {
+            Vec::new()
+        };
         for segs in found {
             if !states.contains(&segs) {
                 states.push(segs);
@@ -78,6 +83,22 @@ pub(super) fn distinct_readings(path: &str) -> Option<Vec<(Vec<String>, bool)>> 
         }
     }
     Some(readings)
+}
+
+/// Whether some [`Step`] may change `segs`: each needs a `%2F`, `%5C` or
+/// `%3B` (canonical form spells escapes in upper case), a `\\` or `;`, a dot
+/// segment, or an empty segment before the last. When false, [`apply`] is
+/// `None` for every step.
+fn may_step(segs: &[String]) -> bool {
+    let last = segs.len().saturating_sub(1);
+    segs.iter().enumerate().any(|(k, s)| {
+        let b = s.as_bytes();
+        (b.is_empty() && k < last)
+            || b == b"."
+            || b == b".."
+            || b.iter().any(|&c| c == b';' || c == b'\\')
+            || b.windows(3).any(|w| matches!(w, b"%2F" | b"%5C" | b"%3B"))
+    })
 }
 
 /// `segs` after `step`, `None` when the step changes nothing.
@@ -269,4 +290,44 @@ pub fn normalize_path(raw: &str) -> String {
     let segs = literal_segments(raw);
     let segs = apply(Step::ResolveDots, &segs).unwrap_or(segs);
     format!("/{}", segs.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The shortcut of [`distinct_readings`] is exact: where
+        /// [`may_step`] says no, no step changes the segments.
+        #[test]
+        fn may_step_misses_no_step(path in r"(/([a-z.;\\%]|%2[fFeE]|%5[cC]|%3[bB]){0,4}){1,5}/?") {
+            let segs = literal_segments(&path);
+            if !may_step(&segs) {
+                for step in STEPS {
+                    prop_assert_eq!(apply(step, &segs), None, "{:?} on {}", step, path);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn may_step_sees_each_trigger() {
+        for (path, expected) in [
+            ("/a/b/", false),
+            ("/dashboard", false),
+            ("/a%20b/%E2%82%AC", false),
+            ("/a%2fb", true),
+            ("/a%5Cb", true),
+            ("/a%3bb", true),
+            ("/a;b", true),
+            ("/a\\b", true),
+            ("/a//b", true),
+            ("/a/./b", true),
+            ("/a/%2e%2E/b", true),
+            ("/a/.b", false),
+        ] {
+            assert_eq!(may_step(&literal_segments(path)), expected, "{path}");
+        }
+    }
 }

@@ -68,15 +68,20 @@ pub fn request_token<'a>(
             source: TokenSource::Bearer,
         });
     }
-    let mut first = None;
-    for value in cookie_values(cookie_header?, cookie_name).filter(|v| !v.is_empty()) {
-        if tag_ok(value) {
-            first = Some(value);
-            break;
-        }
-        first = first.or(Some(value));
-    }
-    first.map(|token| RequestToken {
+    let mut values = cookie_values(cookie_header?, cookie_name).filter(|v| !v.is_empty());
+    let first = values.next()?;
+    let mut others = values.peekable();
+    // One value is used whatever its tag: verifying it here would only do
+    // the service's verification twice.
+    let token = if others.peek().is_none() {
+        first
+    } else {
+        std::iter::once(first)
+            .chain(others)
+            .find(|v| tag_ok(v))
+            .unwrap_or(first)
+    };
+    Some(RequestToken {
         token,
         source: TokenSource::Cookie,
     })
@@ -280,6 +285,27 @@ mod tests {
         // fails as invalid_token) rather than letting the cookie through.
         let t = request_token(Some("Bearer a b"), cookie, NAME, |_| false).unwrap();
         assert_eq!((t.source, t.token), (TokenSource::Bearer, "a b"));
+    }
+
+    #[test]
+    fn tags_are_checked_only_to_choose_between_cookies() {
+        let checked = std::cell::Cell::new(0);
+        let count = |_: &str| {
+            checked.set(checked.get() + 1);
+            false
+        };
+        let t = request_token(None, Some("a=1; __Host-session=only"), NAME, count).unwrap();
+        assert_eq!((t.token, checked.get()), ("only", 0));
+        let two = Some("__Host-session=one; __Host-session=two");
+        let t = request_token(None, two, NAME, count).unwrap();
+        assert_eq!((t.token, checked.get()), ("one", 2));
+        checked.set(0);
+        let t = request_token(None, two, NAME, |v| {
+            checked.set(checked.get() + 1);
+            v == "one"
+        })
+        .unwrap();
+        assert_eq!((t.token, checked.get()), ("one", 1));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `Authorization: Bearer` (RFC 6750): reading a session token from it, and
 //! removing ours before a request is forwarded.
 
-use http::header::{HeaderValue, AUTHORIZATION};
+use http::header::{GetAll, HeaderValue, AUTHORIZATION};
 use http::HeaderMap;
 use session_core::token::TOKEN_VERSION;
 
@@ -57,12 +57,22 @@ fn is_our_credential(credential: &[u8]) -> bool {
 /// holding bytes that are not visible ASCII; the origin's own credentials
 /// beside them are kept as written.
 pub fn strip_our_authorization(headers: &mut HeaderMap) {
-    let ours = |v: &HeaderValue| v.as_bytes().split(|&b| b == b',').any(is_our_credential);
-    if !headers.get_all(AUTHORIZATION).iter().any(ours) {
-        return;
+    if let Some(kept) = without_our_credentials(&headers.get_all(AUTHORIZATION)) {
+        headers.remove(AUTHORIZATION);
+        for value in kept {
+            headers.append(AUTHORIZATION, value);
+        }
     }
-    let kept: Vec<HeaderValue> = headers
-        .get_all(AUTHORIZATION)
+}
+
+/// What [`strip_our_authorization`] leaves of the `Authorization` lines
+/// `values`; `None` when none holds one of our credentials (nothing to change).
+pub fn without_our_credentials(values: &GetAll<'_, HeaderValue>) -> Option<Vec<HeaderValue>> {
+    let ours = |v: &HeaderValue| v.as_bytes().split(|&b| b == b',').any(is_our_credential);
+    if !values.iter().any(ours) {
+        return None;
+    }
+    let kept = values
         .iter()
         .filter_map(|v| {
             if !ours(v) {
@@ -80,10 +90,7 @@ pub fn strip_our_authorization(headers: &mut HeaderMap) {
                 .flatten()
         })
         .collect();
-    headers.remove(AUTHORIZATION);
-    for value in kept {
-        headers.append(AUTHORIZATION, value);
-    }
+    Some(kept)
 }
 
 #[cfg(test)]

@@ -148,18 +148,32 @@ pub fn get_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 /// too. A header left with no cookie is dropped; headers without the cookie
 /// are left byte for byte; in the others the kept pairs are joined by `; `.
 pub fn strip_cookie(headers: &mut http::HeaderMap, name: &str) {
-    use http::header::{HeaderValue, COOKIE};
+    use http::header::COOKIE;
+    if let Some(kept) = without_cookie(&headers.get_all(COOKIE), name) {
+        headers.remove(COOKIE);
+        for value in kept {
+            headers.append(COOKIE, value);
+        }
+    }
+}
+
+/// What [`strip_cookie`] leaves of the `Cookie` lines `values`; `None`
+/// when none holds a cookie called `name` (nothing to change).
+pub fn without_cookie(
+    values: &http::header::GetAll<'_, http::HeaderValue>,
+    name: &str,
+) -> Option<Vec<http::HeaderValue>> {
+    use http::header::HeaderValue;
     let is_ours = |pair: &&[u8]| split_pair(pair).is_some_and(|(k, _)| k == name.as_bytes());
-    if !headers
-        .get_all(COOKIE)
-        .iter()
-        .any(|v| cookie_pairs(v.as_bytes(), Split::JoinedLines).any(|p| is_ours(&p)))
-    {
-        return;
+    let holds_ours = |value: &HeaderValue| {
+        cookie_pairs(value.as_bytes(), Split::JoinedLines).any(|p| is_ours(&p))
+    };
+    if !values.iter().any(holds_ours) {
+        return None;
     }
     let mut kept: Vec<HeaderValue> = Vec::new();
-    for value in headers.get_all(COOKIE) {
-        if !cookie_pairs(value.as_bytes(), Split::JoinedLines).any(|p| is_ours(&p)) {
+    for value in values {
+        if !holds_ours(value) {
             kept.push(value.clone());
             continue;
         }
@@ -175,10 +189,7 @@ pub fn strip_cookie(headers: &mut http::HeaderMap, name: &str) {
             kept.push(v);
         }
     }
-    headers.remove(COOKIE);
-    for value in kept {
-        headers.append(COOKIE, value);
-    }
+    Some(kept)
 }
 
 /// `Set-Cookie` value for the session cookie:

@@ -23,12 +23,12 @@
 
 use std::collections::HashSet;
 
-use http::header::{AUTHORIZATION, COOKIE};
+use http::header::{GetAll, AUTHORIZATION, COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::bearer::strip_our_authorization;
+use crate::bearer::without_our_credentials;
 use crate::config::Config;
-use crate::cookie::strip_cookie;
+use crate::cookie::without_cookie;
 use crate::identity::{is_override_header, is_session_header};
 
 /// What becomes of the request's headers on their way to the origin: every
@@ -42,6 +42,9 @@ pub struct HeaderPlan {
     unnamable: bool,
 }
 
+/// What is left of a header's lines once stripped; `None`: unchanged.
+type Strip<'s> = dyn Fn(&GetAll<'_, HeaderValue>) -> Option<Vec<HeaderValue>> + 's;
+
 /// Up to this many removals the Worker deletes names from its copy one by
 /// one (each `Headers.delete` goes through every header); above it, it
 /// builds the copy leaving them out, in one pass.
@@ -50,8 +53,8 @@ pub const MAX_DELETES: usize = 16;
 impl HeaderPlan {
     /// The request's headers minus every `X-Session-*` header and
     /// request-override header (any spelling, see [`crate::identity`]) and,
-    /// unless `FORWARD_TOKEN=true`, the session cookie ([`strip_cookie`])
-    /// and our bearer credentials ([`strip_our_authorization`]); other
+    /// unless `FORWARD_TOKEN=true`, the session cookie ([`crate::cookie::strip_cookie`])
+    /// and our bearer credentials ([`crate::bearer::strip_our_authorization`]); other
     /// cookies and credentials are the origin's and are kept, a rewritten
     /// `Cookie` or `Authorization` removed and appended again.
     pub fn of(config: &Config, request: &HeaderMap) -> HeaderPlan {
@@ -62,33 +65,21 @@ impl HeaderPlan {
             }
         }
         if !config.forward_token {
-            plan.rewrite(request, COOKIE, &|h| strip_cookie(h, &config.cookie_name));
-            plan.rewrite(request, AUTHORIZATION, &strip_our_authorization);
+            plan.rewrite(request, COOKIE, &|v| without_cookie(v, &config.cookie_name));
+            plan.rewrite(request, AUTHORIZATION, &without_our_credentials);
         }
         plan
     }
 
-    /// `strip` applied to the values of `name` alone; when it changes them,
-    /// `name` is removed and what is left appended.
-    fn rewrite(&mut self, request: &HeaderMap, name: HeaderName, strip: &dyn Fn(&mut HeaderMap)) {
-        // Keys passed by value, as the rest of the crate does: one copy of
-        // `HeaderMap`'s generic methods fewer in the wasm.
-        let values = request.get_all(name.clone());
-        if values.iter().next().is_none() {
+    /// `strip` applied to the values of `name` alone; when it changes them
+    /// (`Some`), `name` is removed and what is left appended.
+    fn rewrite(&mut self, request: &HeaderMap, name: HeaderName, strip: &Strip) {
+        let Some(kept) = strip(&request.get_all(name.clone())) else {
             return;
-        }
-        let mut only = HeaderMap::new();
-        for value in values.iter() {
-            only.append(name.clone(), value.clone());
-        }
-        strip(&mut only);
-        let kept = only.get_all(name.clone());
-        if kept == values {
-            return;
-        }
+        };
         self.remove.push(name.as_str().to_owned());
         for value in kept {
-            self.add.push((name.clone(), value.clone()));
+            self.add.push((name.clone(), value));
         }
     }
 

@@ -164,24 +164,26 @@ pub fn without_cookie(
     name: &str,
 ) -> Option<Vec<http::HeaderValue>> {
     use http::header::HeaderValue;
-    let is_ours = |pair: &&[u8]| split_pair(pair).is_some_and(|(k, _)| k == name.as_bytes());
-    let holds_ours = |value: &HeaderValue| {
-        cookie_pairs(value.as_bytes(), Split::JoinedLines).any(|p| is_ours(&p))
-    };
-    if !values.iter().any(holds_ours) {
-        return None;
-    }
+    let is_ours = |pair: &[u8]| split_pair(pair).is_some_and(|(k, _)| k == name.as_bytes());
+    // One pass over each line: what is kept of it, and whether ours was in it.
+    let mut changed = false;
     let mut kept: Vec<HeaderValue> = Vec::new();
+    let mut rest: Vec<&[u8]> = Vec::new();
     for value in values {
-        if !holds_ours(value) {
+        rest.clear();
+        let mut ours = false;
+        for pair in cookie_pairs(value.as_bytes(), Split::JoinedLines) {
+            if is_ours(pair) {
+                ours = true;
+            } else if !trim_ows(pair).is_empty() {
+                rest.push(trim_ows(pair));
+            }
+        }
+        if !ours {
             kept.push(value.clone());
             continue;
         }
-        let rest: Vec<&[u8]> = cookie_pairs(value.as_bytes(), Split::JoinedLines)
-            .filter(|p| !is_ours(p))
-            .map(trim_ows)
-            .filter(|p| !p.is_empty())
-            .collect();
+        changed = true;
         if let (false, Ok(v)) = (
             rest.is_empty(),
             HeaderValue::from_bytes(&rest.join(&b"; "[..])),
@@ -189,7 +191,7 @@ pub fn without_cookie(
             kept.push(v);
         }
     }
-    Some(kept)
+    changed.then_some(kept)
 }
 
 /// `Set-Cookie` value for the session cookie:

@@ -61,8 +61,14 @@ fn b64url(bytes: &[u8]) -> String {
 
 /// Decodes canonical base64url without padding into exactly `N` bytes.
 fn b64url_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
-    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-    bytes.try_into().ok()
+    // Decoded in place (no allocation): N bytes take at most 4N/3 + 1
+    // characters, and a longer text cannot decode into N.
+    if text.len() > N * 4 / 3 + 1 {
+        return None;
+    }
+    let mut out = [0u8; N];
+    let n = URL_SAFE_NO_PAD.decode_slice(text, &mut out).ok()?;
+    (n == N).then_some(out)
 }
 
 /// True for a valid key id: `[A-Za-z0-9_-]{1,32}`.

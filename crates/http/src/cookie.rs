@@ -69,11 +69,17 @@ pub fn cookie_pairs(header: &[u8], split: Split) -> impl Iterator<Item = &[u8]> 
         if done {
             return None;
         }
-        let end = (0..rest.len()).find(|&i| match rest[i] {
-            b';' => true,
-            b',' => split == Split::JoinedLines && starts_a_pair(&rest[i + 1..]),
-            _ => false,
-        });
+        let mut from = 0;
+        let end = loop {
+            let Some(k) = rest[from..].iter().position(|&b| b == b';' || b == b',') else {
+                break None;
+            };
+            let i = from + k;
+            if rest[i] == b';' || (split == Split::JoinedLines && starts_a_pair(&rest[i + 1..])) {
+                break Some(i);
+            }
+            from = i + 1;
+        };
         let pair = match end {
             Some(i) => {
                 let pair = &rest[..i];

@@ -17,6 +17,8 @@
 
 use std::fmt;
 
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -51,9 +53,16 @@ impl Meta {
         ))
     }
 
-    /// `meta` as read from a stored record: any JSON object, as written.
+    /// `meta` as read from a stored record: a JSON object, as written, when
+    /// [`Meta::to_map`] can read it; `None` refuses the record, as a record
+    /// whose `meta` did not parse always was. Checked by walking it, without
+    /// building it: the origin must never get a `meta` the Worker itself
+    /// reads differently (a lone surrogate, a number out of range, nesting
+    /// past serde_json's limit: accepted by other parsers, refused here).
     pub(crate) fn from_stored(raw: &RawValue) -> Option<Meta> {
-        raw.get().starts_with('{').then(|| Meta(raw.to_owned()))
+        let readable =
+            raw.get().starts_with('{') && serde_json::from_str::<Readable>(raw.get()).is_ok();
+        readable.then(|| Meta(raw.to_owned()))
     }
 
     /// The JSON, to be written as it is.
@@ -104,6 +113,62 @@ impl Meta {
     /// The bounds of [`check_meta_map`], checked again.
     pub fn check(&self) -> Result<(), ValidationError> {
         check_meta_map(&self.to_map())
+    }
+}
+
+/// Any JSON value serde_json can read into a [`Value`], read and dropped as
+/// it goes: strings decoded (a lone surrogate fails), numbers parsed (out of
+/// range fails), nesting bounded by the parser. Keys are strings, as in a map.
+struct Readable;
+
+impl<'de> Deserialize<'de> for Readable {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Readable)
+    }
+}
+
+impl<'de> Visitor<'de> for Readable {
+    type Value = Readable;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_unit<E>(self) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Readable, A::Error> {
+        while seq.next_element::<Readable>()?.is_some() {}
+        Ok(Readable)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Readable, A::Error> {
+        while map.next_key::<Key>()?.is_some() {
+            map.next_value::<Readable>()?;
+        }
+        Ok(Readable)
+    }
+}
+
+/// A map's key: a string, decoded.
+struct Key;
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(Readable).map(|_| Key)
     }
 }
 
@@ -175,5 +240,39 @@ mod tests {
         assert_eq!(meta.to_value().to_string(), r#"{"e":1000.0,"n":1.5}"#);
         let array = RawValue::from_string("[1]".to_owned()).unwrap();
         assert!(Meta::from_stored(&array).is_none());
+    }
+
+    #[test]
+    fn a_stored_meta_the_worker_cannot_read_is_refused() {
+        // Each is valid enough to be captured raw, and each would reach the
+        // origin while the Worker read it as `{}` (no roles).
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+        for text in [
+            r#"{"roles":["admin"],"x":"\udc00"}"#,
+            r#"{"\ud800":1}"#,
+            r#"{"n":1e400}"#,
+            deep.as_str(),
+        ] {
+            let raw = RawValue::from_string(text.to_owned()).unwrap();
+            assert!(Meta::from_stored(&raw).is_none(), "{text}");
+            assert!(
+                serde_json::from_str::<Map<String, Value>>(text).is_err(),
+                "{text}"
+            );
+        }
+        // What a map reads, a stored meta keeps (a repeated key: the last
+        // wins for the Worker, as for JavaScript's, Go's and Python's parsers).
+        for text in [
+            r#"{"a":"\ud83d\ude00","n":-0,"b":[{}]}"#,
+            r#"{"r":["u"],"r":["a"]}"#,
+        ] {
+            let raw = RawValue::from_string(text.to_owned()).unwrap();
+            let meta = Meta::from_stored(&raw).unwrap();
+            assert_eq!(meta.as_json(), text);
+            assert_eq!(
+                Value::Object(meta.to_map()),
+                serde_json::from_str::<Value>(text).unwrap()
+            );
+        }
     }
 }

@@ -258,12 +258,21 @@ fn check_pkcs8(der: &[u8]) -> Result<([u8; 32], [u8; 32]), &'static str> {
     if ec.parameters.is_some_and(|curve| curve != P256) {
         return Err("is not a P-256 key");
     }
-    let d = ec.private_key;
+    p256_key(ec.private_key, ec.public_key, info.public_key)
+}
+
+/// The checks of a P-256 key once its DER is read: `d` a scalar of the
+/// curve, one public key (the EC key's, the PKCS#8 wrapper's, or both the
+/// same), uncompressed, with coordinates in the field; answers them.
+fn p256_key(
+    d: &[u8],
+    inner: Option<&[u8]>,
+    outer: Option<&[u8]>,
+) -> Result<([u8; 32], [u8; 32]), &'static str> {
     if d.len() != 32 || d.iter().all(|&b| b == 0) || d >= &P256_ORDER[..] {
         return Err("its private key is not a P-256 scalar");
     }
-    let outer = info.public_key;
-    let point = match (ec.public_key, outer) {
+    let point = match (inner, outer) {
         (Some(inner), Some(outer)) if inner != outer => {
             return Err("carries two different public keys")
         }
@@ -677,8 +686,9 @@ mod tests {
         );
     }
 
-    /// `check_pkcs8` as it was with the `pkcs8` and `sec1` crates: what
-    /// `key_der` must agree with.
+    /// `check_pkcs8` as it was with the `pkcs8` and `sec1` crates reading
+    /// the DER: what `key_der` must agree with (the checks after the
+    /// reading, `p256_key`, are the same code).
     fn check_with_der_crates(der: &[u8]) -> Result<([u8; 32], [u8; 32]), &'static str> {
         use pkcs8::der::asn1::ObjectIdentifier;
         const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
@@ -697,30 +707,8 @@ mod tests {
                 return Err("is not a P-256 key");
             }
         }
-        let d = ec.private_key;
-        if d.len() != 32 || d.iter().all(|&b| b == 0) || d >= &P256_ORDER[..] {
-            return Err("its private key is not a P-256 scalar");
-        }
         let outer = info.public_key.as_ref().and_then(|p| p.as_bytes());
-        let point = match (ec.public_key, outer) {
-            (Some(inner), Some(outer)) if inner != outer => {
-                return Err("carries two different public keys")
-            }
-            (Some(point), _) | (None, Some(point)) => point,
-            (None, None) => return Err(
-                "carries no public key (write it with `openssl pkcs8 -topk8 -nocrypt -outform DER`)",
-            ),
-        };
-        match point {
-            [0x04, xy @ ..] if xy.len() == 64 => {
-                let (x, y) = xy.split_at(32);
-                if x >= &P256_PRIME[..] || y >= &P256_PRIME[..] {
-                    return Err("its public key is not a P-256 point");
-                }
-                Ok((x.try_into().unwrap(), y.try_into().unwrap()))
-            }
-            _ => Err("its public key is not an uncompressed P-256 point"),
-        }
+        p256_key(ec.private_key, ec.public_key, outer)
     }
 
     fn tlv(tag: &[u8], contents: &[u8]) -> Vec<u8> {

@@ -68,8 +68,9 @@ pub fn validate_label(label: Option<&str>) -> Result<(), ValidationError> {
 }
 
 /// meta: a JSON object ([`super::Meta::from_value`]) of at most 4096 bytes
-/// serialized, nested at most 100 levels.
-pub fn check_meta_map(map: &Map<String, Value>) -> Result<(), ValidationError> {
+/// serialized, nested at most 100 levels. Answers its compact JSON, which
+/// measuring the size wrote anyway.
+pub fn check_meta_map(map: &Map<String, Value>) -> Result<String, ValidationError> {
     // Depth first (without recursion), so that serializing below is bounded.
     let mut stack: Vec<(&Value, usize)> = map.values().map(|v| (v, 2)).collect();
     while let Some((value, depth)) = stack.pop() {
@@ -86,16 +87,15 @@ pub fn check_meta_map(map: &Map<String, Value>) -> Result<(), ValidationError> {
         }
         stack.extend(children.map(|c| (c, depth + 1)));
     }
-    let size = serde_json::to_string(map)
-        .map(|s| s.len())
-        .unwrap_or(usize::MAX);
+    let json = serde_json::to_string(map).ok();
+    let size = json.as_ref().map_or(usize::MAX, String::len);
     if size > MAX_META_BYTES {
         return Err(ValidationError::new(
             "meta",
             format!("must be at most {MAX_META_BYTES} bytes serialized, got {size}"),
         ));
     }
-    Ok(())
+    Ok(json.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -45,9 +45,7 @@ impl Meta {
 
     /// A map within the bounds, as its compact JSON.
     pub fn from_map(map: &Map<String, Value>) -> Result<Meta, ValidationError> {
-        check_meta_map(map)?;
-        // A map of values always serializes, and to valid JSON.
-        let json = serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned());
+        let json = check_meta_map(map)?;
         Ok(Meta(
             RawValue::from_string(json).unwrap_or_else(|_| Meta::empty().0),
         ))
@@ -112,7 +110,7 @@ impl Meta {
 
     /// The bounds of [`check_meta_map`], checked again.
     pub fn check(&self) -> Result<(), ValidationError> {
-        check_meta_map(&self.to_map())
+        check_meta_map(&self.to_map()).map(drop)
     }
 }
 
